@@ -1,0 +1,381 @@
+//! HTTP profiles: where a token is found in a request, and the exact response
+//! when it is missing or invalid.
+//!
+//! | profile | header | missing | invalid |
+//! |---|---|---|---|
+//! | [`Profile::Rest`] | `Access-Token: {token}` | 403 `{"message": "an Access-Token is required"}` | 403 `{"message": "invalid Access-Token"}` |
+//! | [`Profile::Mcp`] | `Authorization: Bearer {token}` | 401 `{"message": "a Bearer token is required"}` + `WWW-Authenticate: Bearer realm="whatsgate"` | 401 `{"message": "invalid Bearer token"}` + `WWW-Authenticate: Bearer realm="whatsgate", error="invalid_token"` |
+//!
+//! Header values: surrounding spaces and tabs are trimmed; empty after
+//! trimming means missing; two or more token headers, or a value longer than
+//! [`MAX_VALUE_LEN`] bytes, are invalid; anything that is not then exactly a
+//! token (NUL, CR, LF, non-ASCII, characters outside the alphabet, trailing
+//! garbage) is invalid. In the `mcp` profile the scheme `Bearer` is matched
+//! case-insensitively and followed by one or more spaces; an `Authorization`
+//! header with another scheme (`Basic …`) carries no bearer token and counts
+//! as missing (RFC 6750 §3.1), while `Bearer` with no token after it, or with
+//! a tab after it, is invalid.
+
+use core::fmt;
+
+/// The longest header value that is looked at; a longer one is invalid.
+pub const MAX_VALUE_LEN: usize = 4096;
+
+/// Which header carries the token, and how failures are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// The WhatsGate REST API: `Access-Token: {token}`, failures are 403.
+    #[default]
+    Rest,
+    /// The MCP endpoint: `Authorization: Bearer {token}`, failures are 401
+    /// with a `WWW-Authenticate` challenge.
+    Mcp,
+}
+
+impl Profile {
+    /// The header this profile reads, lowercase (header names are
+    /// case-insensitive; compare with [`Profile::is_token_header`]).
+    pub const fn header_name(self) -> &'static str {
+        match self {
+            Self::Rest => "access-token",
+            Self::Mcp => "authorization",
+        }
+    }
+
+    /// Whether a header name (any case) is this profile's token header.
+    pub fn is_token_header(self, name: &[u8]) -> bool {
+        name.eq_ignore_ascii_case(self.header_name().as_bytes())
+    }
+
+    /// Finds the token in all values of this profile's header (in order, as
+    /// received). Seeing every value matters: two token headers are invalid.
+    ///
+    /// # Errors
+    /// [`Failure::Missing`] or [`Failure::Invalid`], per the table above.
+    pub fn extract<'a, I>(self, values: I) -> Result<&'a [u8], Failure>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let mut values = values.into_iter();
+        let value = values.next().ok_or(Failure::Missing)?;
+        if values.next().is_some() {
+            return Err(Failure::Invalid);
+        }
+        self.extract_value(value)
+    }
+
+    /// Like [`Profile::extract`], from every `(name, value)` header pair of a
+    /// request; names are matched case-insensitively.
+    ///
+    /// # Errors
+    /// [`Failure::Missing`] or [`Failure::Invalid`], per the table above.
+    pub fn extract_from_pairs<'a, 'n, I>(self, headers: I) -> Result<&'a [u8], Failure>
+    where
+        I: IntoIterator<Item = (&'n [u8], &'a [u8])>,
+    {
+        self.extract(
+            headers
+                .into_iter()
+                .filter(|(name, _)| self.is_token_header(name))
+                .map(|(_, value)| value),
+        )
+    }
+
+    /// Finds the token in the single value of this profile's header.
+    ///
+    /// The candidate it returns has not been checked against the token
+    /// format: verification does that (it must, in constant time).
+    ///
+    /// # Errors
+    /// [`Failure::Missing`] or [`Failure::Invalid`], per the table above.
+    pub fn extract_value(self, value: &[u8]) -> Result<&[u8], Failure> {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Failure::Invalid);
+        }
+        let value = value.trim_ows();
+        if value.is_empty() {
+            return Err(Failure::Missing);
+        }
+        match self {
+            Self::Rest => Ok(value),
+            Self::Mcp => {
+                const SCHEME: &[u8] = b"bearer";
+                let Some((scheme, rest)) = value.split_at_checked(SCHEME.len()) else {
+                    return Err(Failure::Missing);
+                };
+                if !scheme.eq_ignore_ascii_case(SCHEME) {
+                    return Err(Failure::Missing);
+                }
+                match rest.first() {
+                    // "Bearer" alone: the scheme with no credentials.
+                    None => Err(Failure::Invalid),
+                    Some(b' ') => {
+                        let token = rest.trim_start_spaces();
+                        if token.is_empty() {
+                            Err(Failure::Invalid)
+                        } else {
+                            Ok(token)
+                        }
+                    }
+                    // "Bearer\t…": the bearer scheme, malformed.
+                    Some(b'\t') => Err(Failure::Invalid),
+                    // "BearerX…": another scheme name.
+                    Some(_) => Err(Failure::Missing),
+                }
+            }
+        }
+    }
+
+    /// The response for a failure in this profile.
+    pub const fn reject(self, failure: Failure) -> Rejection {
+        Rejection {
+            profile: self,
+            failure,
+        }
+    }
+}
+
+/// Trimming helpers for optional whitespace (RFC 9110 OWS: spaces and tabs).
+trait TrimOws {
+    fn trim_ows(&self) -> &Self;
+    fn trim_start_spaces(&self) -> &Self;
+}
+
+impl TrimOws for [u8] {
+    fn trim_ows(&self) -> &[u8] {
+        let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+        let start = self.iter().position(|b| !is_ows(b)).unwrap_or(self.len());
+        let end = self
+            .iter()
+            .rposition(|b| !is_ows(b))
+            .map_or(start, |i| i + 1);
+        &self[start..end.max(start)]
+    }
+
+    fn trim_start_spaces(&self) -> &[u8] {
+        let start = self.iter().position(|b| *b != b' ').unwrap_or(self.len());
+        &self[start..]
+    }
+}
+
+/// Why a request was not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// No token was presented.
+    Missing,
+    /// A token was presented and rejected: malformed, unknown, wrong, deleted
+    /// or regenerated, all alike.
+    Invalid,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "no token was presented",
+            Self::Invalid => "the presented token is invalid",
+        })
+    }
+}
+
+impl core::error::Error for Failure {}
+
+/// The exact HTTP response for a failure in a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rejection {
+    /// The profile that was applied.
+    pub profile: Profile,
+    /// What went wrong.
+    pub failure: Failure,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}: {}", self.status(), self.failure)
+    }
+}
+
+impl core::error::Error for Rejection {}
+
+/// The realm in every `mcp` challenge.
+pub const REALM: &str = "whatsgate";
+
+impl Rejection {
+    /// The status code: 403 for `rest`, 401 for `mcp`.
+    pub const fn status(&self) -> u16 {
+        match self.profile {
+            Profile::Rest => 403,
+            Profile::Mcp => 401,
+        }
+    }
+
+    /// The exact JSON body (send with `Content-Type: application/json`).
+    pub const fn body(&self) -> &'static str {
+        match (self.profile, self.failure) {
+            (Profile::Rest, Failure::Missing) => r#"{"message": "an Access-Token is required"}"#,
+            (Profile::Rest, Failure::Invalid) => r#"{"message": "invalid Access-Token"}"#,
+            (Profile::Mcp, Failure::Missing) => r#"{"message": "a Bearer token is required"}"#,
+            (Profile::Mcp, Failure::Invalid) => r#"{"message": "invalid Bearer token"}"#,
+        }
+    }
+
+    /// The `WWW-Authenticate` value, if the profile sends one (`mcp` does).
+    pub const fn www_authenticate(&self) -> Option<&'static str> {
+        match (self.profile, self.failure) {
+            (Profile::Rest, _) => None,
+            (Profile::Mcp, Failure::Missing) => Some(r#"Bearer realm="whatsgate""#),
+            (Profile::Mcp, Failure::Invalid) => {
+                Some(r#"Bearer realm="whatsgate", error="invalid_token""#)
+            }
+        }
+    }
+
+    /// The `WWW-Authenticate` value with `resource_metadata="{url}"` appended
+    /// (RFC 9728), for MCP servers that publish protected-resource metadata.
+    /// `None` for profiles without a challenge.
+    pub fn www_authenticate_with<'a>(
+        &self,
+        resource_metadata: &'a ResourceMetadata,
+    ) -> Option<Challenge<'a>> {
+        self.www_authenticate().map(|base| Challenge {
+            base,
+            resource_metadata: Some(resource_metadata),
+        })
+    }
+}
+
+/// The URL of an RFC 9728 protected-resource metadata document, checked to
+/// be safe inside a quoted challenge parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResourceMetadata<'a>(&'a str);
+
+/// A resource-metadata URL that cannot be put in a challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceMetadataError;
+
+impl fmt::Display for ResourceMetadataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a resource_metadata URL must be non-empty visible ASCII without '\"' or '\\'")
+    }
+}
+
+impl core::error::Error for ResourceMetadataError {}
+
+impl<'a> ResourceMetadata<'a> {
+    /// Checks a URL: non-empty visible ASCII, no `"` or `\`.
+    ///
+    /// # Errors
+    /// [`ResourceMetadataError`] when the URL would break the header.
+    pub fn new(url: &'a str) -> Result<Self, ResourceMetadataError> {
+        let ok = !url.is_empty()
+            && url
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+        if ok {
+            Ok(Self(url))
+        } else {
+            Err(ResourceMetadataError)
+        }
+    }
+
+    /// The URL.
+    pub const fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+/// A `WWW-Authenticate` value; `Display` writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Challenge<'a> {
+    base: &'static str,
+    resource_metadata: Option<&'a ResourceMetadata<'a>>,
+}
+
+impl fmt::Display for Challenge<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.base)?;
+        if let Some(url) = self.resource_metadata {
+            write!(f, r#", resource_metadata="{}""#, url.0)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_values() {
+        let p = Profile::Rest;
+        assert_eq!(p.extract_value(b"  \tabc \t"), Ok(&b"abc"[..]));
+        assert_eq!(p.extract_value(b""), Err(Failure::Missing));
+        assert_eq!(p.extract_value(b" \t "), Err(Failure::Missing));
+        assert_eq!(
+            p.extract_value(&[b'a'; MAX_VALUE_LEN]),
+            Ok(&[b'a'; MAX_VALUE_LEN][..])
+        );
+        assert_eq!(
+            p.extract_value(&[b'a'; MAX_VALUE_LEN + 1]),
+            Err(Failure::Invalid)
+        );
+    }
+
+    #[test]
+    fn mcp_values() {
+        let p = Profile::Mcp;
+        assert_eq!(p.extract_value(b"Bearer abc"), Ok(&b"abc"[..]));
+        assert_eq!(p.extract_value(b"bEaReR    abc  "), Ok(&b"abc"[..]));
+        assert_eq!(p.extract_value(b"Bearer"), Err(Failure::Invalid));
+        assert_eq!(p.extract_value(b"Bearer   "), Err(Failure::Invalid));
+        assert_eq!(p.extract_value(b"Bearer\tabc"), Err(Failure::Invalid));
+        assert_eq!(p.extract_value(b"Bearerabc"), Err(Failure::Missing));
+        assert_eq!(
+            p.extract_value(b"Basic YWxhZGRpbjpvcGVuc2VzYW1l"),
+            Err(Failure::Missing)
+        );
+        assert_eq!(p.extract_value(b"Bear"), Err(Failure::Missing));
+        assert_eq!(p.extract_value(b""), Err(Failure::Missing));
+    }
+
+    #[test]
+    fn duplicates_are_invalid_and_names_are_case_insensitive() {
+        let one = [(&b"ACCESS-TOKEN"[..], &b"x"[..])];
+        assert_eq!(Profile::Rest.extract_from_pairs(one), Ok(&b"x"[..]));
+        let two = [
+            (&b"access-token"[..], &b"x"[..]),
+            (&b"Access-Token"[..], &b""[..]),
+        ];
+        assert_eq!(Profile::Rest.extract_from_pairs(two), Err(Failure::Invalid));
+        let other = [(&b"authorization"[..], &b"Bearer x"[..])];
+        assert_eq!(
+            Profile::Rest.extract_from_pairs(other),
+            Err(Failure::Missing)
+        );
+    }
+
+    #[test]
+    fn responses_are_exact() {
+        let r = Profile::Rest.reject(Failure::Missing);
+        assert_eq!(
+            (r.status(), r.body()),
+            (403, r#"{"message": "an Access-Token is required"}"#)
+        );
+        assert_eq!(r.www_authenticate(), None);
+        let m = Profile::Mcp.reject(Failure::Invalid);
+        assert_eq!(m.status(), 401);
+        let url = ResourceMetadata::new("https://x.example/.well-known/oauth-protected-resource")
+            .unwrap();
+        let mut s = alloc::string::String::new();
+        core::fmt::write(
+            &mut s,
+            format_args!("{}", m.www_authenticate_with(&url).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            r#"Bearer realm="whatsgate", error="invalid_token", resource_metadata="https://x.example/.well-known/oauth-protected-resource""#
+        );
+        assert!(ResourceMetadata::new("a\"b").is_err());
+        assert!(ResourceMetadata::new("a b").is_err());
+    }
+}

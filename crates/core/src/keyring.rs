@@ -1,0 +1,499 @@
+//! The in-process keyring: token id → record, verified concurrently.
+
+mod store;
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use rand_core::TryCryptoRng;
+
+use crate::ct;
+use crate::http::{Profile, Rejection};
+use crate::record::{AccountId, TokenName, TokenRecord};
+use crate::time::Timestamp;
+use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
+use crate::verifier::{Rollover, Verifier, accepts};
+use store::{LastUsed, Map, Mutex};
+
+/// Who a request was authenticated as: never the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Principal {
+    token_id: TokenId,
+    identity: Arc<Identity>,
+}
+
+#[derive(PartialEq, Eq)]
+struct Identity {
+    account: AccountId,
+    name: TokenName,
+}
+
+impl Principal {
+    /// The account the token belongs to; it reaches all of that account's devices.
+    pub fn account(&self) -> &str {
+        self.identity.account.as_str()
+    }
+
+    /// The public id of the token that was presented.
+    pub const fn token_id(&self) -> TokenId {
+        self.token_id
+    }
+
+    /// The name the token was created with.
+    pub fn token_name(&self) -> &str {
+        self.identity.name.as_str()
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("account", &self.account())
+            .field("token_id", &self.token_id)
+            .field("token_name", &self.token_name())
+            .finish()
+    }
+}
+
+/// A lifecycle operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyringError {
+    /// No token has this id (it may have been deleted).
+    UnknownToken(TokenId),
+    /// A token with this id is already in the keyring.
+    DuplicateId(TokenId),
+    /// The account already has a token with this name.
+    DuplicateName {
+        /// The account.
+        account: AccountId,
+        /// The name that is taken.
+        name: TokenName,
+    },
+    /// The random number generator failed; nothing was changed.
+    Rng(RngError),
+}
+
+impl fmt::Display for KeyringError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownToken(id) => write!(f, "no token has id {id}"),
+            Self::DuplicateId(id) => write!(f, "a token with id {id} already exists"),
+            Self::DuplicateName { account, name } => write!(
+                f,
+                "account {account:?} already has a token named {name:?}; pick another name or delete that token"
+            ),
+            Self::Rng(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl core::error::Error for KeyringError {}
+
+impl From<RngError> for KeyringError {
+    fn from(e: RngError) -> Self {
+        Self::Rng(e)
+    }
+}
+
+/// What the map holds per token: everything verification reads, nothing it writes
+/// but the shared activity record.
+struct Entry {
+    verifier: Verifier,
+    rollover: Option<Rollover>,
+    identity: Arc<Identity>,
+    created_at: Timestamp,
+    activity: Arc<Activity>,
+}
+
+/// Last use of a token, kept across regenerations of the same id.
+struct Activity {
+    last_used: LastUsed,
+    /// Set when `last_used` moved since the host last took it.
+    dirty: AtomicBool,
+}
+
+impl Entry {
+    fn new(record: TokenRecord, activity: Arc<Activity>) -> Self {
+        Self {
+            verifier: record.verifier,
+            rollover: record.rollover,
+            identity: Arc::new(Identity {
+                account: record.account,
+                name: record.name,
+            }),
+            created_at: record.created_at,
+            activity,
+        }
+    }
+
+    fn record(&self, id: TokenId) -> TokenRecord {
+        TokenRecord {
+            id,
+            account: self.identity.account.clone(),
+            name: self.identity.name.clone(),
+            verifier: self.verifier,
+            created_at: self.created_at,
+            last_used_at: self.activity.last_used.get(),
+            rollover: self.rollover,
+        }
+    }
+}
+
+/// Names taken per account, kept by writers only.
+type NameIndex = BTreeMap<(AccountId, TokenName), TokenId>;
+
+/// Token records in memory, verified by many threads at once.
+///
+/// - **Readers never wait**: with `std`, verification takes no lock and
+///   writes no shared memory (but a token's last-used second, at most once a
+///   second). Writers are serialised among themselves only.
+/// - **Revocation is immediate**: once [`Keyring::remove`] or
+///   [`Keyring::regenerate`] returns, no verification that starts afterwards
+///   accepts the old secret (unless a grace period was asked for).
+/// - **Last use is batched**: verification records it in memory;
+///   [`Keyring::take_last_used`] hands the changes to the host to store.
+///
+/// ```
+/// use whatsgate_auth::{AccountId, Keyring, OsRng, Profile, Timestamp, TokenName};
+///
+/// let keyring = Keyring::new();
+/// let now = Timestamp::now();
+/// let account = AccountId::new("acct_42")?;
+/// let (token, record) = keyring.issue(&mut OsRng, account, TokenName::new("Production API")?, now)?;
+///
+/// let principal = keyring.verify(token.expose_secret().as_bytes(), now)?;
+/// assert_eq!(principal.account(), "acct_42");
+/// assert_eq!(principal.token_name(), "Production API");
+///
+/// keyring.remove(record.id)?;
+/// assert!(keyring.verify(token.expose_secret().as_bytes(), now).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Keyring {
+    format: TokenFormat,
+    entries: Map<Entry>,
+    names: Mutex<NameIndex>,
+    touched: Mutex<Vec<TokenId>>,
+}
+
+impl Default for Keyring {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("format", &self.format)
+            .field("tokens", &self.len())
+            .finish()
+    }
+}
+
+impl Keyring {
+    /// An empty keyring for tokens in the default format (`wgat_`).
+    pub fn new() -> Self {
+        Self::with_format(TokenFormat::DEFAULT)
+    }
+
+    /// An empty keyring for tokens in `format`.
+    pub fn with_format(format: TokenFormat) -> Self {
+        Self {
+            format,
+            entries: Map::new(),
+            names: Mutex::new(BTreeMap::new()),
+            touched: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The token format this keyring issues and accepts.
+    pub const fn format(&self) -> &TokenFormat {
+        &self.format
+    }
+
+    /// How many tokens it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds no token.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Verifies a presented token (the bare token, not a header value).
+    ///
+    /// Parse → checksum → look up by id → recompute the verifier → compare in
+    /// constant time. On success, records the use (in memory).
+    ///
+    /// # Errors
+    /// [`InvalidToken`], the same for every reason.
+    pub fn verify(&self, token: &[u8], now: Timestamp) -> Result<Principal, InvalidToken> {
+        let parsed = self.format.parse(token)?;
+        let id = parsed.id();
+        self.entries
+            .with(&id, |entry| {
+                let verdict = accepts(
+                    &entry.verifier,
+                    entry.rollover.as_ref(),
+                    &parsed.verifier(),
+                    now,
+                );
+                ct::reveal(verdict).then(|| {
+                    self.note_use(id, &entry.activity, now);
+                    Principal {
+                        token_id: id,
+                        identity: Arc::clone(&entry.identity),
+                    }
+                })
+            })
+            .flatten()
+            .ok_or(InvalidToken)
+    }
+
+    /// Authenticates a request: finds the token in all values of the
+    /// profile's header (see [`Profile::extract`]) and verifies it.
+    ///
+    /// # Errors
+    /// The [`Rejection`] to answer with: its status, body and challenge.
+    pub fn authenticate<'a, I>(
+        &self,
+        profile: Profile,
+        header_values: I,
+        now: Timestamp,
+    ) -> Result<Principal, Rejection>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let token = profile
+            .extract(header_values)
+            .map_err(|failure| profile.reject(failure))?;
+        self.verify(token, now)
+            .map_err(|InvalidToken| profile.reject(crate::http::Failure::Invalid))
+    }
+
+    fn note_use(&self, id: TokenId, activity: &Activity, now: Timestamp) {
+        if activity.last_used.advance(now) && !activity.dirty.swap(true, Ordering::AcqRel) {
+            self.touched.lock().push(id);
+        }
+    }
+
+    /// Hands over the last-used instants that changed since the previous
+    /// call, for the host to store in one batch.
+    pub fn take_last_used(&self) -> Vec<(TokenId, Timestamp)> {
+        let ids = core::mem::take(&mut *self.touched.lock());
+        ids.into_iter()
+            .filter_map(|id| {
+                self.entries
+                    .with(&id, |entry| {
+                        // Clear first: a use racing with this read marks it again.
+                        entry.activity.dirty.store(false, Ordering::Release);
+                        entry.activity.last_used.get().map(|at| (id, at))
+                    })
+                    .flatten()
+            })
+            .collect()
+    }
+
+    /// Adds a stored record (loading a keyring from a database).
+    ///
+    /// # Errors
+    /// [`KeyringError::DuplicateId`] or [`KeyringError::DuplicateName`].
+    pub fn insert(&self, record: TokenRecord) -> Result<(), KeyringError> {
+        let mut names = self.names.lock();
+        self.check_free(&names, &record)?;
+        names.insert((record.account.clone(), record.name.clone()), record.id);
+        let activity = Arc::new(Activity {
+            last_used: LastUsed::new(record.last_used_at),
+            dirty: AtomicBool::new(false),
+        });
+        self.entries.insert(record.id, Entry::new(record, activity));
+        Ok(())
+    }
+
+    fn check_free(&self, names: &NameIndex, record: &TokenRecord) -> Result<(), KeyringError> {
+        if self.entries.with(&record.id, |_| ()).is_some() {
+            return Err(KeyringError::DuplicateId(record.id));
+        }
+        if names.contains_key(&(record.account.clone(), record.name.clone())) {
+            return Err(KeyringError::DuplicateName {
+                account: record.account.clone(),
+                name: record.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Issues a new token for an account and adds its record. Returns the
+    /// plaintext token (show it once) and the record (store it).
+    ///
+    /// # Errors
+    /// [`KeyringError::DuplicateName`], or [`KeyringError::Rng`] when the
+    /// generator fails (nothing is added then).
+    pub fn issue<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        account: AccountId,
+        name: TokenName,
+        now: Timestamp,
+    ) -> Result<(Token, TokenRecord), KeyringError> {
+        let mut names = self.names.lock();
+        loop {
+            let (token, record) =
+                TokenRecord::issue(&self.format, rng, account.clone(), name.clone(), now)?;
+            match self.check_free(&names, &record) {
+                // 64 random bits: a collision is a 1-in-2^40 event even with
+                // millions of tokens, but it costs only a retry.
+                Err(KeyringError::DuplicateId(_)) => continue,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    names.insert((account, name), record.id);
+                    let activity = Arc::new(Activity {
+                        last_used: LastUsed::new(None),
+                        dirty: AtomicBool::new(false),
+                    });
+                    self.entries
+                        .insert(record.id, Entry::new(record.clone(), activity));
+                    return Ok((token, record));
+                }
+            }
+        }
+    }
+
+    /// Deletes a token. Once this returns, the token is refused.
+    ///
+    /// # Errors
+    /// [`KeyringError::UnknownToken`].
+    pub fn remove(&self, id: TokenId) -> Result<TokenRecord, KeyringError> {
+        let mut names = self.names.lock();
+        let record = self.get(id).ok_or(KeyringError::UnknownToken(id))?;
+        self.entries.remove(&id);
+        names.remove(&(record.account.clone(), record.name.clone()));
+        Ok(record)
+    }
+
+    /// Replaces a token's secret, keeping its id, name and account. The old
+    /// token is refused once this returns, or, with `grace_until` in the
+    /// future, until that instant.
+    ///
+    /// # Errors
+    /// [`KeyringError::UnknownToken`], or [`KeyringError::Rng`] (the token
+    /// is then unchanged).
+    pub fn regenerate<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        id: TokenId,
+        now: Timestamp,
+        grace_until: Option<Timestamp>,
+    ) -> Result<(Token, TokenRecord), KeyringError> {
+        let _writer = self.names.lock();
+        let (mut record, activity) = self
+            .entries
+            .with(&id, |entry| (entry.record(id), Arc::clone(&entry.activity)))
+            .ok_or(KeyringError::UnknownToken(id))?;
+        let token = record.regenerate(&self.format, rng, now, grace_until)?;
+        self.entries
+            .insert(id, Entry::new(record.clone(), activity));
+        Ok((token, record))
+    }
+
+    /// A copy of one record, with its in-memory last use.
+    pub fn get(&self, id: TokenId) -> Option<TokenRecord> {
+        self.entries.with(&id, |entry| entry.record(id))
+    }
+
+    /// Copies of the records, of one account or of all, ordered by account,
+    /// creation time and id.
+    pub fn records(&self, account: Option<&str>) -> Vec<TokenRecord> {
+        let mut out = Vec::new();
+        self.entries.for_each(|id, entry| {
+            if account.is_none_or(|a| entry.identity.account.as_str() == a) {
+                out.push(entry.record(*id));
+            }
+        });
+        out.sort_by(|a, b| (&a.account, a.created_at, a.id).cmp(&(&b.account, b.created_at, b.id)));
+        out
+    }
+
+    /// Makes the keyring hold exactly `records` (by id), as when following a
+    /// database that other processes change. Unchanged tokens are left as
+    /// they are; changed ones are replaced atomically; missing ones removed.
+    /// Last use is kept as the later of memory and the record.
+    ///
+    /// # Errors
+    /// [`KeyringError::DuplicateId`] or [`KeyringError::DuplicateName`] when
+    /// `records` contradicts itself; nothing is changed then.
+    pub fn sync<I>(&self, records: I) -> Result<(), KeyringError>
+    where
+        I: IntoIterator<Item = TokenRecord>,
+    {
+        let mut names = self.names.lock();
+        let mut wanted = BTreeMap::new();
+        let mut new_names = NameIndex::new();
+        for record in records {
+            let key = (record.account.clone(), record.name.clone());
+            if new_names.insert(key, record.id).is_some() {
+                return Err(KeyringError::DuplicateName {
+                    account: record.account,
+                    name: record.name,
+                });
+            }
+            let id = record.id;
+            if wanted.insert(id, record).is_some() {
+                return Err(KeyringError::DuplicateId(id));
+            }
+        }
+        let mut gone = Vec::new();
+        self.entries.for_each(|id, _| {
+            if !wanted.contains_key(id) {
+                gone.push(*id);
+            }
+        });
+        for id in gone {
+            self.entries.remove(&id);
+        }
+        for (id, record) in wanted {
+            let current = self.entries.with(&id, |entry| {
+                let same = entry.identity.account == record.account
+                    && entry.identity.name == record.name
+                    && entry.created_at == record.created_at
+                    && same_verifiers(entry, &record);
+                (same, Arc::clone(&entry.activity))
+            });
+            match current {
+                Some((true, activity)) => {
+                    if let Some(at) = record.last_used_at {
+                        activity.last_used.advance(at);
+                    }
+                }
+                Some((false, activity)) => {
+                    if let Some(at) = record.last_used_at {
+                        activity.last_used.advance(at);
+                    }
+                    self.entries.insert(id, Entry::new(record, activity));
+                }
+                None => {
+                    let activity = Arc::new(Activity {
+                        last_used: LastUsed::new(record.last_used_at),
+                        dirty: AtomicBool::new(false),
+                    });
+                    self.entries.insert(id, Entry::new(record, activity));
+                }
+            }
+        }
+        *names = new_names;
+        Ok(())
+    }
+}
+
+/// Whether an entry already holds a record's verifiers. Compares public
+/// stored values, so a plain comparison of bytes is fine here.
+fn same_verifiers(entry: &Entry, record: &TokenRecord) -> bool {
+    let rollover_bytes = |r: Option<&Rollover>| r.map(|r| (r.verifier.to_bytes(), r.until));
+    entry.verifier.to_bytes() == record.verifier.to_bytes()
+        && rollover_bytes(entry.rollover.as_ref()) == rollover_bytes(record.rollover.as_ref())
+}

@@ -1,0 +1,45 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(any(feature = "alloc", test))]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+mod ct;
+mod hex;
+pub mod http;
+#[cfg(feature = "alloc")]
+mod keyring;
+#[cfg(feature = "alloc")]
+mod record;
+mod time;
+pub mod token;
+mod verifier;
+
+#[cfg(all(whatsgate_ct_check, feature = "std"))]
+#[doc(hidden)]
+pub use ct::declassify;
+pub use http::{Failure, Profile, Rejection};
+#[cfg(feature = "alloc")]
+pub use keyring::{Keyring, KeyringError, Principal};
+#[cfg(feature = "alloc")]
+pub use record::{
+    AccountId, LabelError, MAX_ACCOUNT_CHARS, MAX_NAME_CHARS, TokenName, TokenRecord,
+};
+pub use time::Timestamp;
+#[cfg(feature = "std")]
+pub use token::generate;
+pub use token::{InvalidToken, ParsedToken, RngError, Token, TokenFormat, TokenId, parse};
+pub use verifier::{Rollover, VERIFIER_TAG, Verifier};
+
+/// The operating system's CSPRNG (`getrandom`): the generator to pass where
+/// a function asks for one.
+#[cfg(feature = "std")]
+pub use getrandom::SysRng as OsRng;
+/// The RNG traits generators must implement.
+pub use rand_core;
+/// Constant-time equality, for comparing [`Verifier`]s.
+pub use subtle::ConstantTimeEq;

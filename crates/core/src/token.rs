@@ -1,0 +1,418 @@
+//! Token format v1: the text a client presents, how it is made and parsed.
+//!
+//! ```text
+//! token   = prefix body                       ; 55 characters with the default prefix
+//! prefix  = "wgat_"                           ; or a custom one, see TokenFormat
+//! body    = base64url-nopad(payload)          ; 50 characters
+//! payload = version id secret checksum        ; 37 bytes
+//!   version  = 0x01                           ;  1 byte
+//!   id       = 8 random bytes                 ;  public, names the record
+//!   secret   = 24 random bytes                ;  192 bits from a CSPRNG
+//!   checksum = CRC-32(version id secret), big-endian ; 4 bytes
+//! ```
+//!
+//! `docs/FORMAT.md` is the byte-exact specification with test vectors.
+
+use core::fmt;
+use core::str::FromStr;
+
+use rand_core::TryCryptoRng;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::ct;
+use crate::time::Timestamp;
+use crate::verifier::{Rollover, Verifier, accepts};
+
+/// The format version byte this crate writes and accepts.
+pub const VERSION: u8 = 1;
+/// Length of the public token id in bytes (64 bits).
+pub const ID_LEN: usize = 8;
+/// Length of the secret in bytes (192 bits).
+pub const SECRET_LEN: usize = 24;
+/// Length of the checksummed part of the payload: version, id and secret.
+pub(crate) const CHECKED_LEN: usize = 1 + ID_LEN + SECRET_LEN;
+/// Length of the decoded payload: version, id, secret and checksum.
+pub(crate) const PAYLOAD_LEN: usize = CHECKED_LEN + 4;
+/// Length of the base64url body that follows the prefix.
+pub const BODY_LEN: usize = 50;
+/// The longest a token may be (prefix included), per the format's contract.
+pub const MAX_TOKEN_LEN: usize = 64;
+/// The longest prefix that still fits in [`MAX_TOKEN_LEN`].
+pub const MAX_PREFIX_LEN: usize = MAX_TOKEN_LEN - BODY_LEN;
+
+const SECRET_RANGE: core::ops::Range<usize> = 1 + ID_LEN..CHECKED_LEN;
+
+/// The public id of a token: 64 random bits that name its record.
+///
+/// Ids are not secret: they may appear in logs, listings and URLs. They are
+/// displayed and parsed as 16 lowercase hexadecimal digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TokenId([u8; ID_LEN]);
+
+impl TokenId {
+    /// Wraps raw id bytes.
+    pub const fn from_bytes(bytes: [u8; ID_LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw id bytes, as they appear in the payload.
+    pub const fn to_bytes(self) -> [u8; ID_LEN] {
+        self.0
+    }
+
+    /// The id as one `u64` (native byte order): a well-mixed hash key, since
+    /// ids are uniformly random.
+    #[inline]
+    pub(crate) fn hash_key(self) -> u64 {
+        u64::from_ne_bytes(self.0)
+    }
+}
+
+impl core::hash::Hash for TokenId {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash_key());
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::hex::write(f, &self.0)
+    }
+}
+
+impl fmt::Debug for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenId({self})")
+    }
+}
+
+/// A string that is not 16 hexadecimal digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseTokenIdError;
+
+impl fmt::Display for ParseTokenIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a token id is 16 hexadecimal digits, as `wgauth token list` shows it")
+    }
+}
+
+impl core::error::Error for ParseTokenIdError {}
+
+impl FromStr for TokenId {
+    type Err = ParseTokenIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::hex::decode(s).map(Self).ok_or(ParseTokenIdError)
+    }
+}
+
+/// The prefix that starts every token, such as the default `wgat_`.
+///
+/// A prefix lets secret scanners and people recognise a token. It is 1 to
+/// [`MAX_PREFIX_LEN`] characters of `a-z`, `0-9` and `_`, and must end with
+/// `_`, so it can never be confused with the base64url body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TokenFormat {
+    prefix: &'static str,
+}
+
+/// A prefix that breaks the rules of [`TokenFormat::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixError;
+
+impl fmt::Display for PrefixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a token prefix is 1 to {MAX_PREFIX_LEN} characters of a-z, 0-9 and _, ending with _"
+        )
+    }
+}
+
+impl core::error::Error for PrefixError {}
+
+impl TokenFormat {
+    /// The default format, prefix `wgat_`.
+    pub const DEFAULT: Self = Self { prefix: "wgat_" };
+
+    /// A format with a custom prefix.
+    pub const fn new(prefix: &'static str) -> Result<Self, PrefixError> {
+        let bytes = prefix.as_bytes();
+        if bytes.is_empty() || bytes.len() > MAX_PREFIX_LEN || bytes[bytes.len() - 1] != b'_' {
+            return Err(PrefixError);
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            if !matches!(bytes[i], b'a'..=b'z' | b'0'..=b'9' | b'_') {
+                return Err(PrefixError);
+            }
+            i += 1;
+        }
+        Ok(Self { prefix })
+    }
+
+    /// The prefix, such as `wgat_`.
+    pub const fn prefix(&self) -> &'static str {
+        self.prefix
+    }
+
+    /// The length of every token in this format.
+    pub const fn token_len(&self) -> usize {
+        self.prefix.len() + BODY_LEN
+    }
+
+    /// Generates a new token with a fresh id, and its verifier.
+    ///
+    /// # Errors
+    /// [`RngError`] when the generator fails; no token is made from a
+    /// generator that failed.
+    pub fn generate<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+    ) -> Result<(Token, Verifier), RngError> {
+        let mut id = [0u8; ID_LEN];
+        rng.try_fill_bytes(&mut id).map_err(|_| RngError)?;
+        self.generate_for(TokenId(id), rng)
+    }
+
+    /// Generates a new secret for an existing id (regeneration), and its verifier.
+    ///
+    /// # Errors
+    /// [`RngError`] when the generator fails.
+    pub fn generate_for<R: TryCryptoRng + ?Sized>(
+        &self,
+        id: TokenId,
+        rng: &mut R,
+    ) -> Result<(Token, Verifier), RngError> {
+        let mut payload = Payload([0u8; PAYLOAD_LEN]);
+        payload.0[0] = VERSION;
+        payload.0[1..1 + ID_LEN].copy_from_slice(&id.0);
+        rng.try_fill_bytes(&mut payload.0[SECRET_RANGE])
+            .map_err(|_| RngError)?;
+        let crc = ct::crc32::checksum(payload.checked());
+        payload.0[CHECKED_LEN..].copy_from_slice(&crc.to_be_bytes());
+
+        let verifier = Verifier::compute(id, payload.secret());
+        let mut text = [0u8; MAX_TOKEN_LEN];
+        let prefix_len = self.prefix.len();
+        text[..prefix_len].copy_from_slice(self.prefix.as_bytes());
+        let mut body: [u8; BODY_LEN] = ct::base64url::encode(&payload.0);
+        text[prefix_len..prefix_len + BODY_LEN].copy_from_slice(&body);
+        body.zeroize();
+        let token = Token {
+            text,
+            len: (prefix_len + BODY_LEN) as u8,
+            id,
+        };
+        Ok((token, verifier))
+    }
+
+    /// Parses a presented token: prefix, length, alphabet, version and checksum.
+    ///
+    /// The checks that read the secret (alphabet and checksum) are
+    /// constant-time; only their combined verdict is revealed. The secret is
+    /// kept, zeroized on drop, for [`ParsedToken::verifier`].
+    ///
+    /// # Errors
+    /// [`InvalidToken`] for anything that is not a well-formed token of this
+    /// format, without saying what was wrong.
+    pub fn parse(&self, text: &[u8]) -> Result<ParsedToken, InvalidToken> {
+        let prefix = self.prefix.as_bytes();
+        if text.len() != prefix.len() + BODY_LEN || !text.starts_with(prefix) {
+            return Err(InvalidToken);
+        }
+        let body: &[u8; BODY_LEN] = text[prefix.len()..].try_into().map_err(|_| InvalidToken)?;
+        let (bytes, malformed) = ct::base64url::decode::<PAYLOAD_LEN, BODY_LEN>(body);
+        let payload = Payload(bytes);
+        let presented_crc = u32::from_be_bytes([
+            payload.0[CHECKED_LEN],
+            payload.0[CHECKED_LEN + 1],
+            payload.0[CHECKED_LEN + 2],
+            payload.0[CHECKED_LEN + 3],
+        ]);
+        let well_formed = malformed.ct_eq(&0)
+            & payload.0[0].ct_eq(&VERSION)
+            & ct::crc32::checksum(payload.checked()).ct_eq(&presented_crc);
+        if !ct::reveal(well_formed) {
+            return Err(InvalidToken);
+        }
+        let mut id = [0u8; ID_LEN];
+        id.copy_from_slice(&payload.0[1..1 + ID_LEN]);
+        Ok(ParsedToken {
+            id: TokenId(id),
+            payload,
+        })
+    }
+}
+
+impl Default for TokenFormat {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl fmt::Debug for TokenFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenFormat")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// The decoded payload; it holds the secret, so it is wiped on drop.
+struct Payload([u8; PAYLOAD_LEN]);
+
+impl Drop for Payload {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Payload {
+    fn checked(&self) -> &[u8; CHECKED_LEN] {
+        self.0[..CHECKED_LEN]
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("CHECKED_LEN < PAYLOAD_LEN"))
+    }
+
+    fn secret(&self) -> &[u8; SECRET_LEN] {
+        self.0[SECRET_RANGE]
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("SECRET_RANGE has SECRET_LEN bytes"))
+    }
+}
+
+/// A plaintext token, as handed to its owner once at creation or regeneration.
+///
+/// It is wiped from memory when dropped, and its `Debug` shows only the
+/// public id. There is deliberately no `Display`: write it out with
+/// [`Token::expose_secret`] where it is meant to go.
+pub struct Token {
+    text: [u8; MAX_TOKEN_LEN],
+    len: u8,
+    id: TokenId,
+}
+
+impl Token {
+    /// The full token text (prefix, id and secret). Handle with care: this
+    /// is the credential.
+    pub fn expose_secret(&self) -> &str {
+        // The text is the ASCII prefix followed by base64url.
+        core::str::from_utf8(&self.text[..usize::from(self.len)])
+            .unwrap_or_else(|_| unreachable!("token text is ASCII"))
+    }
+
+    /// The public id of the token.
+    pub const fn id(&self) -> TokenId {
+        self.id
+    }
+}
+
+impl Zeroize for Token {
+    fn zeroize(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Token {}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A presented token that passed the format checks; its secret is kept only
+/// to compute the verifier, and wiped on drop.
+pub struct ParsedToken {
+    id: TokenId,
+    payload: Payload,
+}
+
+impl ParsedToken {
+    /// The public id, for looking the record up.
+    pub const fn id(&self) -> TokenId {
+        self.id
+    }
+
+    /// The verifier of this token: what a record must hold for it to be
+    /// accepted. Compare it with [`Verifier::ct_eq`]; never with `==` on bytes.
+    pub fn verifier(&self) -> Verifier {
+        Verifier::compute(self.id, self.payload.secret())
+    }
+
+    /// Whether a stored verifier (and, during a regeneration grace period,
+    /// the previous one) accepts this token at `now`: for hosts that keep
+    /// verifiers themselves. Look the verifier up by [`ParsedToken::id`] first.
+    ///
+    /// The comparison is constant-time; only the verdict is revealed.
+    pub fn is_accepted_by(
+        &self,
+        current: &Verifier,
+        rollover: Option<&Rollover>,
+        now: Timestamp,
+    ) -> bool {
+        ct::reveal(accepts(current, rollover, &self.verifier(), now))
+    }
+}
+
+impl fmt::Debug for ParsedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedToken")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A presented token was rejected. Deliberately says nothing about why:
+/// wrong format, bad checksum, unknown id and wrong secret look the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidToken;
+
+impl fmt::Display for InvalidToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid token")
+    }
+}
+
+impl core::error::Error for InvalidToken {}
+
+/// The random number generator failed, so no token was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RngError;
+
+impl fmt::Display for RngError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the random number generator failed; no token was issued (retry, or check the OS entropy source)")
+    }
+}
+
+impl core::error::Error for RngError {}
+
+/// Generates a token in the default format from the operating system's CSPRNG.
+///
+/// # Errors
+/// [`RngError`] when the OS generator fails.
+#[cfg(feature = "std")]
+pub fn generate() -> Result<(Token, Verifier), RngError> {
+    TokenFormat::DEFAULT.generate(&mut getrandom::SysRng)
+}
+
+/// Parses a token in the default format; see [`TokenFormat::parse`].
+///
+/// # Errors
+/// [`InvalidToken`] for anything that is not a well-formed token.
+pub fn parse(text: &[u8]) -> Result<ParsedToken, InvalidToken> {
+    TokenFormat::DEFAULT.parse(text)
+}

@@ -1,0 +1,167 @@
+//! The verifier: the only thing about a token that is kept at rest.
+
+use core::fmt;
+
+use sha2::block_api::compress256;
+use subtle::{Choice, ConstantTimeEq};
+use zeroize::Zeroize;
+
+use crate::time::Timestamp;
+use crate::token::{ID_LEN, SECRET_LEN, TokenId};
+
+/// Domain tag that starts the hashed message, so a verifier can never be
+/// mistaken for a SHA-256 of anything else.
+pub const VERIFIER_TAG: &[u8; 16] = b"wgat-v1-verifier";
+
+const MESSAGE_LEN: usize = VERIFIER_TAG.len() + ID_LEN + SECRET_LEN;
+// The whole message and its padding fit one SHA-256 block: one compression.
+const _: () = assert!(MESSAGE_LEN + 1 + 8 <= 64);
+
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// `SHA-256(VERIFIER_TAG ‖ id ‖ secret)`: what a server stores instead of the token.
+///
+/// It cannot be turned back into the token. Equality is only available as
+/// [`ConstantTimeEq::ct_eq`], which is constant-time; there is no `PartialEq`.
+#[derive(Clone, Copy)]
+pub struct Verifier([u8; 32]);
+
+impl Verifier {
+    /// Computes the verifier of an id and secret with a single SHA-256
+    /// compression over one pre-padded block.
+    pub(crate) fn compute(id: TokenId, secret: &[u8; SECRET_LEN]) -> Self {
+        let mut block = [0u8; 64];
+        block[..16].copy_from_slice(VERIFIER_TAG);
+        block[16..16 + ID_LEN].copy_from_slice(&id.to_bytes());
+        block[16 + ID_LEN..MESSAGE_LEN].copy_from_slice(secret);
+        block[MESSAGE_LEN] = 0x80;
+        block[56..].copy_from_slice(&((MESSAGE_LEN as u64) * 8).to_be_bytes());
+        let mut state = SHA256_IV;
+        compress256(&mut state, core::slice::from_ref(&block));
+        block.zeroize();
+        let mut out = [0u8; 32];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        Self(out)
+    }
+
+    /// Wraps 32 stored bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 bytes to store.
+    pub const fn to_bytes(self) -> [u8; 32] {
+        self.0
+    }
+
+    /// Parses 64 hexadecimal digits, as [`Verifier::to_hex`] writes them.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        crate::hex::decode(text).map(Self)
+    }
+
+    /// The stored bytes as 64 lowercase hexadecimal digits (for JSON or text
+    /// columns; the verifier is not secret, but keep it out of logs).
+    pub fn to_hex(&self) -> impl fmt::Display + '_ {
+        crate::hex::Hex(&self.0)
+    }
+
+    fn words(&self) -> [u64; 4] {
+        let mut words = [0u64; 4];
+        for (word, chunk) in words.iter_mut().zip(self.0.chunks_exact(8)) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            *word = u64::from_ne_bytes(bytes);
+        }
+        words
+    }
+}
+
+impl ConstantTimeEq for Verifier {
+    /// This comparison is constant-time: it reads all 32 bytes of both sides
+    /// as four words and folds their differences before one comparison.
+    fn ct_eq(&self, other: &Self) -> Choice {
+        let (a, b) = (self.words(), other.words());
+        let diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]);
+        diff.ct_eq(&0)
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the secret, but there is no reason to spread it through logs.
+        f.write_str("Verifier(<redacted>)")
+    }
+}
+
+/// The verifier of a regenerated token's previous secret, accepted until
+/// `until` (exclusive): a grace period for rolling the token out.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Rollover {
+    /// Verifier of the previous secret.
+    #[cfg_attr(feature = "serde", serde(with = "crate::record::hex_verifier"))]
+    pub verifier: Verifier,
+    /// The previous secret is refused from this instant on.
+    pub until: Timestamp,
+}
+
+/// Whether a presented verifier is accepted by a record's current verifier,
+/// or by its previous one while the grace period lasts.
+///
+/// Constant-time in the verifiers; branches only on public facts (whether a
+/// rollover exists and whether `now` is before its end).
+pub(crate) fn accepts(
+    current: &Verifier,
+    rollover: Option<&Rollover>,
+    presented: &Verifier,
+    now: Timestamp,
+) -> Choice {
+    let mut accepted = current.ct_eq(presented);
+    if let Some(previous) = rollover.filter(|r| now < r.until) {
+        accepted |= previous.verifier.ct_eq(presented);
+    }
+    accepted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn single_block_compression_equals_sha256_of_the_message() {
+        let id = TokenId::from_bytes(*b"\x01\x02\x03\x04\x05\x06\x07\x08");
+        let secret = [0xa5u8; SECRET_LEN];
+        let mut hasher = Sha256::new();
+        hasher.update(VERIFIER_TAG);
+        hasher.update(id.to_bytes());
+        hasher.update(secret);
+        let expected: [u8; 32] = hasher.finalize().into();
+        assert_eq!(Verifier::compute(id, &secret).to_bytes(), expected);
+    }
+
+    #[test]
+    fn ct_eq_sees_a_difference_in_every_byte() {
+        let base = Verifier::from_bytes([7u8; 32]);
+        assert!(bool::from(base.ct_eq(&base)));
+        for i in 0..32 {
+            let mut bytes = [7u8; 32];
+            bytes[i] ^= 0x80;
+            assert!(
+                !bool::from(base.ct_eq(&Verifier::from_bytes(bytes))),
+                "byte {i}"
+            );
+        }
+    }
+}
