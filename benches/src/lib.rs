@@ -1,0 +1,1 @@
+//! Work in progress: not built out yet.
