@@ -1,5 +1,7 @@
 //! Keyring lifecycle and concurrency.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;

@@ -1,5 +1,7 @@
 //! Property tests of the format, the parser and the header profiles.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
