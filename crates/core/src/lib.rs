@@ -49,3 +49,8 @@ pub use getrandom::SysRng as OsRng;
 pub use rand_core;
 /// Constant-time equality, for comparing [`Verifier`]s.
 pub use subtle::ConstantTimeEq;
+
+/// The repository README's Rust examples run as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;
