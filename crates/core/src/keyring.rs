@@ -497,3 +497,54 @@ fn same_verifiers(entry: &Entry, record: &TokenRecord) -> bool {
     entry.verifier.to_bytes() == record.verifier.to_bytes()
         && rollover_bytes(entry.rollover.as_ref()) == rollover_bytes(record.rollover.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Runs with and without `std`, so both map backends are exercised.
+
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn lifecycle_on_this_backend() {
+        let k = Keyring::new();
+        let mut rng = ChaCha20Rng::from_seed([3; 32]);
+        let account = AccountId::new("a").unwrap();
+        let (t, r) = k
+            .issue(
+                &mut rng,
+                account.clone(),
+                TokenName::new("n").unwrap(),
+                Timestamp(1),
+            )
+            .unwrap();
+        let text = t.expose_secret().as_bytes();
+        assert_eq!(k.verify(text, Timestamp(2)).unwrap().token_id(), r.id);
+        assert_eq!(k.take_last_used(), [(r.id, Timestamp(2))]);
+
+        let (t2, _) = k
+            .regenerate(&mut rng, r.id, Timestamp(3), Some(Timestamp(5)))
+            .unwrap();
+        assert!(k.verify(text, Timestamp(4)).is_ok());
+        assert!(k.verify(text, Timestamp(5)).is_err());
+        assert!(
+            k.verify(t2.expose_secret().as_bytes(), Timestamp(5))
+                .is_ok()
+        );
+
+        let copy = k.records(None);
+        k.remove(r.id).unwrap();
+        assert!(
+            k.verify(t2.expose_secret().as_bytes(), Timestamp(5))
+                .is_err()
+        );
+        k.sync(copy).unwrap();
+        assert!(
+            k.verify(t2.expose_secret().as_bytes(), Timestamp(5))
+                .is_ok()
+        );
+        assert_eq!(k.records(Some("a")).len(), 1);
+        assert!(k.insert(k.get(r.id).unwrap()).is_err());
+    }
+}

@@ -1,6 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
+// Keep the no_std build honest: reach for `core`/`alloc` first.
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 #[cfg(any(feature = "alloc", test))]
@@ -43,3 +49,8 @@ pub use getrandom::SysRng as OsRng;
 pub use rand_core;
 /// Constant-time equality, for comparing [`Verifier`]s.
 pub use subtle::ConstantTimeEq;
+
+/// The repository README's Rust examples run as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;

@@ -416,3 +416,68 @@ pub fn generate() -> Result<(Token, Verifier), RngError> {
 pub fn parse(text: &[u8]) -> Result<ParsedToken, InvalidToken> {
     TokenFormat::DEFAULT.parse(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    /// Hands out a fixed byte sequence: the worked example of docs/FORMAT.md.
+    struct Counting(u8);
+
+    impl rand_core::TryRng for Counting {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            unreachable!("the generator only fills bytes")
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            unreachable!("the generator only fills bytes")
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            // First call: the id 01..08; second call: the secret 10..27.
+            let start = if self.0 == 0 { 1 } else { 0x10 };
+            for (i, b) in dst.iter_mut().enumerate() {
+                *b = start + i as u8;
+            }
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    impl rand_core::TryCryptoRng for Counting {}
+
+    #[test]
+    fn worked_example_of_format_md() {
+        let (token, verifier) = TokenFormat::DEFAULT.generate(&mut Counting(0)).unwrap();
+        assert_eq!(
+            token.expose_secret(),
+            "wgat_AQECAwQFBgcIEBESExQVFhcYGRobHB0eHyAhIiMkJSYnd9WeAw"
+        );
+        assert_eq!(token.id().to_string(), "0102030405060708");
+        let mut hex = alloc::string::String::new();
+        core::fmt::write(&mut hex, format_args!("{}", verifier.to_hex())).unwrap();
+        assert_eq!(
+            hex,
+            "8f3088104b637c2d5a3ba8d04fd564c639c56e1c606c109e6ddf16d4153047d6"
+        );
+        assert!(parse(token.expose_secret().as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn custom_prefixes() {
+        assert!(TokenFormat::new("acme_").is_ok());
+        assert!(TokenFormat::new("abcdefghijklm_").is_ok(), "14 characters");
+        for bad in ["", "_x", "acme", "Acme_", "ac-me_", "abcdefghijklmn_"] {
+            assert_eq!(TokenFormat::new(bad), Err(PrefixError), "{bad:?}");
+        }
+        let acme = TokenFormat::new("acme_").unwrap();
+        let (token, _) = acme.generate(&mut Counting(0)).unwrap();
+        assert_eq!(token.expose_secret().len(), acme.token_len());
+        assert!(acme.parse(token.expose_secret().as_bytes()).is_ok());
+        assert!(
+            TokenFormat::DEFAULT
+                .parse(token.expose_secret().as_bytes())
+                .is_err()
+        );
+    }
+}

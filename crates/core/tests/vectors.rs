@@ -9,6 +9,8 @@
 //! check the core against independent implementations (the `base64`, `sha2`
 //! and `crc32fast` crates), so the files are not the core checking itself.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
 use std::path::PathBuf;
 
 use base64::Engine as _;

@@ -1,0 +1,372 @@
+//! Keyring lifecycle and concurrency.
+
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{SeedableRng, TryCryptoRng, TryRng};
+use whatsgate_auth::{
+    AccountId, Keyring, KeyringError, OsRng, RngError, Timestamp, Token, TokenName, TokenRecord,
+};
+
+fn account(a: &str) -> AccountId {
+    AccountId::new(a).unwrap()
+}
+
+fn name(n: &str) -> TokenName {
+    TokenName::new(n).unwrap()
+}
+
+fn issue(k: &Keyring, a: &str, n: &str) -> (Token, TokenRecord) {
+    k.issue(&mut OsRng, account(a), name(n), Timestamp(100))
+        .unwrap()
+}
+
+fn accepts(k: &Keyring, t: &Token, at: u64) -> bool {
+    k.verify(t.expose_secret().as_bytes(), Timestamp(at))
+        .is_ok()
+}
+
+#[test]
+fn names_are_unique_per_account_only() {
+    let k = Keyring::new();
+    issue(&k, "a", "Production API");
+    let err = k
+        .issue(
+            &mut OsRng,
+            account("a"),
+            name("  Production API "),
+            Timestamp(1),
+        )
+        .unwrap_err();
+    assert!(matches!(err, KeyringError::DuplicateName { .. }), "{err}");
+    assert!(err.to_string().contains("already has a token named"));
+    issue(&k, "b", "Production API");
+    assert_eq!(k.len(), 2);
+    assert_eq!(k.records(Some("a")).len(), 1);
+    assert_eq!(k.records(None).len(), 2);
+}
+
+#[test]
+fn labels_are_checked() {
+    use whatsgate_auth::LabelError;
+    assert_eq!(TokenName::new("  Testing\t").unwrap().as_str(), "Testing");
+    assert_eq!(TokenName::new("   "), Err(LabelError::Empty));
+    assert_eq!(TokenName::new(&"x".repeat(65)), Err(LabelError::TooLong));
+    assert!(
+        TokenName::new(&"é".repeat(64)).is_ok(),
+        "64 characters, 128 bytes"
+    );
+    assert_eq!(TokenName::new("a\nb"), Err(LabelError::ControlCharacter));
+    assert_eq!(AccountId::new(" a"), Err(LabelError::SurroundingWhitespace));
+    assert_eq!(AccountId::new(""), Err(LabelError::Empty));
+    assert_eq!(AccountId::new("a\0"), Err(LabelError::ControlCharacter));
+}
+
+#[test]
+fn delete_refuses_the_token_and_frees_the_name() {
+    let k = Keyring::new();
+    let (t, r) = issue(&k, "a", "n");
+    assert!(accepts(&k, &t, 100));
+    assert_eq!(k.remove(r.id).unwrap().id, r.id);
+    assert!(!accepts(&k, &t, 100));
+    assert_eq!(
+        k.remove(r.id).unwrap_err(),
+        KeyringError::UnknownToken(r.id)
+    );
+    issue(&k, "a", "n");
+}
+
+#[test]
+fn regenerate_keeps_identity_and_refuses_the_old_secret_at_once() {
+    let k = Keyring::new();
+    let (old, r) = issue(&k, "a", "n");
+    let (new, r2) = k
+        .regenerate(&mut OsRng, r.id, Timestamp(200), None)
+        .unwrap();
+    assert_eq!((r2.id, &r2.account, &r2.name), (r.id, &r.account, &r.name));
+    assert_eq!(new.id(), r.id);
+    assert!(!accepts(&k, &old, 200));
+    assert!(accepts(&k, &new, 200));
+}
+
+#[test]
+fn regenerate_with_grace_accepts_the_old_secret_until_the_instant() {
+    let k = Keyring::new();
+    let (old, r) = issue(&k, "a", "n");
+    let (new, _) = k
+        .regenerate(&mut OsRng, r.id, Timestamp(200), Some(Timestamp(300)))
+        .unwrap();
+    assert!(accepts(&k, &old, 299));
+    assert!(!accepts(&k, &old, 300), "the grace instant is exclusive");
+    assert!(accepts(&k, &new, 299) && accepts(&k, &new, 300));
+    // A grace instant in the past means no grace at all.
+    let (newer, _) = k
+        .regenerate(&mut OsRng, r.id, Timestamp(400), Some(Timestamp(399)))
+        .unwrap();
+    assert!(!accepts(&k, &new, 400));
+    assert!(accepts(&k, &newer, 400));
+}
+
+#[test]
+fn last_used_is_batched() {
+    let k = Keyring::new();
+    let (t, r) = issue(&k, "a", "n");
+    assert!(k.take_last_used().is_empty());
+    for at in [500, 500, 501, 499] {
+        assert!(accepts(&k, &t, at));
+    }
+    assert_eq!(k.take_last_used(), vec![(r.id, Timestamp(501))]);
+    assert!(k.take_last_used().is_empty(), "taken once");
+    assert_eq!(k.get(r.id).unwrap().last_used_at, Some(Timestamp(501)));
+    assert!(accepts(&k, &t, 502));
+    assert_eq!(k.take_last_used(), vec![(r.id, Timestamp(502))]);
+    // Regeneration keeps the activity of the id.
+    k.regenerate(&mut OsRng, r.id, Timestamp(600), None)
+        .unwrap();
+    assert_eq!(k.get(r.id).unwrap().last_used_at, Some(Timestamp(502)));
+}
+
+#[test]
+fn sync_follows_a_changing_store() {
+    let k = Keyring::new();
+    let (t1, r1) = issue(&k, "a", "one");
+    let (t2, r2) = issue(&k, "a", "two");
+    let store = Keyring::new();
+    store.insert(r1.clone()).unwrap();
+    store.insert(r2.clone()).unwrap();
+    let (t3, _) = issue(&store, "b", "three");
+    let (t1b, _) = store
+        .regenerate(&mut OsRng, r1.id, Timestamp(150), None)
+        .unwrap();
+    store.remove(r2.id).unwrap();
+
+    k.sync(store.records(None)).unwrap();
+    assert!(!accepts(&k, &t1, 200) && accepts(&k, &t1b, 200));
+    assert!(!accepts(&k, &t2, 200));
+    assert!(accepts(&k, &t3, 200));
+    assert_eq!(k.len(), 2);
+    // The freed name can be used again: the name index followed too.
+    issue(&k, "a", "two");
+
+    let dup = vec![r1.clone(), r1.clone()];
+    assert!(k.sync(dup).is_err());
+    assert_eq!(k.len(), 3, "a refused sync changes nothing");
+}
+
+/// A generator that always fails.
+struct BrokenRng;
+
+impl TryRng for BrokenRng {
+    type Error = std::io::Error;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Err(std::io::Error::other("entropy source down"))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Err(std::io::Error::other("entropy source down"))
+    }
+    fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
+        Err(std::io::Error::other("entropy source down"))
+    }
+}
+impl TryCryptoRng for BrokenRng {}
+
+#[test]
+fn a_failing_rng_is_an_error_and_changes_nothing() {
+    let k = Keyring::new();
+    let err = k
+        .issue(&mut BrokenRng, account("a"), name("n"), Timestamp(1))
+        .unwrap_err();
+    assert_eq!(err, KeyringError::Rng(RngError));
+    assert!(k.is_empty());
+    let (t, r) = issue(&k, "a", "n");
+    assert!(
+        k.regenerate(&mut BrokenRng, r.id, Timestamp(2), None)
+            .is_err()
+    );
+    assert!(accepts(&k, &t, 2), "the token is unchanged");
+}
+
+#[test]
+fn debug_output_never_shows_the_secret() {
+    let k = Keyring::new();
+    let (t, r) = issue(&k, "a", "n");
+    let secret_part = &t.expose_secret()[17..49];
+    let principal = k
+        .verify(t.expose_secret().as_bytes(), Timestamp(1))
+        .unwrap();
+    let parsed = whatsgate_auth::parse(t.expose_secret().as_bytes()).unwrap();
+    for shown in [
+        format!("{t:?}"),
+        format!("{r:?}"),
+        format!("{principal:?}"),
+        format!("{parsed:?}"),
+        format!("{k:?}"),
+    ] {
+        assert!(!shown.contains(secret_part), "{shown}");
+        assert!(!shown.contains(t.expose_secret()), "{shown}");
+    }
+    // Positive control: the check above does see a secret when one is there.
+    assert!(format!("{:?}", t.expose_secret()).contains(secret_part));
+}
+
+/// Runs `rounds` races between `threads` verifiers and one revoker. Returns
+/// how many verifications started after the revocation returned and still
+/// accepted the token.
+fn revocation_race<S: Sync>(
+    rounds: usize,
+    threads: usize,
+    setup: impl Fn() -> S,
+    verify: impl Fn(&S) -> bool + Sync,
+    revoke: impl Fn(&S) + Sync,
+) -> usize {
+    let violations = AtomicUsize::new(0);
+    for round in 0..rounds {
+        let state = setup();
+        let revoked = AtomicBool::new(false);
+        thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    loop {
+                        let started_after_revoke = revoked.load(Ordering::SeqCst);
+                        let accepted = verify(&state);
+                        if started_after_revoke {
+                            if accepted {
+                                violations.fetch_add(1, Ordering::Relaxed);
+                            }
+                            break;
+                        }
+                    }
+                });
+            }
+            s.spawn(|| {
+                // Let the verifiers get going, differently each round.
+                for _ in 0..(round % 7) * 50 {
+                    std::hint::spin_loop();
+                }
+                revoke(&state);
+                revoked.store(true, Ordering::SeqCst);
+            });
+        });
+    }
+    violations.into_inner()
+}
+
+fn rounds() -> usize {
+    if cfg!(miri) { 3 } else { 300 }
+}
+
+#[test]
+fn no_verification_after_remove_returns_accepts_the_token() {
+    let violations = revocation_race(
+        rounds(),
+        3,
+        || {
+            let k = Keyring::new();
+            let (t, r) = issue(&k, "a", "n");
+            (k, t, r)
+        },
+        |(k, t, _)| accepts(k, t, 100),
+        |(k, _, r)| {
+            k.remove(r.id).unwrap();
+        },
+    );
+    assert_eq!(violations, 0);
+}
+
+#[test]
+fn no_verification_after_regenerate_returns_accepts_the_old_token() {
+    let violations = revocation_race(
+        rounds(),
+        3,
+        || {
+            let k = Keyring::new();
+            let (t, r) = issue(&k, "a", "n");
+            (k, t, r)
+        },
+        |(k, t, _)| accepts(k, t, 100),
+        |(k, _, r)| {
+            k.regenerate(&mut OsRng, r.id, Timestamp(100), None)
+                .unwrap();
+        },
+    );
+    assert_eq!(violations, 0);
+}
+
+#[test]
+fn the_race_detects_a_keyring_that_lags_behind_removal() {
+    // Positive control: a verifier that trusts a snapshot taken before the
+    // removal (as a naive cache would) must be caught.
+    let violations = revocation_race(
+        rounds().min(20),
+        2,
+        || {
+            let k = Keyring::new();
+            let (t, r) = issue(&k, "a", "n");
+            let snapshot = Arc::new(k.records(None));
+            (k, t, r, snapshot)
+        },
+        |(_, t, _, snapshot)| {
+            let stale = Keyring::new();
+            stale.sync(snapshot.iter().cloned()).unwrap();
+            accepts(&stale, t, 100)
+        },
+        |(k, _, r, _)| {
+            k.remove(r.id).unwrap();
+        },
+    );
+    assert!(
+        violations > 0,
+        "the race check could not see a stale verifier"
+    );
+}
+
+#[test]
+fn many_threads_verify_while_tokens_come_and_go() {
+    let k = Arc::new(Keyring::new());
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let stable: Vec<Token> = (0..16)
+        .map(|i| {
+            k.issue(
+                &mut rng,
+                account("a"),
+                name(&format!("stable {i}")),
+                Timestamp(1),
+            )
+            .unwrap()
+            .0
+        })
+        .collect();
+    let stop = AtomicBool::new(false);
+    thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    for t in &stable {
+                        assert!(accepts(&k, t, 2));
+                    }
+                }
+            });
+        }
+        s.spawn(|| {
+            let mut rng = ChaCha20Rng::from_seed([10; 32]);
+            for i in 0..if cfg!(miri) { 5 } else { 2_000 } {
+                let (_, r) = k
+                    .issue(
+                        &mut rng,
+                        account("b"),
+                        name(&format!("churn {i}")),
+                        Timestamp(1),
+                    )
+                    .unwrap();
+                k.regenerate(&mut rng, r.id, Timestamp(1), None).unwrap();
+                k.remove(r.id).unwrap();
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+    });
+    assert_eq!(k.len(), 16);
+}
