@@ -332,8 +332,10 @@ impl Keyring {
     /// plaintext token (show it once) and the record (store it).
     ///
     /// # Errors
-    /// [`KeyringError::DuplicateName`], or [`KeyringError::Rng`] when the
-    /// generator fails (nothing is added then).
+    /// [`KeyringError::DuplicateName`]; [`KeyringError::Rng`] when the
+    /// generator fails; [`KeyringError::DuplicateId`] when it keeps producing
+    /// ids that are taken (a generator that is not random). Nothing is added
+    /// then.
     pub fn issue<R: TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -342,13 +344,15 @@ impl Keyring {
         now: Timestamp,
     ) -> Result<(Token, TokenRecord), KeyringError> {
         let mut names = self.names.lock();
-        loop {
+        // 64 random bits: a collision is a 1-in-2^40 event even with millions
+        // of tokens, and costs a retry. A generator that repeats itself
+        // (stuck, not random) gets an error instead of an endless loop.
+        let mut last = None;
+        for _ in 0..4 {
             let (token, record) =
                 TokenRecord::issue(&self.format, rng, account.clone(), name.clone(), now)?;
             match self.check_free(&names, &record) {
-                // 64 random bits: a collision is a 1-in-2^40 event even with
-                // millions of tokens, but it costs only a retry.
-                Err(KeyringError::DuplicateId(_)) => continue,
+                Err(KeyringError::DuplicateId(id)) => last = Some(id),
                 Err(e) => return Err(e),
                 Ok(()) => {
                     names.insert((account, name), record.id);
@@ -362,6 +366,9 @@ impl Keyring {
                 }
             }
         }
+        Err(KeyringError::DuplicateId(
+            last.unwrap_or_else(|| unreachable!("the loop ran")),
+        ))
     }
 
     /// Deletes a token. Once this returns, the token is refused.

@@ -190,6 +190,37 @@ fn a_failing_rng_is_an_error_and_changes_nothing() {
     assert!(accepts(&k, &t, 2), "the token is unchanged");
 }
 
+/// A "generator" that returns the same bytes every time.
+struct StuckRng;
+
+impl TryRng for StuckRng {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(7)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(7)
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        dst.fill(7);
+        Ok(())
+    }
+}
+impl TryCryptoRng for StuckRng {}
+
+#[test]
+fn a_stuck_rng_cannot_loop_forever() {
+    let k = Keyring::new();
+    let (_, first) = k
+        .issue(&mut StuckRng, account("a"), name("one"), Timestamp(1))
+        .unwrap();
+    let err = k
+        .issue(&mut StuckRng, account("a"), name("two"), Timestamp(1))
+        .unwrap_err();
+    assert_eq!(err, KeyringError::DuplicateId(first.id));
+    assert_eq!(k.len(), 1);
+}
+
 #[test]
 fn debug_output_never_shows_the_secret() {
     let k = Keyring::new();
