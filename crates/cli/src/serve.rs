@@ -91,6 +91,9 @@ pub fn run(options: Options) -> Result<(), Error> {
     let listener = runtime
         .block_on(TcpListener::bind(options.listen))
         .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", options.listen)))?;
+    let signals = runtime
+        .block_on(async { Signals::register() })
+        .map_err(|e| Error::Io("installing the signal handlers", e))?;
     let local = listener
         .local_addr()
         .map_err(|e| Error::Io("reading the listening address", e))?;
@@ -125,14 +128,14 @@ pub fn run(options: Options) -> Result<(), Error> {
 
     let app = router();
     let served = if options.no_auth {
-        runtime.block_on(serve(listener, app))
+        runtime.block_on(serve(listener, signals, app))
     } else {
         let layer = AuthLayer::builder(Arc::clone(&keyring))
             .guard("/api", Profile::Rest)
             .guard("/mcp", Profile::Mcp)
             .build()
             .map_err(|e| Error::Other(format!("cannot configure authentication: {e}")))?;
-        runtime.block_on(serve(listener, tower::Layer::layer(&layer, app)))
+        runtime.block_on(serve(listener, signals, tower::Layer::layer(&layer, app)))
     };
     // Stop the follower: it flushes last use one final time.
     drop(stop_tx);
@@ -195,8 +198,10 @@ fn shell_quote(text: &str) -> String {
 fn router() -> Router {
     Router::new()
         .route("/api", any(accepted))
+        .route("/api/", any(accepted))
         .route("/api/{*rest}", any(accepted))
         .route("/mcp", any(accepted))
+        .route("/mcp/", any(accepted))
         .route("/mcp/{*rest}", any(accepted))
         .fallback(not_found)
 }
@@ -231,7 +236,7 @@ async fn not_found() -> Response {
 }
 
 /// Accepts connections until a signal, then drains them.
-async fn serve<S, B>(listener: TcpListener, service: S) -> Result<(), Error>
+async fn serve<S, B>(listener: TcpListener, signals: Signals, service: S) -> Result<(), Error>
 where
     S: tower::Service<
             axum::http::Request<hyper::body::Incoming>,
@@ -251,7 +256,7 @@ where
         .max_buf_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS);
     let graceful = GracefulShutdown::new();
-    let signal = shutdown_signal();
+    let signal = signals.recv();
     tokio::pin!(signal);
     loop {
         tokio::select! {
@@ -290,26 +295,40 @@ where
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
+/// SIGINT and SIGTERM, registered before the server says it is ready, so
+/// a signal sent right after that line is never lost (nor fatal).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must run inside the runtime.
+    fn register() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }
 

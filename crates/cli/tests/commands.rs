@@ -432,7 +432,6 @@ fn killing_create_at_any_moment_leaves_no_token_or_a_whole_one() {
             .expect("spawn");
         // From at once to well after the usual run time.
         std::thread::sleep(Duration::from_micros((i % 20) * 400));
-        let mut child = child;
         let _ = Command::new("sh")
             .args(["-c", &format!("kill -9 {} 2>/dev/null", child.id())])
             .status();
