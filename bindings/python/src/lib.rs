@@ -123,7 +123,7 @@ fn reject(py: Python<'_>, rejection: Rejection) -> PyErr {
     auth_error(py, rejection, challenge)
 }
 
-/// Bytes of a header value given as `str` or `bytes`.
+/// Bytes of a header value (or bare token) given as `str` or `bytes`.
 ///
 /// A `str` is read as UTF-8; one that cannot be (lone surrogates) is
 /// replaced by a byte that is never valid in a token, so it is refused as a
@@ -135,7 +135,7 @@ fn value_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
         Ok(b.as_bytes())
     } else {
         Err(PyTypeError::new_err(format!(
-            "a header value must be str, bytes or None, not {}",
+            "a token or header value must be str or bytes, not {}",
             value.get_type().name()?
         )))
     }
@@ -507,6 +507,24 @@ impl PyKeyring {
             .into_iter()
             .map(|(id, at)| (id.to_string(), at.as_secs()))
             .collect()
+    }
+
+    /// Verifies a bare token (not a header value: nothing is trimmed).
+    /// Raises InvalidToken (with the `rest` profile's response) for
+    /// anything but a valid token, the empty string included.
+    #[pyo3(signature = (token, /, *, now = None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        now: Option<u64>,
+    ) -> PyResult<PyPrincipal> {
+        match self.inner.verify(value_bytes(token)?, now_or(now)) {
+            Ok(p) => Ok(PyPrincipal {
+                inner: PrincipalInner::Verified(p),
+            }),
+            Err(wga::InvalidToken) => Err(reject(py, Profile::Rest.reject(Failure::Invalid))),
+        }
     }
 
     /// Verifies the value of an `Access-Token` header (`rest` profile).

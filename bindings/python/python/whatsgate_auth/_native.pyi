@@ -3,6 +3,18 @@
 from collections.abc import Iterable
 from typing import Any, Final, Literal, final
 
+__all__ = [
+    "__version__",
+    "TokenRecord",
+    "Principal",
+    "Keyring",
+    "AuthError",
+    "MissingToken",
+    "InvalidToken",
+    "generate",
+    "_bench_core_verify",
+]
+
 __version__: Final[str]
 
 class AuthError(Exception):
@@ -76,6 +88,7 @@ class Keyring:
     def records(self, account: str | None = None) -> list[TokenRecord]: ...
     def sync(self, records: Iterable[TokenRecord]) -> None: ...
     def take_last_used(self) -> list[tuple[str, int]]: ...
+    def verify(self, token: _HeaderValue, /, *, now: int | None = None) -> Principal: ...
     def verify_access_token(
         self, value: _HeaderValue | None, /, *, now: int | None = None
     ) -> Principal: ...
