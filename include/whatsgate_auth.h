@@ -287,7 +287,8 @@ typedef struct wga_record {
 /**
  * Who a request was authenticated as (never the secret). Written by the
  * verify functions on `WGA_OK` only; the strings are NUL-terminated UTF-8
- * and always fit.
+ * and always fit. Only the bytes up to each NUL are written: the rest of
+ * each array is left as it was.
  */
 typedef struct wga_principal {
   /**

@@ -47,11 +47,12 @@ pub const WGA_VERSION_PATCH: u32 = 0;
 /// to detect a header/library mismatch.
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_version() -> *const c_char {
-    const VERSION: &core::ffi::CStr =
-        match core::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-            Ok(v) => v,
-            Err(_) => panic!("the package version has no NUL"),
-        };
+    const VERSION: &core::ffi::CStr = match core::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => panic!("the package version has no NUL"),
+    };
     VERSION.as_ptr()
 }
 

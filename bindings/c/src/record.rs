@@ -179,7 +179,9 @@ impl wga_record {
             name,
             verifier: Verifier::from_bytes(self.verifier),
             created_at: Timestamp(self.created_at),
-            last_used_at: self.has_last_used_at.then_some(Timestamp(self.last_used_at)),
+            last_used_at: self
+                .has_last_used_at
+                .then_some(Timestamp(self.last_used_at)),
             rollover: self.has_rollover.then_some(Rollover {
                 verifier: Verifier::from_bytes(self.rollover_verifier),
                 until: Timestamp(self.rollover_until),
@@ -385,11 +387,7 @@ mod tests {
         let text: Vec<u8> = buf[..len].iter().map(|c| *c as u8).collect();
         let parsed = wga_core::parse(&text).unwrap();
         assert_eq!(record.to_record().unwrap().id, parsed.id());
-        assert!(parsed.is_accepted_by(
-            &Verifier::from_bytes(record.verifier),
-            None,
-            Timestamp(1)
-        ));
+        assert!(parsed.is_accepted_by(&Verifier::from_bytes(record.verifier), None, Timestamp(1)));
         assert_eq!(record.created_at, 1_790_000_000);
         assert_eq!(&as_bytes(&record.account)[..7], b"acct_1\0");
         assert_eq!(record.account_len, 6);
@@ -465,18 +463,21 @@ mod tests {
 
         let mut bad = c;
         bad.account_len = WGA_ACCOUNT_BUFFER_LEN;
-        assert_eq!(
-            bad.to_record().err(),
-            Some(wga_status::WGA_INVALID_ACCOUNT)
-        );
+        assert_eq!(bad.to_record().err(), Some(wga_status::WGA_INVALID_ACCOUNT));
         let mut bad = c;
         bad.name_len = 0;
         assert_eq!(bad.to_record().err(), Some(wga_status::WGA_INVALID_NAME));
         let mut bad = c;
         bad.id[3] = b'x' as c_char;
-        assert_eq!(bad.to_record().err(), Some(wga_status::WGA_INVALID_TOKEN_ID));
+        assert_eq!(
+            bad.to_record().err(),
+            Some(wga_status::WGA_INVALID_TOKEN_ID)
+        );
         let mut bad = c;
         bad.id[16] = b'0' as c_char;
-        assert_eq!(bad.to_record().err(), Some(wga_status::WGA_INVALID_TOKEN_ID));
+        assert_eq!(
+            bad.to_record().err(),
+            Some(wga_status::WGA_INVALID_TOKEN_ID)
+        );
     }
 }

@@ -28,7 +28,8 @@ pub enum wga_profile {
 
 /// Who a request was authenticated as (never the secret). Written by the
 /// verify functions on `WGA_OK` only; the strings are NUL-terminated UTF-8
-/// and always fit.
+/// and always fit. Only the bytes up to each NUL are written: the rest of
+/// each array is left as it was.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -117,10 +118,7 @@ unsafe fn nth<'a>(ptrs: *const *const u8, lens: *const usize, i: usize) -> &'a [
     unsafe { bounded(*ptrs.add(i), *lens.add(i), MAX_VALUE_LEN) }
 }
 
-fn finish(
-    result: Result<Principal, wga_status>,
-    principal_out: *mut wga_principal,
-) -> wga_status {
+fn finish(result: Result<Principal, wga_status>, principal_out: *mut wga_principal) -> wga_status {
     match result {
         Ok(principal) => {
             // SAFETY: `principal_out` was checked non-null and is valid for
@@ -387,13 +385,20 @@ mod tests {
         }
 
         fn token(&self) -> Vec<u8> {
-            self.token[..self.token_len].iter().map(|c| *c as u8).collect()
+            self.token[..self.token_len]
+                .iter()
+                .map(|c| *c as u8)
+                .collect()
         }
 
-        fn verify_values(&self, mcp: bool, values: &[&[u8]]) -> (wga_status, Option<wga_principal>) {
+        fn verify_values(
+            &self,
+            mcp: bool,
+            values: &[&[u8]],
+        ) -> (wga_status, Option<wga_principal>) {
             let ptrs: Vec<*const u8> = values.iter().map(|v| v.as_ptr()).collect();
             let lens: Vec<usize> = values.iter().map(|v| v.len()).collect();
-            let mut out = MaybeUninit::<wga_principal>::uninit();
+            let mut out = MaybeUninit::<wga_principal>::zeroed();
             let f = if mcp {
                 wga_keyring_verify_authorization
             } else {
@@ -401,10 +406,20 @@ mod tests {
             };
             // SAFETY: arrays of `values.len()` valid byte strings.
             let status = unsafe {
-                f(self.keyring, ptrs.as_ptr(), lens.as_ptr(), values.len(), NOW, out.as_mut_ptr())
+                f(
+                    self.keyring,
+                    ptrs.as_ptr(),
+                    lens.as_ptr(),
+                    values.len(),
+                    NOW,
+                    out.as_mut_ptr(),
+                )
             };
             // SAFETY: written on WGA_OK.
-            (status, (status == wga_status::WGA_OK).then(|| unsafe { out.assume_init() }))
+            (
+                status,
+                (status == wga_status::WGA_OK).then(|| unsafe { out.assume_init() }),
+            )
         }
     }
 
@@ -484,7 +499,7 @@ mod tests {
         let nl: Vec<usize> = names.iter().map(|v| v.len()).collect();
         let vp: Vec<*const u8> = values.iter().map(|v| v.as_ptr()).collect();
         let vl: Vec<usize> = values.iter().map(|v| v.len()).collect();
-        let mut out = MaybeUninit::<wga_principal>::uninit();
+        let mut out = MaybeUninit::<wga_principal>::zeroed();
         let headers = |profile: u32, out: *mut wga_principal| {
             // SAFETY: arrays of two valid byte strings each.
             unsafe {
@@ -503,7 +518,10 @@ mod tests {
         };
         assert_eq!(headers(0, out.as_mut_ptr()), wga_status::WGA_OK);
         assert_eq!(headers(1, out.as_mut_ptr()), wga_status::WGA_BEARER_MISSING);
-        assert_eq!(headers(2, out.as_mut_ptr()), wga_status::WGA_INVALID_ARGUMENT);
+        assert_eq!(
+            headers(2, out.as_mut_ptr()),
+            wga_status::WGA_INVALID_ARGUMENT
+        );
         assert_eq!(headers(0, null_mut()), wga_status::WGA_NULL_PARAMETER);
 
         // SAFETY: valid pointers and lengths (or NULL where tested).
@@ -522,7 +540,13 @@ mod tests {
             let mut padded = token.clone();
             padded.resize(MAX_TOKEN_LEN + 1, b'A');
             assert_eq!(
-                wga_keyring_verify_token(f.keyring, padded.as_ptr(), usize::MAX, NOW, out.as_mut_ptr()),
+                wga_keyring_verify_token(
+                    f.keyring,
+                    padded.as_ptr(),
+                    usize::MAX,
+                    NOW,
+                    out.as_mut_ptr()
+                ),
                 wga_status::WGA_INVALID_TOKEN
             );
             assert_eq!(
@@ -534,16 +558,37 @@ mod tests {
                 wga_status::WGA_NULL_PARAMETER
             );
             assert_eq!(
-                wga_keyring_verify_access_token(f.keyring, null(), null(), 1, NOW, out.as_mut_ptr()),
+                wga_keyring_verify_access_token(
+                    f.keyring,
+                    null(),
+                    null(),
+                    1,
+                    NOW,
+                    out.as_mut_ptr()
+                ),
                 wga_status::WGA_NULL_PARAMETER
             );
             assert_eq!(
-                wga_keyring_verify_access_token(f.keyring, null(), null(), 0, NOW, out.as_mut_ptr()),
+                wga_keyring_verify_access_token(
+                    f.keyring,
+                    null(),
+                    null(),
+                    0,
+                    NOW,
+                    out.as_mut_ptr()
+                ),
                 wga_status::WGA_ACCESS_TOKEN_MISSING
             );
             let one_null = [null::<u8>()];
             assert_eq!(
-                wga_keyring_verify_access_token(f.keyring, one_null.as_ptr(), [0].as_ptr(), 1, NOW, out.as_mut_ptr()),
+                wga_keyring_verify_access_token(
+                    f.keyring,
+                    one_null.as_ptr(),
+                    [0].as_ptr(),
+                    1,
+                    NOW,
+                    out.as_mut_ptr()
+                ),
                 wga_status::WGA_NULL_PARAMETER
             );
         }
@@ -557,10 +602,16 @@ mod tests {
         // SAFETY: valid pointers; lists freed once.
         unsafe {
             let mut list = null_mut();
-            assert_eq!(wga_keyring_take_last_used(f.keyring, &mut list), wga_status::WGA_OK);
+            assert_eq!(
+                wga_keyring_take_last_used(f.keyring, &mut list),
+                wga_status::WGA_OK
+            );
             assert_eq!(wga_record_list_len(list), 1);
             let mut rec = MaybeUninit::<wga_record>::uninit();
-            assert_eq!(wga_record_list_get(list, 0, rec.as_mut_ptr()), wga_status::WGA_OK);
+            assert_eq!(
+                wga_record_list_get(list, 0, rec.as_mut_ptr()),
+                wga_status::WGA_OK
+            );
             let rec = rec.assume_init();
             assert!(rec.has_last_used_at && rec.last_used_at == NOW);
             let mut other = MaybeUninit::<wga_record>::uninit();
@@ -571,16 +622,28 @@ mod tests {
             wga_record_list_free(list);
 
             let mut list = null_mut();
-            assert_eq!(wga_keyring_list(f.keyring, c"nobody".as_ptr(), 6, &mut list), wga_status::WGA_OK);
+            assert_eq!(
+                wga_keyring_list(f.keyring, c"nobody".as_ptr(), 6, &mut list),
+                wga_status::WGA_OK
+            );
             assert_eq!(wga_record_list_len(list), 0);
             wga_record_list_free(list);
             wga_record_list_free(null_mut());
 
             let mut got = MaybeUninit::<wga_record>::uninit();
-            assert_eq!(wga_keyring_get(f.keyring, rec.id.as_ptr(), 16, got.as_mut_ptr()), wga_status::WGA_OK);
-            assert_eq!(wga_keyring_get(f.keyring, c"zz".as_ptr(), 2, got.as_mut_ptr()), wga_status::WGA_INVALID_TOKEN_ID);
+            assert_eq!(
+                wga_keyring_get(f.keyring, rec.id.as_ptr(), 16, got.as_mut_ptr()),
+                wga_status::WGA_OK
+            );
+            assert_eq!(
+                wga_keyring_get(f.keyring, c"zz".as_ptr(), 2, got.as_mut_ptr()),
+                wga_status::WGA_INVALID_TOKEN_ID
+            );
 
-            assert_eq!(wga_keyring_add(f.keyring, &rec), wga_status::WGA_DUPLICATE_ID);
+            assert_eq!(
+                wga_keyring_add(f.keyring, &rec),
+                wga_status::WGA_DUPLICATE_ID
+            );
             assert_eq!(wga_keyring_sync(f.keyring, null(), 0), wga_status::WGA_OK);
             assert_eq!(wga_keyring_len(f.keyring), 0);
             assert_eq!(wga_keyring_add(f.keyring, &rec), wga_status::WGA_OK);
@@ -588,5 +651,54 @@ mod tests {
             assert_eq!(f.verify_values(false, &[&token]).0, wga_status::WGA_OK);
             assert_eq!(wga_keyring_len(null()), 0);
         }
+    }
+
+    /// Two threads verify while a third deletes (small, so Miri can check
+    /// the shared keyring for data races through the C entry points).
+    #[test]
+    fn concurrent_verify_and_delete() {
+        struct Shared(*mut wga_keyring);
+        // SAFETY: the keyring is documented as usable from many threads.
+        unsafe impl Sync for Shared {}
+        let f = Fixture::new();
+        let shared = Shared(f.keyring);
+        let token = f.token();
+        let id = f.record.id;
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let shared = &shared;
+                    let mut out = MaybeUninit::<wga_principal>::uninit();
+                    for _ in 0..3 {
+                        let (ptr, len) = (token.as_ptr(), token.len());
+                        // SAFETY: live keyring, one valid value.
+                        let status = unsafe {
+                            wga_keyring_verify_access_token(
+                                shared.0,
+                                &ptr,
+                                &len,
+                                1,
+                                NOW,
+                                out.as_mut_ptr(),
+                            )
+                        };
+                        assert!(matches!(
+                            status,
+                            wga_status::WGA_OK | wga_status::WGA_ACCESS_TOKEN_INVALID
+                        ));
+                    }
+                });
+            }
+            scope.spawn(|| {
+                let shared = &shared;
+                // SAFETY: live keyring, valid id.
+                let status = unsafe { wga_keyring_delete(shared.0, id.as_ptr(), 16) };
+                assert_eq!(status, wga_status::WGA_OK);
+            });
+        });
+        assert_eq!(
+            f.verify_values(false, &[&token]).0,
+            wga_status::WGA_ACCESS_TOKEN_INVALID
+        );
     }
 }

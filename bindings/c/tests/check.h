@@ -39,14 +39,14 @@ static unsigned long checks_failed;
     }                                                                      \
   } while (0)
 
-static int report(const char *suite) {
+static inline int report(const char *suite) {
   printf("%s: %lu passed, %lu failed\n", suite, checks_passed, checks_failed);
   return checks_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* Whether every byte of a region still holds `fill` (an out-parameter that
  * must not have been written). */
-static int untouched(const void *p, size_t n, unsigned char fill) {
+static inline int untouched(const void *p, size_t n, unsigned char fill) {
   const unsigned char *b = (const unsigned char *)p;
   size_t i;
   for (i = 0; i < n; i++) {
