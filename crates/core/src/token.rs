@@ -231,9 +231,13 @@ impl TokenFormat {
             payload.0[CHECKED_LEN + 2],
             payload.0[CHECKED_LEN + 3],
         ]);
-        let well_formed = malformed.ct_eq(&0)
-            & payload.0[0].ct_eq(&VERSION)
-            & ct::crc32::checksum(payload.checked()).ct_eq(&presented_crc);
+        // Fold every check into one word, so one comparison (and one
+        // revealed verdict) covers alphabet, canonical form, version and CRC.
+        let computed_crc = ct::crc32::checksum(payload.checked());
+        let mismatch = u32::from(malformed)
+            | u32::from(payload.0[0] ^ VERSION)
+            | (computed_crc ^ presented_crc);
+        let well_formed = mismatch.ct_eq(&0);
         if !ct::reveal(well_formed) {
             return Err(InvalidToken);
         }

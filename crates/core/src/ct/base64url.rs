@@ -22,11 +22,14 @@ const fn encode_sextet(sextet: u8) -> u8 {
 
 /// Decodes one base64url character: its sextet in `0..64`, or `-1` when the
 /// byte is not in the alphabet.
+///
+/// 16-bit arithmetic only (`(lo - c) & (c - hi)` is negative exactly for
+/// `lo < c < hi`), so a loop of these compiles to branch-free vector code.
 #[inline(always)]
 const fn decode_char(c: u8) -> i16 {
     let c = c as i16;
-    // Each line adds `value + 1` when `c` is in its range (`(lo - c) & (c - hi)`
-    // is negative exactly for `lo < c < hi`), so an unmatched byte stays at -1.
+    // Each line adds `value + 1` when `c` is in its range, so a byte in no
+    // range stays at -1.
     let mut value: i16 = -1;
     value += (((b'A' as i16 - 1 - c) & (c - (b'Z' as i16 + 1))) >> 8) & (c - b'A' as i16 + 1);
     value += (((b'a' as i16 - 1 - c) & (c - (b'z' as i16 + 1))) >> 8) & (c - b'a' as i16 + 27);
@@ -67,9 +70,9 @@ pub(crate) fn decode<const N: usize, const M: usize>(chars: &[u8; M]) -> ([u8; N
     let mut sextets = [0u8; M];
     let mut invalid: i16 = 0;
     for (sextet, &c) in sextets.iter_mut().zip(chars.iter()) {
-        let v = decode_char(c);
-        invalid |= v;
-        *sextet = (v & 0x3f) as u8;
+        let value = decode_char(c);
+        invalid |= value;
+        *sextet = (value & 0x3f) as u8;
     }
     let mut out = [0u8; N];
     let groups = N / 3;

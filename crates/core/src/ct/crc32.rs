@@ -32,12 +32,14 @@ const fn crc32_reference(data: &[u8]) -> u32 {
 /// CRC of the all-zero message: the affine constant.
 const ZERO_CRC: u32 = crc32_reference(&[0; CHECKED_LEN]);
 
-/// `LANES[j]` holds, for byte position `j`, 32 one-byte lanes (four `u64`):
-/// bit `k` of lane `i` is set when bit `k` of byte `j` flips bit `i` of the CRC.
-static LANES: [[u64; 4]; CHECKED_LEN] = build_lanes();
+/// `LANES[w][j]` holds 8 one-byte lanes for byte position `j`: lanes `8w` to
+/// `8w + 7` of 32. Bit `k` of lane `i` is set when bit `k` of byte `j` flips
+/// bit `i` of the CRC. (Position-major within each word, so the reduction
+/// over positions reads memory in order and vectorises.)
+static LANES: [[u64; CHECKED_LEN]; 4] = build_lanes();
 
-const fn build_lanes() -> [[u64; 4]; CHECKED_LEN] {
-    let mut lanes = [[0u64; 4]; CHECKED_LEN];
+const fn build_lanes() -> [[u64; CHECKED_LEN]; 4] {
+    let mut lanes = [[0u64; CHECKED_LEN]; 4];
     let mut j = 0;
     while j < CHECKED_LEN {
         let mut k = 0;
@@ -48,7 +50,7 @@ const fn build_lanes() -> [[u64; 4]; CHECKED_LEN] {
             let mut i = 0;
             while i < 32 {
                 if (column >> i) & 1 == 1 {
-                    lanes[j][i / 8] |= 1u64 << ((i % 8) * 8 + k);
+                    lanes[i / 8][j] |= 1u64 << ((i % 8) * 8 + k);
                 }
                 i += 1;
             }
@@ -64,17 +66,18 @@ const fn build_lanes() -> [[u64; 4]; CHECKED_LEN] {
 /// This function is constant-time: no branch or memory address depends on
 /// `message`.
 pub(crate) fn checksum(message: &[u8; CHECKED_LEN]) -> u32 {
-    let mut acc = [0u64; 4];
-    for (&byte, rows) in message.iter().zip(LANES.iter()) {
-        let broadcast = u64::from(byte).wrapping_mul(0x0101_0101_0101_0101);
-        for (a, row) in acc.iter_mut().zip(rows) {
-            *a ^= broadcast & row;
-        }
+    // Each byte copied into all eight lanes of a word.
+    let mut broadcast = [0u64; CHECKED_LEN];
+    for (b, &byte) in broadcast.iter_mut().zip(message) {
+        *b = u64::from(byte).wrapping_mul(0x0101_0101_0101_0101);
     }
     let mut crc = 0u32;
-    for (w, &word) in acc.iter().enumerate() {
+    for (w, rows) in LANES.iter().enumerate() {
+        let mut x = 0u64;
+        for (b, row) in broadcast.iter().zip(rows) {
+            x ^= b & row;
+        }
         // Parity of each byte lane lands in its bit 0 …
-        let mut x = word;
         x ^= x >> 4;
         x ^= x >> 2;
         x ^= x >> 1;
