@@ -85,6 +85,8 @@ pub enum StoreError {
     Damaged(String),
     /// The OS random number generator failed.
     Rng,
+    /// The file cannot be opened (or created).
+    CannotOpen(PathBuf, rusqlite::Error),
     /// Any other SQLite error, with what was being done.
     Sqlite(&'static str, rusqlite::Error),
 }
@@ -134,6 +136,11 @@ impl fmt::Display for StoreError {
             Self::Rng => f.write_str(
                 "the operating system's random number generator failed; no token was made",
             ),
+            Self::CannotOpen(path, e) => write!(
+                f,
+                "cannot open {} ({e}): check that its folder exists and that it is readable and writable",
+                path.display()
+            ),
             Self::Sqlite(doing, e) => write!(f, "token store error while {doing}: {e}"),
         }
     }
@@ -179,7 +186,7 @@ impl Store {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| StoreError::Sqlite("opening the file", e))?;
+            .map_err(|e| StoreError::CannotOpen(path.to_path_buf(), e))?;
         let mut store = Self {
             conn,
             path: path.to_path_buf(),

@@ -387,7 +387,7 @@ fn files_that_are_not_stores_are_refused_untouched() {
         &[],
         None,
     );
-    assert_error(&out, "opening the file");
+    assert_error(&out, "check that its folder exists");
 }
 
 #[test]
@@ -490,4 +490,18 @@ fn wgauth_db_environment_variable_selects_the_store() {
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert!(db.exists());
+}
+
+#[test]
+fn a_damaged_row_is_reported_not_served() {
+    // The positive control for the checks above: reading the store
+    // validates every row, so a half-written record could not pass unseen.
+    let env = Env::new();
+    env.create("acct_1", "fine");
+    let conn = rusqlite::Connection::open(&env.db).expect("open");
+    conn.execute("UPDATE tokens SET name = 'a' || char(10) || 'b'", [])
+        .expect("damage");
+    drop(conn);
+    assert_error(&env.run(&["token", "list"]), "damaged");
+    assert_error(&env.run(&["serve", "--listen", "127.0.0.1:0"]), "damaged");
 }
