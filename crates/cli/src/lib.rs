@@ -1,1 +1,484 @@
-//! Work in progress: not built out yet.
+//! `wgauth`: the WhatsGate API token lifecycle on an embedded SQLite store,
+//! and a reference server that authenticates with it.
+//!
+//! This library is the implementation of the `wgauth` binary; its only
+//! public entry point is [`main`]. See `README.md` for the commands.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use serde::Serialize;
+use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenId, TokenName, TokenRecord};
+
+mod serve;
+mod store;
+mod units;
+
+use store::{OpenMode, Store, StoreError};
+use units::{parse_duration, rfc3339};
+
+/// Exit status when `wgauth verify` refuses the token.
+const EXIT_REFUSED: u8 = 1;
+/// Exit status for every other failure (bad arguments, store errors, …).
+const EXIT_ERROR: u8 = 2;
+
+/// The most bytes `wgauth verify` reads from stdin (a token is 55).
+const MAX_STDIN_TOKEN: u64 = 8 * 1024;
+
+/// Manage WhatsGate API tokens in a local store, and serve the API with them.
+#[derive(Debug, Parser)]
+#[command(name = "wgauth", version, about, long_about = None)]
+struct Cli {
+    /// The token store, a SQLite file.
+    #[arg(
+        long,
+        global = true,
+        env = "WGAUTH_DB",
+        default_value = "whatsgate-auth.db",
+        value_name = "PATH"
+    )]
+    db: PathBuf,
+
+    /// How long to wait for another process that holds the store's lock.
+    #[arg(
+        long,
+        global = true,
+        default_value = "5s",
+        value_parser = parse_duration,
+        value_name = "DURATION"
+    )]
+    busy_timeout: Duration,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, list, delete and regenerate tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check a token against the store: reads it from WGAUTH_TOKEN or stdin, never from the command line.
+    Verify(VerifyArgs),
+    /// Serve the API: /api/* needs `Access-Token`, /mcp/* needs `Authorization: Bearer`.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token; prints it once on stdout (and nothing else there).
+    Create {
+        /// The account the token belongs to; it reaches all of its devices.
+        #[arg(long, value_parser = parse_account)]
+        account: AccountId,
+        /// A name unique within the account, such as "Production API".
+        #[arg(long, value_parser = parse_name)]
+        name: TokenName,
+    },
+    /// List tokens: id, account, name, created, last used. Never a secret.
+    List {
+        /// Only this account's tokens.
+        #[arg(long)]
+        account: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a token, by id or by account and name; it is refused from then on.
+    Delete(DeleteArgs),
+    /// Give a token a new secret (same id, name and account); prints it once on stdout.
+    Regenerate {
+        /// The token id, as `wgauth token list` shows it.
+        id: TokenId,
+        /// Keep accepting the old token for this long (e.g. 10m, 2h, 1d); by default it is refused at once.
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        grace: Option<Duration>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["id", "account"])))]
+struct DeleteArgs {
+    /// The token id, as `wgauth token list` shows it.
+    #[arg(conflicts_with_all = ["account", "name"])]
+    id: Option<TokenId>,
+    /// The account of the token to delete (with --name).
+    #[arg(long, requires = "name", value_parser = parse_account)]
+    account: Option<AccountId>,
+    /// The name of the token to delete (with --account).
+    #[arg(long, requires = "account", value_parser = parse_name)]
+    name: Option<TokenName>,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Print the principal as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Create the store if missing, issue (or regenerate) the token "Demo token"
+    /// of account "demo", and print it with a ready-to-paste curl command.
+    #[arg(long)]
+    demo: bool,
+    /// Benchmarks only: serve the same routes with no authentication at all.
+    #[arg(long, hide = true)]
+    no_auth: bool,
+}
+
+fn parse_account(text: &str) -> Result<AccountId, String> {
+    AccountId::new(text).map_err(|e| format!("an account id {e}"))
+}
+
+fn parse_name(text: &str) -> Result<TokenName, String> {
+    TokenName::new(text).map_err(|e| format!("a token name {e}"))
+}
+
+/// Why a command failed.
+#[derive(Debug)]
+enum Error {
+    Store(StoreError),
+    /// `wgauth verify` refused the token: the seed's message.
+    Refused(&'static str),
+    Io(&'static str, io::Error),
+    Other(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store(e) => fmt::Display::fmt(e, f),
+            Self::Refused(message) => f.write_str(message),
+            Self::Io(doing, e) => write!(f, "{doing}: {e}"),
+            Self::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Runs `wgauth` with the process's arguments; returns its exit status:
+/// 0 on success, 1 when `wgauth verify` refuses the token, 2 on any error.
+pub fn main() -> ExitCode {
+    main_with(std::env::args_os())
+}
+
+fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version land here too, with exit status 0.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_ERROR));
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Refused(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(EXIT_REFUSED)
+        }
+        Err(e) => {
+            eprintln!("wgauth: error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let open = |mode| Store::open(&cli.db, mode, cli.busy_timeout);
+    match cli.command {
+        Command::Token(TokenCommand::Create { account, name }) => {
+            let mut store = open(OpenMode::CreateIfMissing)?;
+            let (token, record) = store.create(account, name, Timestamp::now())?;
+            eprintln!(
+                "wgauth: created token {} {:?} for account {:?}; it is shown once, below: store it now",
+                record.id,
+                record.name.as_str(),
+                record.account.as_str(),
+            );
+            print_token(&token)
+        }
+        Command::Token(TokenCommand::List { account, json }) => {
+            let store = open(OpenMode::Existing)?;
+            let records = store.list(account.as_deref())?;
+            if json {
+                print_json(&records)
+            } else {
+                print_table(&records, account.as_deref())
+            }
+        }
+        Command::Token(TokenCommand::Delete(args)) => {
+            let mut store = open(OpenMode::Existing)?;
+            let id = match (args.id, args.account, args.name) {
+                (Some(id), _, _) => id,
+                (None, Some(account), Some(name)) => match store.find(&account, &name)? {
+                    Some(record) => record.id,
+                    None => return Err(StoreError::UnknownName(account, name).into()),
+                },
+                _ => {
+                    return Err(Error::Other(
+                        "say which token: an id, or --account and --name".to_string(),
+                    ));
+                }
+            };
+            let record = store.delete(id)?;
+            eprintln!(
+                "wgauth: deleted token {} {:?} of account {:?}; it is refused from now on",
+                record.id,
+                record.name.as_str(),
+                record.account.as_str()
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Regenerate { id, grace }) => {
+            let mut store = open(OpenMode::Existing)?;
+            let now = Timestamp::now();
+            let grace_until = grace
+                .filter(|g| !g.is_zero())
+                .map(|g| now.plus_secs(g.as_secs().max(1)));
+            let (token, record) = store.regenerate(id, now, grace_until)?;
+            match record.rollover {
+                Some(r) => eprintln!(
+                    "wgauth: regenerated token {}; the old token keeps working until {}; the new one is shown once, below",
+                    record.id,
+                    rfc3339(r.until)
+                ),
+                None => eprintln!(
+                    "wgauth: regenerated token {}; the old token is refused from now on; the new one is shown once, below",
+                    record.id
+                ),
+            }
+            print_token(&token)
+        }
+        Command::Verify(args) => verify(&open(OpenMode::Existing)?, args.json),
+        Command::Serve(args) => serve::run(serve::Options {
+            db: cli.db,
+            busy_timeout: cli.busy_timeout,
+            listen: args.listen,
+            demo: args.demo,
+            no_auth: args.no_auth,
+        }),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+fn write_stdout(text: &str) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io("writing to stdout", e)),
+        _ => Ok(()),
+    }
+}
+
+fn print_token(token: &Token) -> Result<(), Error> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{}", token.expose_secret())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| {
+            Error::Other(format!(
+                "the token {} was saved but could not be written to stdout ({e}); \
+                 regenerate it to get a new one",
+                token.id()
+            ))
+        })
+}
+
+/// A listing row: everything but the verifier.
+#[derive(Serialize)]
+struct Listed<'a> {
+    id: String,
+    account: &'a str,
+    name: &'a str,
+    /// Unix seconds.
+    created_at: u64,
+    last_used_at: Option<u64>,
+    /// While the previous secret of a regenerated token is still accepted.
+    grace_until: Option<u64>,
+}
+
+fn print_json(records: &[TokenRecord]) -> Result<(), Error> {
+    let now = Timestamp::now();
+    let rows: Vec<Listed<'_>> = records
+        .iter()
+        .map(|r| Listed {
+            id: r.id.to_string(),
+            account: r.account.as_str(),
+            name: r.name.as_str(),
+            created_at: r.created_at.as_secs(),
+            last_used_at: r.last_used_at.map(Timestamp::as_secs),
+            grace_until: r
+                .rollover
+                .filter(|ro| ro.until > now)
+                .map(|ro| ro.until.as_secs()),
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&rows)
+        .map_err(|e| Error::Other(format!("could not write JSON: {e}")))?;
+    text.push('\n');
+    write_stdout(&text)
+}
+
+fn print_table(records: &[TokenRecord], account: Option<&str>) -> Result<(), Error> {
+    if records.is_empty() {
+        match account {
+            Some(a) => eprintln!("wgauth: account {a:?} has no tokens"),
+            None => eprintln!(
+                "wgauth: no tokens yet; create one with `wgauth token create --account A --name N`"
+            ),
+        }
+        return Ok(());
+    }
+    let now = Timestamp::now();
+    let mut rows = vec![[
+        "ID".to_string(),
+        "ACCOUNT".to_string(),
+        "NAME".to_string(),
+        "CREATED".to_string(),
+        "LAST USED".to_string(),
+        "NOTE".to_string(),
+    ]];
+    for r in records {
+        rows.push([
+            r.id.to_string(),
+            r.account.to_string(),
+            r.name.to_string(),
+            rfc3339(r.created_at),
+            r.last_used_at.map_or_else(|| "never".to_string(), rfc3339),
+            r.rollover
+                .filter(|ro| ro.until > now)
+                .map(|ro| format!("old secret accepted until {}", rfc3339(ro.until)))
+                .unwrap_or_default(),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    write_stdout(&text)
+}
+
+/// Reads the token (WGAUTH_TOKEN first, else stdin) and checks it as the
+/// `rest` profile would check an `Access-Token` value. Read-only: it does
+/// not count as a use of the token.
+fn verify(store: &Store, json: bool) -> Result<(), Error> {
+    let input = read_token_input()?;
+    let profile = Profile::Rest;
+    let message = |failure| message_of(profile.reject(failure).body());
+    let token = profile
+        .extract_value(&input)
+        .map_err(|f| Error::Refused(message(f)))?;
+    let invalid = || Error::Refused(message(whatsgate_auth::Failure::Invalid));
+    let parsed = whatsgate_auth::parse(token).map_err(|_| invalid())?;
+    let record = store.get(parsed.id())?.ok_or_else(invalid)?;
+    if !record.accepts(&parsed, Timestamp::now()) {
+        return Err(invalid());
+    }
+    let text = if json {
+        let mut text = serde_json::json!({
+            "account": record.account.as_str(),
+            "token_id": record.id.to_string(),
+            "token_name": record.name.as_str(),
+        })
+        .to_string();
+        text.push('\n');
+        text
+    } else {
+        format!(
+            "valid: account {:?}, token {} {:?}\n",
+            record.account.as_str(),
+            record.id,
+            record.name.as_str()
+        )
+    };
+    write_stdout(&text)
+}
+
+fn read_token_input() -> Result<Vec<u8>, Error> {
+    if let Some(value) = std::env::var_os("WGAUTH_TOKEN") {
+        return Ok(value.into_encoded_bytes());
+    }
+    let stdin = io::stdin();
+    let mut input = Vec::new();
+    if stdin.is_terminal() {
+        eprint!("Paste the token and press Enter: ");
+        let mut line = String::new();
+        stdin
+            .read_line(&mut line)
+            .map_err(|e| Error::Io("reading the token from stdin", e))?;
+        input = line.into_bytes();
+    } else {
+        stdin
+            .lock()
+            .take(MAX_STDIN_TOKEN)
+            .read_to_end(&mut input)
+            .map_err(|e| Error::Io("reading the token from stdin", e))?;
+    }
+    // One line: drop its line end; everything else is the profile's business.
+    if input.ends_with(b"\n") {
+        input.pop();
+        if input.ends_with(b"\r") {
+            input.pop();
+        }
+    }
+    Ok(input)
+}
+
+/// The `message` of one of the core's fixed JSON bodies.
+fn message_of(body: &'static str) -> &'static str {
+    body.split_once(": \"")
+        .and_then(|(_, rest)| rest.strip_suffix("\"}"))
+        .unwrap_or(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use whatsgate_auth::Failure;
+
+    #[test]
+    fn messages_are_the_seeds() {
+        let m = |f| message_of(Profile::Rest.reject(f).body());
+        assert_eq!(m(Failure::Missing), "an Access-Token is required");
+        assert_eq!(m(Failure::Invalid), "invalid Access-Token");
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,1 +1,24 @@
-//! Work in progress: not built out yet.
+#![doc = include_str!("../README.md")]
+// Without the `axum` feature the extractor's names have no item to link to.
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "\n[`Authenticated`]: #cargo-features\n[`AuthRejection`]: #cargo-features"
+)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod body;
+#[cfg(feature = "axum")]
+mod extract;
+mod layer;
+
+pub use body::AuthBody;
+#[cfg(feature = "axum")]
+pub use extract::{AuthRejection, Authenticated};
+pub use layer::{
+    ACCESS_TOKEN, AuthLayer, AuthLayerBuilder, AuthService, ConfigError, ResponseFuture,
+    mark_sensitive, token_header,
+};
+/// The core crate, re-exported: `Keyring`, `Principal`, `Profile`, …
+pub use whatsgate_auth;
+pub use whatsgate_auth::{Keyring, Principal, Profile, Rejection, Timestamp};

@@ -1,0 +1,214 @@
+//! The verify hot path against its floor and its peers, in one criterion run.
+//!
+//! Groups (`scripts/bench` turns the medians into ratios):
+//! - `floor`: one SHA-256 compression (sha2's `compress256`, the primitive
+//!   the core calls) and one lookup in a 100k-entry std `HashMap`.
+//! - `ours`: generate, parse, verify (valid, wrong secret, garbage), hot and
+//!   cycling in random order over 1k, 100k and 1M records, and the full
+//!   `authenticate` of an `Authorization: Bearer` header.
+//! - `threads`: verification throughput with 1 and 2 threads (time per
+//!   verification across all threads).
+//! - `peer`: the naive verifier, `prefixed-api-key`, and Argon2id.
+
+use core::hint::black_box;
+use core::time::Duration;
+use std::collections::HashMap;
+use std::sync::Barrier;
+use std::time::Instant;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use rand_chacha::ChaCha20Rng;
+use sha2::block_api::compress256;
+use whatsgate_auth::rand_core::{Rng, SeedableRng};
+use whatsgate_auth::{OsRng, Profile, TokenFormat};
+use whatsgate_auth_benches::{
+    Fixture, NOW, TOKEN_LEN, argon::ArgonStore, naive::NaiveStore, pak::PakStore, shuffle,
+    wrong_secret,
+};
+
+fn floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("floor");
+    let block = [0x5au8; 64];
+    group.bench_function("sha256_block", |b| {
+        b.iter(|| {
+            let mut state = [
+                0x6a09_e667u32,
+                0xbb67_ae85,
+                0x3c6e_f372,
+                0xa54f_f53a,
+                0x510e_527f,
+                0x9b05_688c,
+                0x1f83_d9ab,
+                0x5be0_cd19,
+            ];
+            compress256(&mut state, core::slice::from_ref(black_box(&block)));
+            state
+        });
+    });
+
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let keys: Vec<u64> = (0..100_000).map(|_| rng.next_u64()).collect();
+    let map: HashMap<u64, u64> = keys.iter().map(|&k| (k, k ^ 1)).collect();
+    let mut order = keys.clone();
+    shuffle(&mut order, 8);
+    let mut i = 0;
+    group.bench_function("hashmap_100k_lookup", |b| {
+        b.iter(|| {
+            i = (i + 1) % order.len();
+            map.get(black_box(&order[i])).copied()
+        });
+    });
+    group.finish();
+}
+
+fn ours(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ours");
+    group.bench_function("generate_os_rng", |b| {
+        b.iter(|| TokenFormat::DEFAULT.generate(&mut OsRng));
+    });
+    let mut chacha = ChaCha20Rng::seed_from_u64(11);
+    group.bench_function("generate_chacha20", |b| {
+        b.iter(|| TokenFormat::DEFAULT.generate(&mut chacha));
+    });
+
+    let hot = Fixture::new(1000, 12);
+    let valid = hot.tokens[0];
+    let wrong = wrong_secret(&valid, 13);
+    let mut garbage = [0u8; TOKEN_LEN];
+    ChaCha20Rng::seed_from_u64(14).fill_bytes(&mut garbage);
+    let mut bad_checksum = valid;
+    bad_checksum[30] = if bad_checksum[30] == b'A' { b'B' } else { b'A' };
+
+    group.bench_function("parse", |b| {
+        b.iter(|| whatsgate_auth::parse(black_box(&valid)).is_ok());
+    });
+    group.bench_function("verify_hot_valid", |b| {
+        b.iter(|| hot.keyring.verify(black_box(&valid), NOW).is_ok());
+    });
+    group.bench_function("verify_wrong_secret", |b| {
+        b.iter(|| hot.keyring.verify(black_box(&wrong), NOW).is_ok());
+    });
+    group.bench_function("verify_bad_checksum", |b| {
+        b.iter(|| hot.keyring.verify(black_box(&bad_checksum), NOW).is_ok());
+    });
+    group.bench_function("verify_garbage", |b| {
+        b.iter(|| hot.keyring.verify(black_box(&garbage), NOW).is_ok());
+    });
+    let header = [b"Bearer ".as_slice(), &valid].concat();
+    group.bench_function("authenticate_mcp_hot", |b| {
+        b.iter(|| {
+            hot.keyring
+                .authenticate(Profile::Mcp, [black_box(header.as_slice())], NOW)
+                .is_ok()
+        });
+    });
+
+    for (name, n) in [
+        ("verify_cycle_1k", 1_000),
+        ("verify_cycle_100k", 100_000),
+        ("verify_cycle_1m", 1_000_000),
+    ] {
+        let fixture = if n == 1000 {
+            None
+        } else {
+            Some(Fixture::new(n, 15))
+        };
+        let fixture = fixture.as_ref().unwrap_or(&hot);
+        let mut i = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) % fixture.tokens.len();
+                fixture.keyring.verify(&fixture.tokens[i], NOW).is_ok()
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Time per verification when `threads` threads verify concurrently, each
+/// cycling through the 100k keyring from its own starting point.
+fn verify_concurrently(fixture: &Fixture, threads: usize, iters: u64) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64);
+    let barrier = Barrier::new(threads + 1);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let barrier = &barrier;
+            scope.spawn(move || {
+                let tokens = &fixture.tokens;
+                let mut i = t * tokens.len() / threads;
+                barrier.wait();
+                for _ in 0..per_thread {
+                    i = (i + 1) % tokens.len();
+                    black_box(fixture.keyring.verify(&tokens[i], NOW).is_ok());
+                }
+                barrier.wait();
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        barrier.wait();
+        start.elapsed()
+    })
+}
+
+fn threads(c: &mut Criterion) {
+    let fixture = Fixture::new(100_000, 16);
+    let mut group = c.benchmark_group("threads");
+    for (name, threads) in [("verify_100k_1_thread", 1), ("verify_100k_2_threads", 2)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| verify_concurrently(&fixture, threads, iters));
+        });
+    }
+    group.finish();
+}
+
+fn peers(c: &mut Criterion) {
+    let fixture = Fixture::new(1000, 17);
+    let mut group = c.benchmark_group("peer");
+
+    let mut naive = NaiveStore::default();
+    for token in &fixture.tokens {
+        naive.insert(token);
+    }
+    let valid = fixture.tokens[0];
+    assert!(naive.verify(&valid));
+    group.bench_function("naive_hot_valid", |b| {
+        b.iter(|| naive.verify(black_box(&valid)));
+    });
+    let wrong = wrong_secret(&valid, 18);
+    group.bench_function("naive_wrong_secret", |b| {
+        b.iter(|| naive.verify(black_box(&wrong)));
+    });
+
+    let mut pak = PakStore::default();
+    let keys: Vec<String> = (0..1000).map(|_| pak.issue()).collect();
+    assert!(pak.verify(&keys[0]));
+    group.bench_function("prefixed_api_key_hot_valid", |b| {
+        b.iter(|| pak.verify(black_box(&keys[0])));
+    });
+
+    let mut argon = ArgonStore::default();
+    argon.insert(&valid);
+    assert!(argon.verify(&valid));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function("argon2id_hot_valid", |b| {
+        b.iter_batched(|| valid, |t| argon.verify(&t), BatchSize::SmallInput);
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40)
+        .configure_from_args()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = floor, ours, threads, peers
+}
+criterion_main!(benches);

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Prints the ratio table of one criterion run of benches/benches/verify.rs.
+
+Reads the medians criterion wrote under CRITERION_HOME (default
+target/criterion) and prints one Markdown table: ours / floor (one SHA-256
+compression), peer / ours (our hot verify), and the 2-thread speed-up, each
+with its target. Exits 0 even when a target is missed: it reports, the
+reader judges (the machine is shared and noisy).
+"""
+import json
+import os
+import pathlib
+import platform
+import sys
+
+home = pathlib.Path(
+    sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CRITERION_HOME", "target/criterion")
+)
+
+
+def median_ns(group: str, name: str):
+    path = home / group / name / "new" / "estimates.json"
+    try:
+        return json.loads(path.read_text())["median"]["point_estimate"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def fmt_time(ns):
+    if ns is None:
+        return "n/a"
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.1f} ns"
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "n/a"
+    return f"{r:,.0f}×" if r >= 100 else f"{r:.2f}×"
+
+
+sha = median_ns("floor", "sha256_block")
+hot = median_ns("ours", "verify_hot_valid")
+rows = []
+missed = []
+
+
+def row(label, ns, ratio, unit, target=None, ok=None):
+    verdict = "" if ok is None else ("met" if ok else "**missed**")
+    if ok is False:
+        missed.append(label)
+    rows.append((label, fmt_time(ns), fmt_ratio(ratio), unit, target or "", verdict))
+
+
+def vs_sha(name, label, limit=None):
+    ns = median_ns("ours", name)
+    r = ns / sha if ns is not None and sha else None
+    target = f"≤ {limit}× SHA block" if limit else None
+    ok = (r <= limit) if (limit and r is not None) else None
+    row(label, ns, r, "of SHA-256 block", target, ok)
+
+
+row("SHA-256, one block (sha2 `compress256`)", sha, 1.0 if sha else None, "floor")
+ns = median_ns("floor", "hashmap_100k_lookup")
+row("std `HashMap` lookup, 100k entries, random order", ns, ns / sha if ns and sha else None, "of SHA-256 block")
+gen = median_ns("ours", "generate_os_rng")
+row("generate (OS RNG)", gen, gen / sha if gen and sha else None, "of SHA-256 block", "≤ 2 µs", gen <= 2000 if gen else None)
+vs_sha("generate_chacha20", "generate (ChaCha20 RNG)")
+vs_sha("parse", "parse (ct base64url + ct CRC-32)")
+vs_sha("verify_hot_valid", "`Keyring::verify`, valid, hot", 2.0)
+vs_sha("verify_wrong_secret", "`Keyring::verify`, wrong secret")
+vs_sha("verify_bad_checksum", "`Keyring::verify`, bad checksum")
+vs_sha("verify_garbage", "`Keyring::verify`, garbage (wrong length)")
+vs_sha("authenticate_mcp_hot", "`Keyring::authenticate`, mcp header, hot")
+vs_sha("verify_cycle_1k", "verify cycling over 1k records")
+vs_sha("verify_cycle_100k", "verify cycling over 100k records", 3.5)
+vs_sha("verify_cycle_1m", "verify cycling over 1M records")
+t1 = median_ns("threads", "verify_100k_1_thread")
+t2 = median_ns("threads", "verify_100k_2_threads")
+speedup = t1 / t2 if t1 and t2 else None
+row("throughput, 100k records, 1 thread (time per verify)", t1, t1 / sha if t1 and sha else None, "of SHA-256 block")
+row("throughput, 100k records, 2 threads (time per verify)", t2, speedup, "speed-up over 1 thread", "≥ 1.8×", speedup >= 1.8 if speedup else None)
+for name, label in [
+    ("naive_hot_valid", "naive (table base64 + CRC, SipHash map, `==`), valid"),
+    ("naive_wrong_secret", "naive, wrong secret"),
+    ("prefixed_api_key_hot_valid", "`prefixed-api-key` 0.3 `check_hash`, valid"),
+    ("argon2id_hot_valid", "Argon2id (19 MiB, t=2) key hash, valid"),
+]:
+    ns = median_ns("peer", name)
+    row(label, ns, ns / hot if ns and hot else None, "of our hot verify")
+
+cpu = "unknown CPU"
+flags = ""
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name") and cpu == "unknown CPU":
+            cpu = line.split(":", 1)[1].strip()
+        if line.startswith("flags") and not flags:
+            flags = line
+except OSError:
+    pass
+sha_ni = "SHA-NI" if " sha_ni" in flags else "no SHA-NI"
+load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
+print(f"Machine: {cpu}, {os.cpu_count()} CPUs, {sha_ni}, {platform.system()} {platform.release()}; load average {load}")
+print()
+print("| measurement | median | ratio | unit | target | |")
+print("|---|---:|---:|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+print()
+print("Targets missed: " + (", ".join(missed) if missed else "none"))

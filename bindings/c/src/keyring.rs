@@ -1,0 +1,391 @@
+//! `wga_keyring`: token records in memory, shared by many threads.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ffi::c_char;
+
+use wga_core::{Keyring, OsRng, Timestamp};
+
+use crate::panic::{ffi_panic_boundary, try_out, try_ref, try_slice};
+use crate::record::{
+    check_token_buffer, instant, parse_account, parse_id, parse_name, wga_record, wga_record_list,
+    write_issued,
+};
+use crate::status::wga_status;
+
+/// Token records in memory (token id → record), verified by many threads at
+/// once.
+///
+/// Thread safety: every function may be called on the same keyring from any
+/// number of threads at once, except `wga_keyring_free`, which must be the
+/// last call. Verification never waits for a lock; once `wga_keyring_delete`
+/// or `wga_keyring_regenerate` returns, no verification that starts
+/// afterwards accepts the old token (unless a grace period was asked for).
+#[allow(non_camel_case_types)]
+pub struct wga_keyring {
+    pub(crate) inner: Keyring,
+}
+
+/// Creates an empty keyring for tokens in the default format (`wgat_`) and
+/// writes it to `*keyring_out`. Release it with `wga_keyring_free`.
+///
+/// Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+///
+/// # Safety
+/// `keyring_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_new(keyring_out: *mut *mut wga_keyring) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring_out = try_out!(keyring_out);
+        let keyring = Box::into_raw(Box::new(wga_keyring { inner: Keyring::new() }));
+        // SAFETY: checked non-null; the caller promises it is valid for a write.
+        unsafe { keyring_out.write(keyring) };
+        wga_status::WGA_OK
+    }
+}
+
+/// Releases a keyring and its records. NULL does nothing. No other thread may
+/// be using the keyring, and it must not be used afterwards.
+///
+/// # Safety
+/// `keyring` is NULL or a live keyring from `wga_keyring_new`, used by no
+/// other call during or after this one.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_free(keyring: *mut wga_keyring) {
+    ffi_panic_boundary! { fallback = ();
+        if !keyring.is_null() {
+            // SAFETY: made by `Box::into_raw` in `wga_keyring_new`; the caller
+            // gives it back once.
+            drop(unsafe { Box::from_raw(keyring) });
+        }
+    }
+}
+
+/// How many tokens the keyring holds (0 for NULL).
+///
+/// # Safety
+/// `keyring` is NULL or a live keyring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_len(keyring: *const wga_keyring) -> usize {
+    ffi_panic_boundary! { fallback = 0;
+        if keyring.is_null() {
+            return 0;
+        }
+        // SAFETY: non-null and, per the contract, a live keyring.
+        unsafe { &*keyring }.inner.len()
+    }
+}
+
+/// Adds a stored record (loading a keyring from a database). `record.id`
+/// must be NUL-terminated; `account` and `name` are read as `account_len` /
+/// `name_len` bytes. The keyring keeps a copy.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
+/// `WGA_INVALID_ACCOUNT`, `WGA_INVALID_NAME`, `WGA_DUPLICATE_ID` or
+/// `WGA_DUPLICATE_NAME`.
+///
+/// # Safety
+/// `keyring` is a live keyring; `record` points to a readable `wga_record`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_add(
+    keyring: *const wga_keyring,
+    record: *const wga_record,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let record = try_ref!(record);
+        match record.to_record() {
+            Ok(record) => match keyring.inner.insert(record) {
+                Ok(()) => wga_status::WGA_OK,
+                Err(e) => e.into(),
+            },
+            Err(e) => e,
+        }
+    }
+}
+
+/// Makes the keyring hold exactly `records[0..count]` (by id), as when
+/// following a database that other processes change: unchanged tokens stay,
+/// changed ones are replaced at once, missing ones are removed. Last use is
+/// kept as the later of memory and the record. `records` may be NULL when
+/// `count` is 0 (the keyring is then emptied).
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, an invalid-field status for the
+/// first bad record, `WGA_DUPLICATE_ID` or `WGA_DUPLICATE_NAME`; on any
+/// error nothing is changed.
+///
+/// # Safety
+/// `keyring` is a live keyring; `records` points to `count` readable
+/// `wga_record`s (or is NULL with `count` 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_sync(
+    keyring: *const wga_keyring,
+    records: *const wga_record,
+    count: usize,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let records: &[wga_record] = if count == 0 {
+            &[]
+        } else {
+            if records.is_null() {
+                return wga_status::WGA_NULL_PARAMETER;
+            }
+            // SAFETY: non-null; the caller promises `count` readable records.
+            unsafe { core::slice::from_raw_parts(records, count) }
+        };
+        let mut parsed = Vec::with_capacity(records.len());
+        for record in records {
+            match record.to_record() {
+                Ok(r) => parsed.push(r),
+                Err(e) => return e,
+            }
+        }
+        match keyring.inner.sync(parsed) {
+            Ok(()) => wga_status::WGA_OK,
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// Issues a new token for an account and adds its record. Writes the token
+/// (NUL-terminated) to `token_buf`, its length without the NUL to
+/// `*token_len`, and the record to store to `*record_out`. Show the token
+/// once, then wipe the buffer; store only the record.
+///
+/// `now` is the creation time in seconds (0: the system clock). A
+/// `token_buf_len` of `WGA_TOKEN_BUFFER_LEN` always fits; when it is too
+/// small, returns `WGA_BUFFER_TOO_SMALL`, writes the size needed (with the
+/// NUL) to `*token_len`, and issues nothing.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`,
+/// `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME` or
+/// `WGA_RNG_FAILED`.
+///
+/// # Safety
+/// `keyring` is a live keyring; `account` and `name` point to
+/// `account_len` / `name_len` readable bytes; `token_buf` to `token_buf_len`
+/// writable bytes; `token_len` and `record_out` are valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_issue(
+    keyring: *const wga_keyring,
+    account: *const c_char,
+    account_len: usize,
+    name: *const c_char,
+    name_len: usize,
+    now: u64,
+    token_buf: *mut c_char,
+    token_buf_len: usize,
+    token_len: *mut usize,
+    record_out: *mut wga_record,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let account = try_slice!(account, account_len);
+        let name = try_slice!(name, name_len);
+        let token_buf = try_out!(token_buf);
+        let token_len = try_out!(token_len);
+        let record_out = try_out!(record_out);
+        let account = match parse_account(account) {
+            Ok(a) => a,
+            Err(e) => return e,
+        };
+        let name = match parse_name(name) {
+            Ok(n) => n,
+            Err(e) => return e,
+        };
+        if let Err(e) = check_token_buffer(token_buf_len, token_len) {
+            return e;
+        }
+        match keyring.inner.issue(&mut OsRng, account, name, instant(now)) {
+            Ok((token, record)) => {
+                write_issued(&token, &record, token_buf, token_len, record_out);
+                wga_status::WGA_OK
+            }
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// Deletes a token by its id (16 hexadecimal digits, `id_len` bytes). Once
+/// this returns, the token is refused.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
+/// `WGA_UNKNOWN_TOKEN`.
+///
+/// # Safety
+/// `keyring` is a live keyring; `id` points to `id_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_delete(
+    keyring: *const wga_keyring,
+    id: *const c_char,
+    id_len: usize,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let id = match parse_id(try_slice!(id, id_len)) {
+            Ok(id) => id,
+            Err(e) => return e,
+        };
+        match keyring.inner.remove(id) {
+            Ok(_) => wga_status::WGA_OK,
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// Replaces a token's secret, keeping its id, name and account. Writes the
+/// new token, its length and the updated record (store it) like
+/// `wga_keyring_issue`.
+///
+/// The old token is refused once this returns; or, when `grace_until`
+/// (seconds) is later than `now`, it keeps working until that instant
+/// (`grace_until` 0: no grace period). `now` 0 means the system clock.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
+/// `WGA_BUFFER_TOO_SMALL` (with the size needed in `*token_len`; nothing
+/// changed), `WGA_UNKNOWN_TOKEN` or `WGA_RNG_FAILED`.
+///
+/// # Safety
+/// `keyring` is a live keyring; `id` points to `id_len` readable bytes;
+/// `token_buf` to `token_buf_len` writable bytes; `token_len` and
+/// `record_out` are valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_regenerate(
+    keyring: *const wga_keyring,
+    id: *const c_char,
+    id_len: usize,
+    now: u64,
+    grace_until: u64,
+    token_buf: *mut c_char,
+    token_buf_len: usize,
+    token_len: *mut usize,
+    record_out: *mut wga_record,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let id = try_slice!(id, id_len);
+        let token_buf = try_out!(token_buf);
+        let token_len = try_out!(token_len);
+        let record_out = try_out!(record_out);
+        let id = match parse_id(id) {
+            Ok(id) => id,
+            Err(e) => return e,
+        };
+        if let Err(e) = check_token_buffer(token_buf_len, token_len) {
+            return e;
+        }
+        let grace = (grace_until != 0).then_some(Timestamp(grace_until));
+        match keyring.inner.regenerate(&mut OsRng, id, instant(now), grace) {
+            Ok((token, record)) => {
+                write_issued(&token, &record, token_buf, token_len, record_out);
+                wga_status::WGA_OK
+            }
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// Copies one record, with its in-memory last use, to `*record_out`.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
+/// `WGA_UNKNOWN_TOKEN`.
+///
+/// # Safety
+/// `keyring` is a live keyring; `id` points to `id_len` readable bytes;
+/// `record_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_get(
+    keyring: *const wga_keyring,
+    id: *const c_char,
+    id_len: usize,
+    record_out: *mut wga_record,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let id = try_slice!(id, id_len);
+        let record_out = try_out!(record_out);
+        let id = match parse_id(id) {
+            Ok(id) => id,
+            Err(e) => return e,
+        };
+        match keyring.inner.get(id) {
+            Some(record) => {
+                // SAFETY: checked non-null; the caller promises it is valid
+                // for a write.
+                unsafe { record_out.write(wga_record::from_record(&record)) };
+                wga_status::WGA_OK
+            }
+            None => wga_status::WGA_UNKNOWN_TOKEN,
+        }
+    }
+}
+
+/// Lists the records of one account, or of all when `account` is NULL, as a
+/// snapshot ordered by account, creation time and id. Writes a new list to
+/// `*list_out`; release it with `wga_record_list_free`.
+///
+/// Returns `WGA_OK` or `WGA_NULL_PARAMETER` (an account id that no token has,
+/// valid or not, gives an empty list).
+///
+/// # Safety
+/// `keyring` is a live keyring; `account` is NULL or points to `account_len`
+/// readable bytes; `list_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_list(
+    keyring: *const wga_keyring,
+    account: *const c_char,
+    account_len: usize,
+    list_out: *mut *mut wga_record_list,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let list_out = try_out!(list_out);
+        let records = if account.is_null() {
+            keyring.inner.records(None)
+        } else {
+            let account = try_slice!(account, account_len);
+            match core::str::from_utf8(account) {
+                Ok(account) => keyring.inner.records(Some(account)),
+                // No account id is invalid UTF-8: no token matches.
+                Err(_) => Vec::new(),
+            }
+        };
+        // SAFETY: checked non-null; the caller promises it is valid for a write.
+        unsafe { list_out.write(wga_record_list::into_raw(records)) };
+        wga_status::WGA_OK
+    }
+}
+
+/// Hands over the records whose last use changed since the previous call
+/// (each with its new `last_used_at`), for the host to store in one batch.
+/// Writes a new list to `*list_out`; release it with `wga_record_list_free`.
+///
+/// Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+///
+/// # Safety
+/// `keyring` is a live keyring; `list_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_take_last_used(
+    keyring: *const wga_keyring,
+    list_out: *mut *mut wga_record_list,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let list_out = try_out!(list_out);
+        let records = keyring
+            .inner
+            .take_last_used()
+            .into_iter()
+            .filter_map(|(id, at)| {
+                keyring.inner.get(id).map(|mut record| {
+                    record.last_used_at = Some(record.last_used_at.map_or(at, |r| r.max(at)));
+                    record
+                })
+            })
+            .collect();
+        // SAFETY: checked non-null; the caller promises it is valid for a write.
+        unsafe { list_out.write(wga_record_list::into_raw(records)) };
+        wga_status::WGA_OK
+    }
+}

@@ -1,0 +1,294 @@
+//! `wga_status`: what every fallible function returns, and the HTTP answer
+//! for the authentication statuses.
+
+use core::ffi::{CStr, c_char};
+
+use wga_core::{Failure, KeyringError, Profile, Rejection};
+
+use crate::panic::ffi_panic_boundary;
+
+/// The result of a call. `WGA_OK` is 0; every other value is explicit and is
+/// never reused for another meaning. In C this is a `uint32_t`.
+///
+/// The four `WGA_ACCESS_TOKEN_*` / `WGA_BEARER_*` values are authentication
+/// answers: `wga_status_http_code`, `wga_status_body` and
+/// `wga_status_www_authenticate` give the exact HTTP response for them.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum wga_status {
+    /// Success; the out-parameters were written.
+    WGA_OK = 0,
+    /// A required pointer argument was NULL.
+    WGA_NULL_PARAMETER = 1,
+    /// The library hit a bug (a Rust panic) and stopped this call safely.
+    WGA_PANIC = 2,
+    /// An output buffer is too small; the length needed was reported.
+    WGA_BUFFER_TOO_SMALL = 3,
+    /// An account id is not 1 to 128 characters of UTF-8 without control
+    /// characters and without surrounding whitespace.
+    WGA_INVALID_ACCOUNT = 4,
+    /// A token name is not 1 to 64 characters of UTF-8 (after trimming
+    /// surrounding whitespace) without control characters.
+    WGA_INVALID_NAME = 5,
+    /// A token id is not 16 hexadecimal digits.
+    WGA_INVALID_TOKEN_ID = 6,
+    /// No token has this id (it may have been deleted).
+    WGA_UNKNOWN_TOKEN = 7,
+    /// A token with this id is already in the keyring.
+    WGA_DUPLICATE_ID = 8,
+    /// The account already has a token with this name.
+    WGA_DUPLICATE_NAME = 9,
+    /// The operating system's random number generator failed; nothing was
+    /// issued or changed.
+    WGA_RNG_FAILED = 10,
+    /// An index is past the end of a list.
+    WGA_INDEX_OUT_OF_RANGE = 11,
+    /// An argument is out of its range (such as an unknown profile).
+    WGA_INVALID_ARGUMENT = 12,
+    /// A bare token (`wga_keyring_verify_token`) was refused: malformed,
+    /// unknown, wrong, deleted or regenerated, all alike.
+    WGA_INVALID_TOKEN = 13,
+    /// REST profile: no `Access-Token` was presented (HTTP 403).
+    WGA_ACCESS_TOKEN_MISSING = 100,
+    /// REST profile: the `Access-Token` is invalid (HTTP 403).
+    WGA_ACCESS_TOKEN_INVALID = 101,
+    /// MCP profile: no `Authorization: Bearer` token was presented (HTTP 401).
+    WGA_BEARER_MISSING = 110,
+    /// MCP profile: the bearer token is invalid (HTTP 401).
+    WGA_BEARER_INVALID = 111,
+}
+
+impl wga_status {
+    /// Every status, for tests.
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 18] = [
+        Self::WGA_OK,
+        Self::WGA_NULL_PARAMETER,
+        Self::WGA_PANIC,
+        Self::WGA_BUFFER_TOO_SMALL,
+        Self::WGA_INVALID_ACCOUNT,
+        Self::WGA_INVALID_NAME,
+        Self::WGA_INVALID_TOKEN_ID,
+        Self::WGA_UNKNOWN_TOKEN,
+        Self::WGA_DUPLICATE_ID,
+        Self::WGA_DUPLICATE_NAME,
+        Self::WGA_RNG_FAILED,
+        Self::WGA_INDEX_OUT_OF_RANGE,
+        Self::WGA_INVALID_ARGUMENT,
+        Self::WGA_INVALID_TOKEN,
+        Self::WGA_ACCESS_TOKEN_MISSING,
+        Self::WGA_ACCESS_TOKEN_INVALID,
+        Self::WGA_BEARER_MISSING,
+        Self::WGA_BEARER_INVALID,
+    ];
+
+    fn from_u32(value: u32) -> Option<Self> {
+        Some(match value {
+            0 => Self::WGA_OK,
+            1 => Self::WGA_NULL_PARAMETER,
+            2 => Self::WGA_PANIC,
+            3 => Self::WGA_BUFFER_TOO_SMALL,
+            4 => Self::WGA_INVALID_ACCOUNT,
+            5 => Self::WGA_INVALID_NAME,
+            6 => Self::WGA_INVALID_TOKEN_ID,
+            7 => Self::WGA_UNKNOWN_TOKEN,
+            8 => Self::WGA_DUPLICATE_ID,
+            9 => Self::WGA_DUPLICATE_NAME,
+            10 => Self::WGA_RNG_FAILED,
+            11 => Self::WGA_INDEX_OUT_OF_RANGE,
+            12 => Self::WGA_INVALID_ARGUMENT,
+            13 => Self::WGA_INVALID_TOKEN,
+            100 => Self::WGA_ACCESS_TOKEN_MISSING,
+            101 => Self::WGA_ACCESS_TOKEN_INVALID,
+            110 => Self::WGA_BEARER_MISSING,
+            111 => Self::WGA_BEARER_INVALID,
+            _ => return None,
+        })
+    }
+
+    /// The authentication status for a rejection.
+    pub(crate) const fn from_rejection(rejection: Rejection) -> Self {
+        match (rejection.profile, rejection.failure) {
+            (Profile::Rest, Failure::Missing) => Self::WGA_ACCESS_TOKEN_MISSING,
+            (Profile::Rest, Failure::Invalid) => Self::WGA_ACCESS_TOKEN_INVALID,
+            (Profile::Mcp, Failure::Missing) => Self::WGA_BEARER_MISSING,
+            (Profile::Mcp, Failure::Invalid) => Self::WGA_BEARER_INVALID,
+        }
+    }
+
+    /// The rejection an authentication status stands for.
+    pub(crate) const fn rejection(self) -> Option<Rejection> {
+        let (profile, failure) = match self {
+            Self::WGA_ACCESS_TOKEN_MISSING => (Profile::Rest, Failure::Missing),
+            Self::WGA_ACCESS_TOKEN_INVALID => (Profile::Rest, Failure::Invalid),
+            Self::WGA_BEARER_MISSING => (Profile::Mcp, Failure::Missing),
+            Self::WGA_BEARER_INVALID => (Profile::Mcp, Failure::Invalid),
+            _ => return None,
+        };
+        Some(profile.reject(failure))
+    }
+
+    /// A description for logs: what happened and what to do.
+    const fn message(self) -> &'static CStr {
+        match self {
+            Self::WGA_OK => c"success",
+            Self::WGA_NULL_PARAMETER => {
+                c"a required pointer argument was NULL; pass a valid pointer"
+            }
+            Self::WGA_PANIC => {
+                c"internal error in whatsgate-auth (a bug; the call was stopped safely); please report it"
+            }
+            Self::WGA_BUFFER_TOO_SMALL => {
+                c"an output buffer is too small; retry with the length reported"
+            }
+            Self::WGA_INVALID_ACCOUNT => {
+                c"an account id must be 1 to 128 characters of UTF-8, without control characters or surrounding whitespace"
+            }
+            Self::WGA_INVALID_NAME => {
+                c"a token name must be 1 to 64 characters of UTF-8 after trimming, without control characters"
+            }
+            Self::WGA_INVALID_TOKEN_ID => c"a token id is 16 hexadecimal digits",
+            Self::WGA_UNKNOWN_TOKEN => c"no token has this id (it may have been deleted)",
+            Self::WGA_DUPLICATE_ID => c"a token with this id is already in the keyring",
+            Self::WGA_DUPLICATE_NAME => {
+                c"the account already has a token with this name; pick another name or delete that token"
+            }
+            Self::WGA_RNG_FAILED => {
+                c"the random number generator failed; nothing was issued (retry, or check the OS entropy source)"
+            }
+            Self::WGA_INDEX_OUT_OF_RANGE => c"the index is past the end of the list",
+            Self::WGA_INVALID_ARGUMENT => c"an argument is out of its range",
+            Self::WGA_INVALID_TOKEN => c"invalid token",
+            Self::WGA_ACCESS_TOKEN_MISSING => c"no Access-Token was presented",
+            Self::WGA_ACCESS_TOKEN_INVALID => c"the Access-Token is invalid",
+            Self::WGA_BEARER_MISSING => c"no Bearer token was presented",
+            Self::WGA_BEARER_INVALID => c"the Bearer token is invalid",
+        }
+    }
+}
+
+impl From<KeyringError> for wga_status {
+    fn from(e: KeyringError) -> Self {
+        match e {
+            KeyringError::UnknownToken(_) => Self::WGA_UNKNOWN_TOKEN,
+            KeyringError::DuplicateId(_) => Self::WGA_DUPLICATE_ID,
+            KeyringError::DuplicateName { .. } => Self::WGA_DUPLICATE_NAME,
+            KeyringError::Rng(_) => Self::WGA_RNG_FAILED,
+        }
+    }
+}
+
+/// The exact JSON bodies and challenges, NUL-terminated; tested equal to the
+/// core's strings.
+const fn body_cstr(status: wga_status) -> Option<&'static CStr> {
+    Some(match status {
+        wga_status::WGA_ACCESS_TOKEN_MISSING => c"{\"message\": \"an Access-Token is required\"}",
+        wga_status::WGA_ACCESS_TOKEN_INVALID => c"{\"message\": \"invalid Access-Token\"}",
+        wga_status::WGA_BEARER_MISSING => c"{\"message\": \"a Bearer token is required\"}",
+        wga_status::WGA_BEARER_INVALID => c"{\"message\": \"invalid Bearer token\"}",
+        _ => return None,
+    })
+}
+
+const fn challenge_cstr(status: wga_status) -> Option<&'static CStr> {
+    match status {
+        wga_status::WGA_BEARER_MISSING => Some(c"Bearer realm=\"whatsgate\""),
+        wga_status::WGA_BEARER_INVALID => {
+            Some(c"Bearer realm=\"whatsgate\", error=\"invalid_token\"")
+        }
+        _ => None,
+    }
+}
+
+fn ptr_or_null(s: Option<&'static CStr>) -> *const c_char {
+    s.map_or(core::ptr::null(), CStr::as_ptr)
+}
+
+/// A description of any status, for logs: a static NUL-terminated string
+/// (never NULL, never freed). An unknown value gives "unknown status".
+/// It never contains a token.
+#[unsafe(no_mangle)]
+pub extern "C" fn wga_status_message(status: u32) -> *const c_char {
+    ffi_panic_boundary! { fallback = c"unknown status".as_ptr();
+        wga_status::from_u32(status).map_or(c"unknown status", wga_status::message).as_ptr()
+    }
+}
+
+/// The HTTP status code to answer an authentication status with: 403 for
+/// `WGA_ACCESS_TOKEN_*` (REST), 401 for `WGA_BEARER_*` (MCP); 0 for every
+/// other status (`WGA_OK` included: those are not HTTP answers).
+#[unsafe(no_mangle)]
+pub extern "C" fn wga_status_http_code(status: u32) -> u16 {
+    ffi_panic_boundary! { fallback = 0;
+        wga_status::from_u32(status)
+            .and_then(wga_status::rejection)
+            .map_or(0, |r| r.status())
+    }
+}
+
+/// The exact JSON body (send it with `Content-Type: application/json`) for an
+/// authentication status, such as `{"message": "invalid Access-Token"}`: a
+/// static NUL-terminated string (never freed). NULL for other statuses.
+#[unsafe(no_mangle)]
+pub extern "C" fn wga_status_body(status: u32) -> *const c_char {
+    ffi_panic_boundary! { fallback = core::ptr::null();
+        ptr_or_null(wga_status::from_u32(status).and_then(body_cstr))
+    }
+}
+
+/// The `WWW-Authenticate` value to send with an authentication status:
+/// `Bearer realm="whatsgate"` for `WGA_BEARER_MISSING`, `Bearer
+/// realm="whatsgate", error="invalid_token"` for `WGA_BEARER_INVALID`; a
+/// static NUL-terminated string (never freed). NULL when no such header is
+/// sent (the REST profile, and every other status).
+#[unsafe(no_mangle)]
+pub extern "C" fn wga_status_www_authenticate(status: u32) -> *const c_char {
+    ffi_panic_boundary! { fallback = core::ptr::null();
+        ptr_or_null(wga_status::from_u32(status).and_then(challenge_cstr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(p: *const c_char) -> Option<&'static str> {
+        // SAFETY: the functions under test return NULL or static C strings.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().unwrap())
+    }
+
+    #[test]
+    fn every_status_round_trips_and_has_a_message() {
+        for status in wga_status::ALL {
+            assert_eq!(wga_status::from_u32(status as u32), Some(status));
+            assert!(!text(wga_status_message(status as u32)).unwrap().is_empty());
+        }
+        assert_eq!(wga_status::from_u32(14), None);
+        assert_eq!(text(wga_status_message(14)), Some("unknown status"));
+        assert_eq!(wga_status_http_code(u32::MAX), 0);
+        assert_eq!(text(wga_status_body(u32::MAX)), None);
+    }
+
+    /// The binding's NUL-terminated strings are exactly the core's answers.
+    #[test]
+    fn http_answers_equal_the_core() {
+        let mut seen = 0;
+        for status in wga_status::ALL {
+            let code = wga_status_http_code(status as u32);
+            let body = text(wga_status_body(status as u32));
+            let challenge = text(wga_status_www_authenticate(status as u32));
+            match status.rejection() {
+                Some(r) => {
+                    seen += 1;
+                    assert_eq!(wga_status::from_rejection(r), status);
+                    assert_eq!(code, r.status());
+                    assert_eq!(body, Some(r.body()));
+                    assert_eq!(challenge, r.www_authenticate());
+                }
+                None => assert_eq!((code, body, challenge), (0, None, None)),
+            }
+        }
+        assert_eq!(seen, 4);
+    }
+}

@@ -1,0 +1,110 @@
+"""Types of the native module (Rust, pyo3). Import the names from ``whatsgate_auth``."""
+
+from collections.abc import Iterable
+from typing import Any, Final, Literal, final
+
+__all__ = [
+    "__version__",
+    "TokenRecord",
+    "Principal",
+    "Keyring",
+    "AuthError",
+    "MissingToken",
+    "InvalidToken",
+    "generate",
+    "_bench_core_verify",
+]
+
+__version__: Final[str]
+
+class AuthError(Exception):
+    """A request was not authenticated.
+
+    Send ``status_code``, ``headers`` and ``body`` (the exact JSON) as the
+    response. ``str(error)`` says what happened, never with a secret.
+    """
+
+    status_code: int
+    body: bytes
+    headers: list[tuple[str, str]]
+
+class MissingToken(AuthError):
+    """No token was presented (no header, or an empty one)."""
+
+class InvalidToken(AuthError):
+    """A token was presented and refused, for whatever reason."""
+
+@final
+class TokenRecord:
+    """A stored token record: the verifier, never the token. Immutable."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def last_used_at(self) -> int | None: ...
+    @property
+    def grace_until(self) -> int | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> TokenRecord: ...
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Principal:
+    """Who a request was authenticated as. Never the secret. Immutable."""
+
+    def __new__(cls, account: str, token_id: str, token_name: str) -> Principal: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def token_id(self) -> str: ...
+    @property
+    def token_name(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+_HeaderValue = str | bytes
+
+@final
+class Keyring:
+    """Token records in memory, verified from many threads at once."""
+
+    def __new__(cls, records: Iterable[TokenRecord] | None = None) -> Keyring: ...
+    def add(self, record: TokenRecord) -> None: ...
+    def issue(self, name: str, account: str) -> tuple[str, TokenRecord]: ...
+    def delete(self, token_id: str) -> TokenRecord: ...
+    def regenerate(
+        self, token_id: str, grace_until: int | None = None
+    ) -> tuple[str, TokenRecord]: ...
+    def get(self, token_id: str) -> TokenRecord | None: ...
+    def records(self, account: str | None = None) -> list[TokenRecord]: ...
+    def sync(self, records: Iterable[TokenRecord]) -> None: ...
+    def take_last_used(self) -> list[tuple[str, int]]: ...
+    def verify(self, token: _HeaderValue, /, *, now: int | None = None) -> Principal: ...
+    def verify_access_token(
+        self, value: _HeaderValue | None, /, *, now: int | None = None
+    ) -> Principal: ...
+    def verify_authorization(
+        self, value: _HeaderValue | None, /, *, now: int | None = None
+    ) -> Principal: ...
+    def authenticate(
+        self,
+        headers: Iterable[tuple[_HeaderValue, _HeaderValue] | list[_HeaderValue]],
+        /,
+        profile: Literal["rest", "mcp"] = "rest",
+        *,
+        resource_metadata: str | None = None,
+        now: int | None = None,
+    ) -> Principal: ...
+    def __len__(self) -> int: ...
+
+def generate(name: str, account: str) -> tuple[str, TokenRecord]: ...
+def _bench_core_verify(keyring: Keyring, token: str, iterations: int) -> int: ...

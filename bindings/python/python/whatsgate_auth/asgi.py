@@ -1,0 +1,105 @@
+"""A pure ASGI middleware (Starlette, FastAPI, any ASGI 3 app).
+
+Requests whose path is under a guarded prefix must carry a valid token;
+others pass untouched. A refused HTTP request gets exactly the status, JSON
+body and headers of the profile; an accepted one reaches the app with the
+``Principal`` in ``scope["whatsgate.principal"]``. A refused WebSocket
+handshake is closed (HTTP 403 from the server, or the exact response where
+the server supports the ``websocket.http.response`` extension).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+from ._common import (
+    PRINCIPAL_KEY,
+    Profile,
+    check_prefixes,
+    check_profile,
+    check_resource_metadata,
+    is_guarded,
+)
+from ._native import AuthError, Keyring
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ASGIMiddleware:
+    """Guards path prefixes of an ASGI app with a ``Keyring``.
+
+    ``profile="rest"`` reads ``Access-Token`` and answers 403;
+    ``profile="mcp"`` reads ``Authorization: Bearer`` and answers 401 with a
+    ``WWW-Authenticate`` challenge (with ``resource_metadata="…"`` when
+    given). Every value of the token header is checked, so a request with two
+    token headers is refused.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        keyring: Keyring,
+        *,
+        prefixes: Iterable[str] = ("/",),
+        profile: Profile = "rest",
+        resource_metadata: str | None = None,
+    ) -> None:
+        if not isinstance(keyring, Keyring):
+            raise TypeError("keyring must be a whatsgate_auth.Keyring")
+        self.app = app
+        self.keyring = keyring
+        self.profile: Profile = check_profile(profile)
+        self.prefixes = check_prefixes(prefixes)
+        self.resource_metadata = check_resource_metadata(resource_metadata, self.profile)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or not is_guarded(_route_path(scope), self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = self.keyring.authenticate(
+                scope.get("headers") or (),
+                self.profile,
+                resource_metadata=self.resource_metadata,
+            )
+        except AuthError as error:
+            if kind == "http":
+                await _send_error(send, error, "http.response")
+            else:
+                await _refuse_websocket(scope, receive, send, error)
+            return
+        scope = dict(scope)
+        scope[PRINCIPAL_KEY] = principal
+        await self.app(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the app routes on: ``path`` without ``root_path`` (as Starlette does)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+async def _send_error(send: Send, error: AuthError, prefix: str) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers]
+    headers.append((b"content-length", str(len(error.body)).encode("ascii")))
+    await send({"type": prefix + ".start", "status": error.status_code, "headers": headers})
+    await send({"type": prefix + ".body", "body": error.body, "more_body": False})
+
+
+async def _refuse_websocket(scope: Scope, receive: Receive, send: Send, error: AuthError) -> None:
+    message = await receive()
+    if message.get("type") != "websocket.connect":
+        return
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await _send_error(send, error, "websocket.http.response")
+    else:
+        await send({"type": "websocket.close", "code": 1008})

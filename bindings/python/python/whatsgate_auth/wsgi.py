@@ -1,0 +1,110 @@
+"""A WSGI middleware (Flask, Django, any WSGI app).
+
+Requests whose ``PATH_INFO`` is under a guarded prefix must carry a valid
+token; others pass untouched. A refused request gets exactly the status,
+JSON body and headers of the profile; an accepted one reaches the app with
+the ``Principal`` in ``environ["whatsgate.principal"]`` (Django:
+``request.META``, Flask: ``request.environ``).
+
+WSGI servers join repeated headers with commas, which never forms a valid
+token, so a request with two token headers is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Protocol
+
+from ._common import (
+    PRINCIPAL_KEY,
+    Profile,
+    check_prefixes,
+    check_profile,
+    check_resource_metadata,
+    header_name,
+    is_guarded,
+    reason,
+)
+from ._native import AuthError, Keyring
+
+Environ = dict[str, Any]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+
+class StartResponse(Protocol):
+    def __call__(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: ExcInfo | None = ...,
+        /,
+    ) -> Callable[[bytes], object]: ...
+
+
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+class WSGIMiddleware:
+    """Guards path prefixes of a WSGI app with a ``Keyring``.
+
+    ``profile="rest"`` reads ``Access-Token`` and answers 403;
+    ``profile="mcp"`` reads ``Authorization: Bearer`` and answers 401 with a
+    ``WWW-Authenticate`` challenge (with ``resource_metadata="…"`` when given).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        keyring: Keyring,
+        *,
+        prefixes: Iterable[str] = ("/",),
+        profile: Profile = "rest",
+        resource_metadata: str | None = None,
+    ) -> None:
+        if not isinstance(keyring, Keyring):
+            raise TypeError("keyring must be a whatsgate_auth.Keyring")
+        self.app = app
+        self.keyring = keyring
+        self.profile: Profile = check_profile(profile)
+        self.prefixes = check_prefixes(prefixes)
+        self.resource_metadata = check_resource_metadata(resource_metadata, self.profile)
+        self._name = header_name(self.profile)
+        self._environ_key = "HTTP_" + self._name.upper().replace("-", "_")
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if not is_guarded(_path(environ), self.prefixes):
+            return self.app(environ, start_response)
+        raw = environ.get(self._environ_key)
+        headers = [] if raw is None else [(self._name, _raw_bytes(raw))]
+        try:
+            principal = self.keyring.authenticate(
+                headers, self.profile, resource_metadata=self.resource_metadata
+            )
+        except AuthError as error:
+            response_headers = list(error.headers)
+            response_headers.append(("Content-Length", str(len(error.body))))
+            start_response(f"{error.status_code} {reason(error.status_code)}", response_headers)
+            return [error.body]
+        environ[PRINCIPAL_KEY] = principal
+        return self.app(environ, start_response)
+
+
+def _path(environ: Environ) -> str:
+    """``PATH_INFO`` as text: WSGI hands it over as bytes decoded as latin-1."""
+    path = environ.get("PATH_INFO") or "/"
+    try:
+        return str(path).encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return str(path)
+
+
+def _raw_bytes(value: object) -> bytes:
+    """The header's raw bytes (PEP 3333: a str holding latin-1 decoded bytes)."""
+    if isinstance(value, bytes):
+        return value
+    text = str(value)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")

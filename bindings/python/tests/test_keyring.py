@@ -1,0 +1,348 @@
+"""The Python API: lifecycle, records, errors, and that no secret leaks."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+import time
+from typing import Any
+
+import pytest
+
+import whatsgate_auth
+from whatsgate_auth import (
+    AuthError,
+    InvalidToken,
+    Keyring,
+    MissingToken,
+    Principal,
+    TokenRecord,
+    generate,
+)
+
+REST_MISSING = b'{"message": "an Access-Token is required"}'
+REST_INVALID = b'{"message": "invalid Access-Token"}'
+MCP_MISSING = b'{"message": "a Bearer token is required"}'
+MCP_INVALID = b'{"message": "invalid Bearer token"}'
+
+
+def secret_part(token: str) -> str:
+    """The part of a token that must never appear in a repr or message."""
+    assert token.startswith("wgat_") and len(token) == 55
+    return token[5:]
+
+
+def test_version_and_public_names() -> None:
+    assert whatsgate_auth.__version__ == "0.1.0"
+    for name in whatsgate_auth.__all__:
+        assert hasattr(whatsgate_auth, name), name
+    assert issubclass(MissingToken, AuthError) and issubclass(InvalidToken, AuthError)
+    assert issubclass(AuthError, Exception)
+    assert not issubclass(MissingToken, InvalidToken)
+
+
+def test_generate_returns_a_token_and_its_record_only() -> None:
+    before = int(time.time())
+    token, record = generate("Production API", "acct_42")
+    assert token.startswith("wgat_") and len(token) == 55
+    assert (record.name, record.account) == ("Production API", "acct_42")
+    assert before <= record.created_at <= int(time.time())
+    assert record.last_used_at is None and record.grace_until is None
+    assert len(record.id) == 16 and int(record.id, 16) >= 0
+    keyring = Keyring()
+    with pytest.raises(InvalidToken):  # not in any keyring yet
+        keyring.verify_access_token(token)
+    keyring.add(record)
+    principal = keyring.verify_access_token(token)
+    assert principal == Principal("acct_42", record.id, "Production API")
+    # Two tokens never share an id or a secret.
+    token2, record2 = generate("Production API", "acct_42")
+    assert token2 != token and record2.id != record.id
+
+
+def test_names_and_accounts_are_checked() -> None:
+    with pytest.raises(ValueError, match="name"):
+        generate("", "acct")
+    with pytest.raises(ValueError, match="name"):
+        generate("x" * 65, "acct")
+    with pytest.raises(ValueError, match="name"):
+        generate("bad\nname", "acct")
+    with pytest.raises(ValueError, match="account"):
+        generate("ok", " acct")
+    with pytest.raises(ValueError, match="account"):
+        generate("ok", "")
+    token, record = generate("  Trimmed  ", "acct")
+    assert record.name == "Trimmed"
+    assert generate("x" * 64, "a" * 128)[1].name == "x" * 64
+
+
+def test_issue_delete_regenerate(keyring: Keyring) -> None:
+    token, record = keyring.issue("Production API", "acct_1")
+    assert len(keyring) == 1
+    assert keyring.verify_access_token(token).token_name == "Production API"
+    with pytest.raises(ValueError, match="already has a token named"):
+        keyring.issue("Production API", "acct_1")
+    other_token, _ = keyring.issue("Production API", "acct_2")  # same name, other account
+
+    new_token, new_record = keyring.regenerate(record.id)
+    assert (new_record.id, new_record.name, new_record.account) == (record.id, record.name, record.account)
+    assert new_token != token
+    assert keyring.verify_access_token(new_token).token_id == record.id
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(token)  # refused at once without a grace period
+
+    deleted = keyring.delete(record.id)
+    assert deleted.id == record.id
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(new_token)
+    with pytest.raises(KeyError):
+        keyring.delete(record.id)
+    with pytest.raises(KeyError):
+        keyring.regenerate(record.id)
+    with pytest.raises(ValueError, match="16 hexadecimal digits"):
+        keyring.delete("not-an-id")
+    assert keyring.verify_access_token(other_token).account == "acct_2"
+    assert keyring.get(record.id) is None
+    # The name is free again after deletion.
+    keyring.issue("Production API", "acct_1")
+
+
+def test_regenerate_with_a_grace_period(keyring: Keyring) -> None:
+    token, record = keyring.issue("Rolling", "acct")
+    now = int(time.time())
+    new_token, new_record = keyring.regenerate(record.id, grace_until=now + 3600)
+    assert new_record.grace_until == now + 3600
+    assert keyring.verify_access_token(token).token_id == record.id
+    assert keyring.verify_access_token(new_token).token_id == record.id
+    # The old token stops at the end of the grace period.
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(token, now=now + 3600)
+    assert keyring.verify_access_token(new_token, now=now + 3600).token_id == record.id
+    # A grace period in the past is none at all.
+    newest, newest_record = keyring.regenerate(record.id, grace_until=now - 1)
+    assert newest_record.grace_until is None
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(new_token)
+
+
+def test_duplicate_records_are_refused(keyring: Keyring) -> None:
+    _, record = generate("A", "acct")
+    keyring.add(record)
+    with pytest.raises(ValueError, match="already exists"):
+        keyring.add(record)
+    _, same_name = generate("A", "acct")
+    with pytest.raises(ValueError, match="already has a token named"):
+        keyring.add(same_name)
+    with pytest.raises(TypeError):
+        keyring.add({"id": record.id})  # type: ignore[arg-type]
+
+
+def test_records_listing_and_filter(keyring: Keyring) -> None:
+    _, b1 = keyring.issue("one", "acct_b")
+    _, a1 = keyring.issue("one", "acct_a")
+    _, a2 = keyring.issue("two", "acct_a")
+    all_records = keyring.records()
+    assert [r.account for r in all_records] == ["acct_a", "acct_a", "acct_b"]
+    assert {r.id for r in keyring.records("acct_a")} == {a1.id, a2.id}
+    assert keyring.records(account="acct_b") == [b1]
+    assert keyring.records("nobody") == []
+    assert keyring.get(a1.id) == a1
+
+
+def test_sync_follows_a_database(keyring: Keyring) -> None:
+    t1, r1 = keyring.issue("one", "acct")
+    t2, r2 = generate("two", "acct")
+    keyring.sync([r2])
+    assert [r.id for r in keyring.records()] == [r2.id]
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(t1)
+    assert keyring.verify_access_token(t2).token_id == r2.id
+    _, clash = generate("two", "acct")
+    with pytest.raises(ValueError):
+        keyring.sync([r2, clash])
+    assert [r.id for r in keyring.records()] == [r2.id]  # unchanged
+
+
+def test_last_use_is_batched(keyring: Keyring) -> None:
+    token, record = keyring.issue("one", "acct")
+    assert keyring.take_last_used() == []
+    keyring.verify_access_token(token, now=2_000_000_000)
+    assert keyring.take_last_used() == [(record.id, 2_000_000_000)]
+    assert keyring.take_last_used() == []
+    record_now = keyring.get(record.id)
+    assert record_now is not None and record_now.last_used_at == 2_000_000_000
+
+
+def test_keyring_from_records() -> None:
+    t1, r1 = generate("one", "acct")
+    t2, r2 = generate("two", "acct")
+    keyring = Keyring([r1, r2])
+    assert len(keyring) == 2 and repr(keyring) == "Keyring(tokens=2)"
+    assert keyring.verify_access_token(t2).token_id == r2.id
+
+
+def test_value_types() -> None:
+    keyring = Keyring()
+    token, record = keyring.issue("one", "acct")
+    assert keyring.verify_access_token(token.encode()).token_id == record.id
+    assert keyring.verify_access_token("  " + token + "\t").token_id == record.id
+    for missing in (None, "", b"", " \t "):
+        with pytest.raises(MissingToken):
+            keyring.verify_access_token(missing)
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token("\ud800" + token)  # lone surrogate: refused, not a crash
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(token + "é")
+    with pytest.raises(TypeError, match="str or bytes"):
+        keyring.verify_access_token(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        keyring.verify_access_token(bytearray(token.encode()))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        keyring.authenticate([("access-token",)])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        keyring.authenticate(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="profile"):
+        keyring.authenticate([], "basic")  # type: ignore[arg-type]
+
+
+def test_exceptions_carry_the_exact_response() -> None:
+    keyring = Keyring()
+    cases: list[tuple[Any, type[AuthError], int, bytes, list[tuple[str, str]]]] = [
+        (lambda: keyring.verify_access_token(None), MissingToken, 403, REST_MISSING, []),
+        (lambda: keyring.verify_access_token("nope"), InvalidToken, 403, REST_INVALID, []),
+        (
+            lambda: keyring.verify_authorization(None),
+            MissingToken,
+            401,
+            MCP_MISSING,
+            [("WWW-Authenticate", 'Bearer realm="whatsgate"')],
+        ),
+        (
+            lambda: keyring.verify_authorization("Bearer nope"),
+            InvalidToken,
+            401,
+            MCP_INVALID,
+            [("WWW-Authenticate", 'Bearer realm="whatsgate", error="invalid_token"')],
+        ),
+        (
+            lambda: keyring.authenticate(
+                [], "mcp", resource_metadata="https://api.example/.well-known/oauth-protected-resource"
+            ),
+            MissingToken,
+            401,
+            MCP_MISSING,
+            [
+                (
+                    "WWW-Authenticate",
+                    'Bearer realm="whatsgate", '
+                    'resource_metadata="https://api.example/.well-known/oauth-protected-resource"',
+                )
+            ],
+        ),
+    ]
+    for run, kind, status, body, extra in cases:
+        with pytest.raises(kind) as caught:
+            run()
+        assert caught.value.status_code == status
+        assert caught.value.body == body
+        assert json.loads(body)["message"]
+        assert caught.value.headers == [("Content-Type", "application/json"), *extra]
+    with pytest.raises(ValueError, match="resource_metadata"):
+        keyring.authenticate([], "mcp", resource_metadata='bad"url')
+
+
+def test_no_secret_in_any_repr_str_or_message() -> None:
+    keyring = Keyring()
+    token, record = keyring.issue("Production API", "acct_42")
+    secret = secret_part(token)
+    principal = keyring.verify_access_token(token)
+    texts = [repr(record), str(record), repr(principal), str(principal), repr(keyring), str(record.to_dict())]
+    wrong = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    for value in (wrong, token + "x", "Bearer " + token):
+        for method in (keyring.verify_access_token, keyring.verify_authorization, keyring.verify):
+            try:
+                method(value)
+            except AuthError as error:
+                texts += [repr(error), str(error), repr(error.args), repr(error.headers), repr(error.body)]
+    keyring.delete(record.id)
+    try:
+        keyring.verify_access_token(token)
+    except AuthError as error:
+        texts += [repr(error), str(error)]
+    assert len(texts) > 10
+    for text in texts:
+        assert secret not in text and secret[:20] not in text, text
+    assert repr(principal) == f"Principal(account='acct_42', token_id='{record.id}', token_name='Production API')"
+    assert repr(record).startswith(f"TokenRecord(id='{record.id}', name='Production API', account='acct_42'")
+    # Positive control: the check above does see a secret when one is there.
+    assert secret in token
+
+
+def test_objects_are_frozen() -> None:
+    _, record = generate("one", "acct")
+    principal = Principal("acct", record.id, "one")
+    with pytest.raises(AttributeError):
+        record.name = "two"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        principal.account = "other"  # type: ignore[misc]
+    with pytest.raises((AttributeError, TypeError)):
+        record.extra = 1  # type: ignore[attr-defined]
+    assert hash(principal) == hash(Principal("acct", record.id, "one"))
+    assert principal != Principal("acct", record.id, "two")
+    assert principal != "acct"
+    assert {record: 1}[copy.copy(record)] == 1
+
+
+def test_principal_constructor_checks_its_fields() -> None:
+    with pytest.raises(ValueError):
+        Principal("acct", "xyz", "name")
+    with pytest.raises(ValueError):
+        Principal("", "0123456789abcdef", "name")
+    assert Principal("acct", "0123456789ABCDEF", "name").token_id == "0123456789abcdef"
+
+
+def test_record_dicts_are_json_safe_and_strict() -> None:
+    _, record = generate("Production API", "acct_42")
+    d = record.to_dict()
+    assert set(d) == {"format", "id", "account", "name", "verifier", "created_at", "last_used_at"}
+    assert d["format"] == 1
+    again = TokenRecord.from_dict(json.loads(json.dumps(d)))
+    assert again == record and again.to_dict() == d
+    assert pickle.loads(pickle.dumps(record)) == record
+    keyring = Keyring()
+    token, rec = keyring.issue("rolled", "acct")
+    _, rolled = keyring.regenerate(rec.id, grace_until=int(time.time()) + 60)
+    rd = rolled.to_dict()
+    assert set(rd["rollover"]) == {"verifier", "until"}
+    assert TokenRecord.from_dict(json.loads(json.dumps(rd))) == rolled
+
+    bad: list[dict[str, Any]] = [
+        {**d, "format": 2},
+        {**d, "verifier": "00"},
+        {**d, "verifier": "zz" * 32},
+        {**d, "id": "123"},
+        {**d, "name": ""},
+        {**d, "account": " acct"},
+        {**d, "created_at": -1},
+        {**d, "created_at": "yesterday"},
+        {k: v for k, v in d.items() if k != "verifier"},
+        {**d, "rollover": {"verifier": "00", "until": 1}},
+    ]
+    for b in bad:
+        with pytest.raises(ValueError, match="not a valid token record"):
+            TokenRecord.from_dict(b)
+    with pytest.raises(TypeError):
+        TokenRecord.from_dict([("id", "x")])  # type: ignore[arg-type]
+
+
+def test_a_changed_verifier_refuses_the_token() -> None:
+    """Positive control for verification: the stored verifier is what decides."""
+    token, record = generate("one", "acct")
+    d = record.to_dict()
+    flipped = dict(d, verifier=("0" if d["verifier"][0] != "0" else "1") + d["verifier"][1:])
+    keyring = Keyring([TokenRecord.from_dict(flipped)])
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(token)
+    keyring.sync([record])
+    assert keyring.verify_access_token(token).token_id == record.id

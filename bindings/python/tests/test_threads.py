@@ -1,0 +1,88 @@
+"""One Keyring used from many threads while another thread deletes tokens."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from whatsgate_auth import InvalidToken, Keyring
+
+
+def test_verifying_threads_never_accept_a_token_deleted_before_they_started() -> None:
+    keyring = Keyring()
+    tokens = [keyring.issue(f"token {i}", f"acct_{i % 7}") for i in range(200)]
+    deleted: set[str] = set()  # ids whose delete() has returned
+    lock = threading.Lock()
+    stop = threading.Event()
+    started = threading.Barrier(5)
+
+    def verify_loop(worker: int) -> tuple[int, int, list[str]]:
+        accepted = refused = 0
+        violations: list[str] = []
+        started.wait()
+        rounds = 0
+        while not stop.is_set() or rounds < 2:
+            rounds += 1
+            for token, record in tokens[worker::4] + tokens[: 50]:
+                with lock:
+                    gone_before = record.id in deleted
+                try:
+                    principal = keyring.verify_access_token(token)
+                except InvalidToken:
+                    refused += 1
+                    continue
+                accepted += 1
+                if gone_before:
+                    violations.append(record.id)
+                if principal.token_id != record.id:
+                    violations.append("wrong principal " + record.id)
+        return accepted, refused, violations
+
+    def delete_all() -> None:
+        started.wait()
+        for i, (_, record) in enumerate(tokens):
+            if i % 2 == 0:
+                keyring.delete(record.id)
+            else:
+                keyring.regenerate(record.id)
+            with lock:
+                deleted.add(record.id)
+            time.sleep(0.0002)  # let the verifiers run between deletions
+        stop.set()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(verify_loop, w) for w in range(4)]
+        deleter = threading.Thread(target=delete_all)
+        deleter.start()
+        deleter.join(timeout=60)
+        assert not deleter.is_alive()
+        results = [f.result(timeout=60) for f in futures]
+
+    accepted = sum(r[0] for r in results)
+    refused = sum(r[1] for r in results)
+    violations = [v for r in results for v in r[2]]
+    assert violations == []
+    # Both outcomes happened: the test did race verification against deletion.
+    assert accepted > 0 and refused > 0
+    assert len(keyring) == 100
+    for token, _ in tokens:
+        try:
+            keyring.verify_access_token(token)
+        except InvalidToken:
+            continue
+        raise AssertionError("a deleted or regenerated token still verifies")
+
+
+def test_concurrent_issue_keeps_names_unique() -> None:
+    keyring = Keyring()
+
+    def issue(i: int) -> str | None:
+        try:
+            return keyring.issue(f"name {i % 10}", "acct")[1].id
+        except ValueError:
+            return None
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = [i for i in pool.map(issue, range(200)) if i is not None]
+    assert len(ids) == 10 == len(keyring)

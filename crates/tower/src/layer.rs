@@ -1,0 +1,519 @@
+//! [`AuthLayer`], its builder, and the [`AuthService`] it wraps services in.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, Entry, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+use whatsgate_auth::http::ResourceMetadata;
+use whatsgate_auth::{Failure, Keyring, Profile, Rejection, Timestamp};
+
+use crate::body::AuthBody;
+
+/// The `Access-Token` header (REST profile).
+pub static ACCESS_TOKEN: HeaderName = HeaderName::from_static("access-token");
+
+/// The header a profile reads its token from.
+pub fn token_header(profile: Profile) -> &'static HeaderName {
+    match profile {
+        Profile::Rest => &ACCESS_TOKEN,
+        Profile::Mcp => &AUTHORIZATION,
+    }
+}
+
+/// Marks every value of the token headers of both profiles (`Access-Token`
+/// and `Authorization`) as sensitive, so that `Debug` of the header map,
+/// `tracing` and `tower-http` never print them.
+///
+/// The layer does this itself; call it in an outer layer when something
+/// logs headers before the request reaches [`AuthLayer`].
+pub fn mark_sensitive(headers: &mut HeaderMap) {
+    mark_header_sensitive(headers, &ACCESS_TOKEN);
+    mark_header_sensitive(headers, &AUTHORIZATION);
+}
+
+fn mark_header_sensitive(headers: &mut HeaderMap, name: &HeaderName) {
+    if let Entry::Occupied(mut entry) = headers.entry(name) {
+        for value in entry.iter_mut() {
+            value.set_sensitive(true);
+        }
+    }
+}
+
+/// A clock: the current time for verification.
+#[derive(Clone)]
+enum Clock {
+    System,
+    Custom(Arc<dyn Fn() -> Timestamp + Send + Sync>),
+}
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        match self {
+            Self::System => Timestamp::now(),
+            Self::Custom(clock) => clock(),
+        }
+    }
+}
+
+/// Which part of the site a rule covers, and what it asks for.
+#[derive(Clone, Debug)]
+struct Rule {
+    /// `/` or an absolute path without a trailing `/`.
+    prefix: Box<str>,
+    /// `None`: public, passes through without authentication.
+    profile: Option<Profile>,
+}
+
+impl Rule {
+    fn matches(&self, path: &str) -> bool {
+        let prefix = &*self.prefix;
+        prefix == "/"
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// A ready-made failure response: status, body and challenge.
+#[derive(Clone, Debug)]
+struct Prepared {
+    status: StatusCode,
+    body: Bytes,
+    www_authenticate: Option<HeaderValue>,
+}
+
+impl Prepared {
+    fn new(rejection: Rejection, resource_metadata: Option<&str>) -> Result<Self, ConfigError> {
+        let challenge = match resource_metadata {
+            None => rejection.www_authenticate().map(str::to_owned),
+            Some(url) => {
+                let url = ResourceMetadata::new(url).map_err(|_| ConfigError::ResourceMetadata)?;
+                rejection
+                    .www_authenticate_with(&url)
+                    .map(|challenge| challenge.to_string())
+            }
+        };
+        let www_authenticate = challenge
+            .map(|value| HeaderValue::try_from(value).map_err(|_| ConfigError::ResourceMetadata))
+            .transpose()?;
+        Ok(Self {
+            status: StatusCode::from_u16(rejection.status())
+                .map_err(|_| ConfigError::ResourceMetadata)?,
+            body: Bytes::from_static(rejection.body().as_bytes()),
+            www_authenticate,
+        })
+    }
+
+    fn response<B>(self) -> Response<AuthBody<B>> {
+        let mut response = Response::new(AuthBody::rejection(self.body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+/// What every clone of the layer and its services share.
+struct Shared {
+    keyring: Arc<Keyring>,
+    /// Longest prefix first: the first match decides.
+    rules: Box<[Rule]>,
+    /// Indexed by [`slot`].
+    responses: [Prepared; 4],
+    clock: Clock,
+    resource_metadata: Option<Box<str>>,
+}
+
+const fn slot(rejection: Rejection) -> usize {
+    let profile = match rejection.profile {
+        Profile::Rest => 0,
+        Profile::Mcp => 2,
+    };
+    let failure = match rejection.failure {
+        Failure::Missing => 0,
+        Failure::Invalid => 1,
+    };
+    profile + failure
+}
+
+impl Shared {
+    fn profile_for(&self, path: &str) -> Option<Profile> {
+        self.rules
+            .iter()
+            .find(|rule| rule.matches(path))
+            .and_then(|rule| rule.profile)
+    }
+
+    /// Authenticates a request in place: marks the token headers sensitive
+    /// and, on a guarded path, verifies the token and stores the
+    /// [`Principal`](whatsgate_auth::Principal) in the request's extensions.
+    fn check<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+        let Some(profile) = self.profile_for(request.uri().path()) else {
+            mark_sensitive(request.headers_mut());
+            return Ok(());
+        };
+        let headers = request.headers_mut();
+        let other = match profile {
+            Profile::Rest => &AUTHORIZATION,
+            Profile::Mcp => &ACCESS_TOKEN,
+        };
+        mark_header_sensitive(headers, other);
+        let principal = match headers.entry(token_header(profile)) {
+            Entry::Occupied(mut entry) => {
+                for value in entry.iter_mut() {
+                    value.set_sensitive(true);
+                }
+                self.keyring.authenticate(
+                    profile,
+                    entry.iter().map(HeaderValue::as_bytes),
+                    self.clock.now(),
+                )?
+            }
+            Entry::Vacant(_) => return Err(profile.reject(Failure::Missing)),
+        };
+        request.extensions_mut().insert(principal);
+        Ok(())
+    }
+}
+
+/// A tower [`Layer`] that authenticates requests with WhatsGate API tokens.
+///
+/// On a guarded path it reads **every** value of the profile's token header
+/// (two headers are invalid), verifies the token against the shared
+/// [`Keyring`] and either
+/// - inserts the [`Principal`](whatsgate_auth::Principal) into the request's extensions and calls the
+///   inner service, or
+/// - answers itself with the profile's exact status, JSON body
+///   (`Content-Type: application/json`) and `WWW-Authenticate` challenge,
+///   without calling the inner service.
+///
+/// The values of both token headers (`Access-Token`, `Authorization`) are
+/// marked sensitive on every request, so `Debug` output, `tracing` and
+/// `tower-http` inside the layer never print them.
+///
+/// Paths that no rule guards pass through untouched (no principal). Cloning
+/// is cheap: all clones share one configuration and the keyring.
+#[derive(Clone)]
+pub struct AuthLayer {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AuthLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("rules", &self.shared.rules)
+            .field("resource_metadata", &self.shared.resource_metadata)
+            .field("keyring", &self.shared.keyring)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthLayer {
+    /// Guards every path with one profile, reading the system clock.
+    pub fn new(keyring: Arc<Keyring>, profile: Profile) -> Self {
+        let shared = Shared {
+            keyring,
+            rules: Box::new([Rule {
+                prefix: "/".into(),
+                profile: Some(profile),
+            }]),
+            responses: prepare(None).unwrap_or_else(|_| unreachable_prepared()),
+            clock: Clock::System,
+            resource_metadata: None,
+        };
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// A builder: several path prefixes with different profiles, public
+    /// paths, an MCP `resource_metadata` URL, a clock.
+    pub fn builder(keyring: Arc<Keyring>) -> AuthLayerBuilder {
+        AuthLayerBuilder {
+            keyring,
+            rules: Vec::new(),
+            resource_metadata: None,
+            clock: Clock::System,
+        }
+    }
+
+    /// The keyring requests are verified against.
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        &self.shared.keyring
+    }
+
+    /// The profile that applies to a request path, or `None` if the path is
+    /// not guarded.
+    pub fn profile_for(&self, path: &str) -> Option<Profile> {
+        self.shared.profile_for(path)
+    }
+
+    /// The exact response the layer sends for a rejection (with the
+    /// configured `resource_metadata`, if any), for hosts that
+    /// authenticate some requests themselves.
+    pub fn rejection_response<B>(&self, rejection: Rejection) -> Response<AuthBody<B>> {
+        self.shared.responses[slot(rejection)].clone().response()
+    }
+}
+
+fn prepare(resource_metadata: Option<&str>) -> Result<[Prepared; 4], ConfigError> {
+    let p = |profile: Profile, failure| Prepared::new(profile.reject(failure), resource_metadata);
+    Ok([
+        p(Profile::Rest, Failure::Missing)?,
+        p(Profile::Rest, Failure::Invalid)?,
+        p(Profile::Mcp, Failure::Missing)?,
+        p(Profile::Mcp, Failure::Invalid)?,
+    ])
+}
+
+/// Only reached if the core's fixed responses stopped being valid HTTP,
+/// which its tests rule out; answers a bare 403 rather than panic.
+#[cold]
+fn unreachable_prepared() -> [Prepared; 4] {
+    core::array::from_fn(|_| Prepared {
+        status: StatusCode::FORBIDDEN,
+        body: Bytes::new(),
+        www_authenticate: None,
+    })
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// Configures an [`AuthLayer`]; made by [`AuthLayer::builder`].
+///
+/// Rules match the raw request path (`uri().path()`, percent-encoding and
+/// case as received, the way axum's router matches) on whole segments:
+/// `/api` covers `/api` and `/api/…`, not `/apis`. The longest matching
+/// prefix decides; `/` covers every path; a path no rule covers passes
+/// through without authentication.
+#[derive(Clone)]
+#[must_use = "call .build() to get the layer"]
+pub struct AuthLayerBuilder {
+    keyring: Arc<Keyring>,
+    rules: Vec<(String, Option<Profile>)>,
+    resource_metadata: Option<String>,
+    clock: Clock,
+}
+
+impl fmt::Debug for AuthLayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthLayerBuilder")
+            .field("rules", &self.rules)
+            .field("resource_metadata", &self.resource_metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthLayerBuilder {
+    /// Requires a valid token in `profile` on `prefix` and below.
+    pub fn guard(mut self, prefix: impl Into<String>, profile: Profile) -> Self {
+        self.rules.push((prefix.into(), Some(profile)));
+        self
+    }
+
+    /// Lets `prefix` and below through without authentication, inside a
+    /// shorter guarded prefix (e.g. `/health` when `/` is guarded).
+    pub fn public(mut self, prefix: impl Into<String>) -> Self {
+        self.rules.push((prefix.into(), None));
+        self
+    }
+
+    /// Appends `resource_metadata="{url}"` (RFC 9728) to every `mcp`
+    /// challenge. The URL must be visible ASCII without `"` or `\`.
+    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
+        self.resource_metadata = Some(url.into());
+        self
+    }
+
+    /// Reads the time from `clock` instead of the system clock (tests,
+    /// or a host with its own notion of now).
+    pub fn clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Clock::Custom(Arc::new(clock));
+        self
+    }
+
+    /// Checks the configuration and makes the layer.
+    ///
+    /// # Errors
+    /// [`ConfigError`]: no guarded prefix, a prefix that is not an absolute
+    /// path, the same prefix twice, or an unusable `resource_metadata` URL.
+    pub fn build(self) -> Result<AuthLayer, ConfigError> {
+        if self.rules.iter().all(|(_, profile)| profile.is_none()) {
+            return Err(ConfigError::NothingGuarded);
+        }
+        let mut rules: Vec<Rule> = Vec::with_capacity(self.rules.len());
+        for (prefix, profile) in self.rules {
+            let ok = prefix.starts_with('/')
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#');
+            if !ok {
+                return Err(ConfigError::InvalidPrefix(prefix));
+            }
+            let trimmed = prefix.trim_end_matches('/');
+            let normal = if trimmed.is_empty() { "/" } else { trimmed };
+            if rules.iter().any(|rule| &*rule.prefix == normal) {
+                return Err(ConfigError::DuplicatePrefix(prefix));
+            }
+            rules.push(Rule {
+                prefix: normal.into(),
+                profile,
+            });
+        }
+        rules.sort_by_key(|rule| core::cmp::Reverse(rule.prefix.len()));
+        let responses = prepare(self.resource_metadata.as_deref())?;
+        Ok(AuthLayer {
+            shared: Arc::new(Shared {
+                keyring: self.keyring,
+                rules: rules.into_boxed_slice(),
+                responses,
+                clock: self.clock,
+                resource_metadata: self.resource_metadata.map(String::into_boxed_str),
+            }),
+        })
+    }
+}
+
+/// Why an [`AuthLayerBuilder`] could not build a layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No `guard` rule: the layer would authenticate nothing.
+    NothingGuarded,
+    /// A prefix must start with `/` and be visible ASCII without `?` or `#`.
+    InvalidPrefix(String),
+    /// The same prefix was given twice (after dropping trailing `/`).
+    DuplicatePrefix(String),
+    /// The `resource_metadata` URL is empty, or has a space, a control or
+    /// non-ASCII character, `"` or `\`.
+    ResourceMetadata,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NothingGuarded => f.write_str(
+                "no path is guarded: add .guard(prefix, profile), e.g. .guard(\"/\", Profile::Rest)",
+            ),
+            Self::InvalidPrefix(p) => write!(
+                f,
+                "path prefix {p:?} must start with '/' and be visible ASCII without '?' or '#'"
+            ),
+            Self::DuplicatePrefix(p) => write!(f, "path prefix {p:?} is given twice"),
+            Self::ResourceMetadata => f.write_str(
+                "the resource_metadata URL must be non-empty visible ASCII without '\"' or '\\'",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// The service made by [`AuthLayer`]: authenticates, then calls `S`.
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> fmt::Debug for AuthService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthService")
+            .field("rules", &self.shared.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> AuthService<S> {
+    /// The wrapped service.
+    pub const fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<AuthBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let kind = match self.shared.check(&mut request) {
+            Ok(()) => Kind::Inner {
+                future: self.inner.call(request),
+            },
+            Err(rejection) => Kind::Rejected {
+                response: Some(self.shared.responses[slot(rejection)].clone()),
+            },
+        };
+        ResponseFuture { kind }
+    }
+}
+
+pin_project! {
+    /// The future of [`AuthService`]: the inner service's response, or the
+    /// rejection, ready at once.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Inner { #[pin] future: F },
+        Rejected { response: Option<Prepared> },
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<AuthBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(AuthBody::inner))),
+            KindProj::Rejected { response } => match response.take() {
+                Some(prepared) => Poll::Ready(Ok(prepared.response())),
+                // Polled after completion: never resolves again, as futures may.
+                None => Poll::Pending,
+            },
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Shared pieces of the fuzz targets: deterministic generators, reference
+//! implementations to compare the core against, the header input encoding,
+//! and the shared test fixture.
+
+use core::convert::Infallible;
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use whatsgate_auth::http::MAX_VALUE_LEN;
+use whatsgate_auth::rand_core::{TryCryptoRng, TryRng};
+use whatsgate_auth::{Failure, Keyring, Profile, Timestamp, TokenRecord};
+
+/// A deterministic generator (SplitMix64) seeded from the fuzz input, so a
+/// crash reproduces. Only for fuzzing: it is not a CSPRNG.
+pub struct SeqRng(pub u64);
+
+impl TryRng for SeqRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok(self.try_next_u64()? as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Ok(z ^ (z >> 31))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(8) {
+            let word = self.try_next_u64()?.to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for SeqRng {}
+
+/// The error of [`FailingRng`].
+#[derive(Debug)]
+pub struct RngDown;
+
+impl core::fmt::Display for RngDown {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("generator down")
+    }
+}
+
+impl core::error::Error for RngDown {}
+
+/// A generator that always fails, or fails after `ok_fills` successful fills.
+pub struct FailingRng {
+    /// Fills that still succeed before it starts failing.
+    pub ok_fills: u32,
+    /// Where the successful fills come from.
+    pub inner: SeqRng,
+}
+
+impl TryRng for FailingRng {
+    type Error = RngDown;
+
+    fn try_next_u32(&mut self) -> Result<u32, RngDown> {
+        let mut b = [0; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, RngDown> {
+        let mut b = [0; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), RngDown> {
+        if self.ok_fills == 0 {
+            return Err(RngDown);
+        }
+        self.ok_fills -= 1;
+        let Ok(()) = self.inner.try_fill_bytes(dst);
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for FailingRng {}
+
+/// What a well-formed token decodes to, by the straightforward (not
+/// constant-time) reading of `docs/FORMAT.md`: the `base64` crate and
+/// `crc32fast`. `None` when the text is not a token of this prefix.
+pub fn reference_parse(prefix: &str, text: &[u8]) -> Option<[u8; 8]> {
+    let body = text.strip_prefix(prefix.as_bytes())?;
+    if body.len() != 50 {
+        return None;
+    }
+    // URL_SAFE_NO_PAD refuses padding and non-zero trailing bits.
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .ok()?;
+    if payload.len() != 37 || payload[0] != 1 {
+        return None;
+    }
+    let crc = u32::from_be_bytes([payload[33], payload[34], payload[35], payload[36]]);
+    if crc32fast::hash(&payload[..33]) != crc {
+        return None;
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&payload[1..9]);
+    Some(id)
+}
+
+/// Headers of one request, decoded from fuzz bytes.
+///
+/// Encoding (also written by `fuzz/seed.py`): one flags byte (bit 0: the
+/// `mcp` profile), then records of `name_len: u8, name, value_len: u16 LE,
+/// value` until the input ends; a truncated record takes what is left.
+#[derive(Debug)]
+pub struct HeaderInput<'a> {
+    /// The profile to authenticate with.
+    pub profile: Profile,
+    /// The `(name, value)` pairs, in order.
+    pub pairs: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> HeaderInput<'a> {
+    /// Decodes fuzz bytes; every input decodes to something.
+    pub fn decode(data: &'a [u8]) -> Self {
+        let (flags, mut rest) = data.split_first().map_or((0, data), |(f, r)| (*f, r));
+        let profile = if flags & 1 == 0 {
+            Profile::Rest
+        } else {
+            Profile::Mcp
+        };
+        let mut pairs = Vec::new();
+        while let Some((&name_len, r)) = rest.split_first() {
+            let (name, r) = r.split_at(usize::from(name_len).min(r.len()));
+            let (value_len, r) = match r {
+                [lo, hi, r @ ..] => (usize::from(u16::from_le_bytes([*lo, *hi])), r),
+                _ => (r.len(), &r[r.len()..]),
+            };
+            let (value, r) = r.split_at(value_len.min(r.len()));
+            pairs.push((name, value));
+            rest = r;
+        }
+        Self { profile, pairs }
+    }
+}
+
+/// `extract_value` as `crates/core/src/http.rs`'s module docs describe it,
+/// written independently: the differential model for the headers target.
+pub fn model_extract_value(profile: Profile, value: &[u8]) -> Result<&[u8], Failure> {
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Failure::Invalid);
+    }
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let mut v = value;
+    while let [first, rest @ ..] = v {
+        if !ows(first) {
+            break;
+        }
+        v = rest;
+    }
+    while let [rest @ .., last] = v {
+        if !ows(last) {
+            break;
+        }
+        v = rest;
+    }
+    if v.is_empty() {
+        return Err(Failure::Missing);
+    }
+    match profile {
+        Profile::Rest => Ok(v),
+        Profile::Mcp => {
+            if v.len() < 6 || !v[..6].eq_ignore_ascii_case(b"Bearer") {
+                return Err(Failure::Missing);
+            }
+            match &v[6..] {
+                [] | [b'\t', ..] => Err(Failure::Invalid),
+                [b' ', ..] => {
+                    let token = &v[6..][v[6..].iter().take_while(|b| **b == b' ').count()..];
+                    if token.is_empty() {
+                        Err(Failure::Invalid)
+                    } else {
+                        Ok(token)
+                    }
+                }
+                _ => Err(Failure::Missing),
+            }
+        }
+    }
+}
+
+/// The shared header corpus's records and instant (`testdata/header-cases.json`).
+pub struct Fixture {
+    /// A keyring holding the corpus's records.
+    pub keyring: Keyring,
+    /// The corpus's `now`.
+    pub now: Timestamp,
+}
+
+#[derive(serde::Deserialize)]
+struct Cases {
+    now: u64,
+    records: Vec<TokenRecord>,
+}
+
+/// The fixture, loaded once per process.
+pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
+    let cases: Cases = serde_json::from_str(include_str!("../../testdata/header-cases.json"))
+        .unwrap_or_else(|e| panic!("testdata/header-cases.json: {e}"));
+    let keyring = Keyring::new();
+    keyring
+        .sync(cases.records)
+        .unwrap_or_else(|e| panic!("testdata/header-cases.json records: {e}"));
+    Fixture {
+        keyring,
+        now: Timestamp(cases.now),
+    }
+});
