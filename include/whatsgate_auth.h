@@ -599,8 +599,9 @@ const char *wga_status_www_authenticate(uint32_t status);
  * non-ASCII bytes, or over 4096 bytes. Surrounding spaces and tabs are
  * trimmed.
  *
- * On `WGA_OK` writes who the request is to `*principal_out`. Otherwise
- * returns `WGA_ACCESS_TOKEN_MISSING` or `WGA_ACCESS_TOKEN_INVALID` (answer
+ * On `WGA_OK` writes who the request is to `*principal_out` (pass NULL when
+ * that is not needed: it saves copying the principal). Otherwise returns
+ * `WGA_ACCESS_TOKEN_MISSING` or `WGA_ACCESS_TOKEN_INVALID` (answer
  * with `wga_status_http_code`, `wga_status_body`), or
  * `WGA_NULL_PARAMETER`. `now` is the current time in seconds (0: the system
  * clock); it matters for regeneration grace periods.
@@ -608,8 +609,8 @@ const char *wga_status_www_authenticate(uint32_t status);
  * # Safety
  * `keyring` is a live keyring; `values` and `value_lens` are arrays of
  * `count` elements (either may be NULL when `count` is 0), each value
- * pointing to `value_lens[i]` readable bytes; `principal_out` is valid for
- * a write.
+ * pointing to `value_lens[i]` readable bytes; `principal_out` is NULL or
+ * valid for a write.
  */
 wga_status wga_keyring_verify_access_token(const struct wga_keyring *keyring,
                                            const uint8_t *const *values,
@@ -625,8 +626,8 @@ wga_status wga_keyring_verify_access_token(const struct wga_keyring *keyring,
  * none); two or more values are refused. Another scheme (`Basic …`) counts
  * as no token.
  *
- * On `WGA_OK` writes who the request is to `*principal_out`. Otherwise
- * returns `WGA_BEARER_MISSING` or `WGA_BEARER_INVALID` (answer with
+ * On `WGA_OK` writes who the request is to `*principal_out` (or nothing when
+ * it is NULL). Otherwise returns `WGA_BEARER_MISSING` or `WGA_BEARER_INVALID` (answer with
  * `wga_status_http_code`, `wga_status_body` and
  * `wga_status_www_authenticate`), or `WGA_NULL_PARAMETER`. `now` as for
  * `wga_keyring_verify_access_token`.
@@ -653,7 +654,7 @@ wga_status wga_keyring_verify_authorization(const struct wga_keyring *keyring,
  * `keyring` is a live keyring; `names`, `name_lens`, `values` and
  * `value_lens` are arrays of `count` elements (any may be NULL when `count`
  * is 0), each name and value pointing to its length in readable bytes;
- * `principal_out` is valid for a write.
+ * `principal_out` is NULL or valid for a write.
  */
 wga_status wga_keyring_verify_headers(const struct wga_keyring *keyring,
                                       uint32_t profile,
@@ -668,13 +669,13 @@ wga_status wga_keyring_verify_headers(const struct wga_keyring *keyring,
 /**
  * Verifies a bare token (not a header value: nothing is trimmed), for
  * tokens that arrive some other way. On `WGA_OK` writes who it belongs to
- * to `*principal_out`; otherwise returns `WGA_INVALID_TOKEN` (the same for
- * every reason) or `WGA_NULL_PARAMETER`. `now` as for
- * `wga_keyring_verify_access_token`.
+ * to `*principal_out` (unless it is NULL); otherwise returns
+ * `WGA_INVALID_TOKEN` (the same for every reason) or `WGA_NULL_PARAMETER`.
+ * `now` as for `wga_keyring_verify_access_token`.
  *
  * # Safety
  * `keyring` is a live keyring; `token` points to `token_len` readable
- * bytes; `principal_out` is valid for a write.
+ * bytes; `principal_out` is NULL or valid for a write.
  */
 wga_status wga_keyring_verify_token(const struct wga_keyring *keyring,
                                     const uint8_t *token,

@@ -1,2 +1,223 @@
-//! placeholder, replaced below
-fn main() {}
+//! Verify through the C ABI vs the same verify in Rust, in the same run.
+//!
+//! `cargo bench -p whatsgate-auth-c --bench verify`
+//!
+//! Two keyrings hold the same 1,000 records: a Rust `Keyring`, and a
+//! `wga_keyring` loaded through `wga_keyring_add`. Each round times, in
+//! rotating order, N calls of:
+//! - floor: parse the token and compute its verifier (one SHA-256 compression
+//!   plus the base64 decode: the least any verification can do);
+//! - rust: `Keyring::authenticate(Profile::Rest, [value], now)`;
+//! - c: `wga_keyring_verify_access_token`, called through a function pointer
+//!   the optimiser cannot see through (as a C caller would), copying the
+//!   principal out; and again with `principal_out` NULL (verdict only);
+//! - and the same pair for a bare token (`Keyring::verify` /
+//!   `wga_keyring_verify_token`).
+//!
+//! It prints the median ns per call of each, the median of the per-round
+//! differences c - rust, and the ratios to the floor.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use core::ffi::c_char;
+use core::hint::black_box;
+use core::mem::MaybeUninit;
+use std::time::Instant;
+
+use wga_core::{AccountId, Keyring, OsRng, Profile, Timestamp, TokenName};
+use whatsgate_auth::{
+    WGA_ACCOUNT_BUFFER_LEN, WGA_NAME_BUFFER_LEN, wga_keyring, wga_keyring_add, wga_keyring_free,
+    wga_keyring_new, wga_keyring_verify_access_token, wga_keyring_verify_token, wga_principal,
+    wga_record, wga_status,
+};
+
+const RECORDS: usize = 1000;
+const ROUNDS: usize = 301;
+const CALLS: u32 = 10_000;
+const NOW: Timestamp = Timestamp(1_790_000_000);
+
+type VerifyValues = unsafe extern "C" fn(
+    *const wga_keyring,
+    *const *const u8,
+    *const usize,
+    usize,
+    u64,
+    *mut wga_principal,
+) -> wga_status;
+type VerifyToken = unsafe extern "C" fn(
+    *const wga_keyring,
+    *const u8,
+    usize,
+    u64,
+    *mut wga_principal,
+) -> wga_status;
+
+fn c_record(record: &wga_core::TokenRecord) -> wga_record {
+    fn copy(dst: &mut [c_char], src: &[u8]) -> usize {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s as c_char;
+        }
+        src.len()
+    }
+    let mut out = wga_record {
+        id: [0; 17],
+        account: [0; WGA_ACCOUNT_BUFFER_LEN],
+        account_len: 0,
+        name: [0; WGA_NAME_BUFFER_LEN],
+        name_len: 0,
+        verifier: record.verifier.to_bytes(),
+        created_at: record.created_at.as_secs(),
+        has_last_used_at: false,
+        last_used_at: 0,
+        has_rollover: false,
+        rollover_verifier: [0; 32],
+        rollover_until: 0,
+    };
+    copy(&mut out.id, record.id.to_string().as_bytes());
+    out.account_len = copy(&mut out.account, record.account.as_str().as_bytes());
+    out.name_len = copy(&mut out.name, record.name.as_str().as_bytes());
+    out
+}
+
+fn time(mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..CALLS {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(CALLS)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let rust = Keyring::new();
+    let mut c_keyring = core::ptr::null_mut();
+    // SAFETY: valid out-pointer.
+    let status = unsafe { wga_keyring_new(&mut c_keyring) };
+    assert_eq!(status, wga_status::WGA_OK);
+    let mut token = None;
+    for i in 0..RECORDS {
+        let (t, record) = rust
+            .issue(
+                &mut OsRng,
+                AccountId::new(&format!("acct_{}", i % 50)).unwrap(),
+                TokenName::new(&format!("token {i}")).unwrap(),
+                NOW,
+            )
+            .unwrap();
+        let c = c_record(&record);
+        // SAFETY: live keyring, valid record.
+        let status = unsafe { wga_keyring_add(c_keyring, &c) };
+        assert_eq!(status, wga_status::WGA_OK);
+        if i == RECORDS / 2 {
+            token = Some(t);
+        }
+    }
+    let token = token.unwrap();
+    let value = token.expose_secret().as_bytes();
+    let verify_values: VerifyValues = black_box(wga_keyring_verify_access_token);
+    let verify_token: VerifyToken = black_box(wga_keyring_verify_token);
+    let mut principal = MaybeUninit::<wga_principal>::uninit();
+
+    // Both paths accept the token before anything is timed.
+    assert!(rust.authenticate(Profile::Rest, [value], NOW).is_ok());
+    let (ptr, len) = (value.as_ptr(), value.len());
+    // SAFETY: live keyring, one valid value, valid out-pointer.
+    let status = unsafe { verify_values(c_keyring, &ptr, &len, 1, NOW.0, principal.as_mut_ptr()) };
+    assert_eq!(status, wga_status::WGA_OK);
+
+    let names = [
+        "floor",
+        "rust header",
+        "c header",
+        "c header, verdict only",
+        "rust token",
+        "c token",
+    ];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut diff_header = Vec::new();
+    let mut diff_verdict = Vec::new();
+    let mut diff_token = Vec::new();
+    for round in 0..ROUNDS {
+        let mut this = [0.0f64; 6];
+        for k in 0..names.len() {
+            let which = (k + round) % names.len();
+            let keyring = black_box(c_keyring.cast_const());
+            this[which] = match which {
+                0 => time(|| {
+                    let parsed = wga_core::parse(black_box(value)).unwrap();
+                    black_box(parsed.verifier());
+                }),
+                1 => time(|| {
+                    let r = rust.authenticate(Profile::Rest, [black_box(value)], NOW);
+                    black_box(r.is_ok());
+                }),
+                2 => time(|| {
+                    let (ptr, len) = (black_box(value.as_ptr()), value.len());
+                    // SAFETY: as above.
+                    let s = unsafe {
+                        verify_values(keyring, &ptr, &len, 1, NOW.0, principal.as_mut_ptr())
+                    };
+                    black_box(s);
+                }),
+                3 => time(|| {
+                    let (ptr, len) = (black_box(value.as_ptr()), value.len());
+                    // SAFETY: as above; a NULL principal is allowed.
+                    let s = unsafe {
+                        verify_values(keyring, &ptr, &len, 1, NOW.0, core::ptr::null_mut())
+                    };
+                    black_box(s);
+                }),
+                4 => time(|| {
+                    let r = rust.verify(black_box(value), NOW);
+                    black_box(r.is_ok());
+                }),
+                _ => time(|| {
+                    // SAFETY: live keyring, valid token bytes and out-pointer.
+                    let s = unsafe {
+                        verify_token(
+                            keyring,
+                            black_box(value.as_ptr()),
+                            value.len(),
+                            NOW.0,
+                            principal.as_mut_ptr(),
+                        )
+                    };
+                    black_box(s);
+                }),
+            };
+        }
+        for (s, v) in samples.iter_mut().zip(this) {
+            s.push(v);
+        }
+        diff_header.push(this[2] - this[1]);
+        diff_verdict.push(this[3] - this[1]);
+        diff_token.push(this[5] - this[4]);
+    }
+
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    let floor = medians[0];
+    println!(
+        "verify through the C ABI vs Rust ({ROUNDS} rounds x {CALLS} calls, {RECORDS} records)"
+    );
+    for (name, m) in names.iter().zip(&medians) {
+        println!("  {name:<24} {m:7.1} ns/call  {:5.2} x floor", m / floor);
+    }
+    println!(
+        "  C ABI overhead, header value: {:+.1} ns/call (median of per-round differences)",
+        median(&mut diff_header)
+    );
+    println!(
+        "  C ABI overhead, header value, verdict only: {:+.1} ns/call",
+        median(&mut diff_verdict)
+    );
+    println!(
+        "  C ABI overhead, bare token:   {:+.1} ns/call (median of per-round differences)",
+        median(&mut diff_token)
+    );
+    // SAFETY: made by wga_keyring_new, freed once.
+    unsafe { wga_keyring_free(c_keyring) };
+}

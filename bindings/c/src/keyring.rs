@@ -94,7 +94,7 @@ pub unsafe extern "C" fn wga_keyring_add(
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
         let record = try_ref!(record);
-        match record.to_record() {
+        match record.read() {
             Ok(record) => match keyring.inner.insert(record) {
                 Ok(()) => wga_status::WGA_OK,
                 Err(e) => e.into(),
@@ -136,7 +136,7 @@ pub unsafe extern "C" fn wga_keyring_sync(
         };
         let mut parsed = Vec::with_capacity(records.len());
         for record in records {
-            match record.to_record() {
+            match record.read() {
                 Ok(r) => parsed.push(r),
                 Err(e) => return e,
             }

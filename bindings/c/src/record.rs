@@ -156,7 +156,7 @@ impl wga_record {
         out
     }
 
-    pub(crate) fn to_record(&self) -> Result<TokenRecord, wga_status> {
+    pub(crate) fn read(&self) -> Result<TokenRecord, wga_status> {
         let id_bytes = as_bytes(&self.id);
         let id_len = id_bytes
             .iter()
@@ -386,7 +386,7 @@ mod tests {
         assert_eq!(buf[len], 0);
         let text: Vec<u8> = buf[..len].iter().map(|c| *c as u8).collect();
         let parsed = wga_core::parse(&text).unwrap();
-        assert_eq!(record.to_record().unwrap().id, parsed.id());
+        assert_eq!(record.read().unwrap().id, parsed.id());
         assert!(parsed.is_accepted_by(&Verifier::from_bytes(record.verifier), None, Timestamp(1)));
         assert_eq!(record.created_at, 1_790_000_000);
         assert_eq!(&as_bytes(&record.account)[..7], b"acct_1\0");
@@ -453,7 +453,7 @@ mod tests {
         };
         let c = wga_record::from_record(&record);
         assert_eq!(c.account_len, "acct_é".len());
-        let back = c.to_record().unwrap();
+        let back = c.read().unwrap();
         assert_eq!(back.id, record.id);
         assert_eq!(back.account, record.account);
         assert_eq!(back.name, record.name);
@@ -463,21 +463,15 @@ mod tests {
 
         let mut bad = c;
         bad.account_len = WGA_ACCOUNT_BUFFER_LEN;
-        assert_eq!(bad.to_record().err(), Some(wga_status::WGA_INVALID_ACCOUNT));
+        assert_eq!(bad.read().err(), Some(wga_status::WGA_INVALID_ACCOUNT));
         let mut bad = c;
         bad.name_len = 0;
-        assert_eq!(bad.to_record().err(), Some(wga_status::WGA_INVALID_NAME));
+        assert_eq!(bad.read().err(), Some(wga_status::WGA_INVALID_NAME));
         let mut bad = c;
         bad.id[3] = b'x' as c_char;
-        assert_eq!(
-            bad.to_record().err(),
-            Some(wga_status::WGA_INVALID_TOKEN_ID)
-        );
+        assert_eq!(bad.read().err(), Some(wga_status::WGA_INVALID_TOKEN_ID));
         let mut bad = c;
         bad.id[16] = b'0' as c_char;
-        assert_eq!(
-            bad.to_record().err(),
-            Some(wga_status::WGA_INVALID_TOKEN_ID)
-        );
+        assert_eq!(bad.read().err(), Some(wga_status::WGA_INVALID_TOKEN_ID));
     }
 }

@@ -518,8 +518,10 @@ static void test_verify_entry_points(void) {
                WGA_NULL_PARAMETER);
   CHECK_STATUS(wga_keyring_verify_access_token(NULL, vals, lens, 1, NOW, &p),
                WGA_NULL_PARAMETER);
-  CHECK_STATUS(wga_keyring_verify_access_token(kr, vals, lens, 1, NOW, NULL),
-               WGA_NULL_PARAMETER);
+  /* No principal wanted: only the verdict. */
+  CHECK_STATUS(wga_keyring_verify_access_token(kr, vals, lens, 1, NOW, NULL), WGA_OK);
+  CHECK_STATUS(wga_keyring_verify_access_token(kr, NULL, NULL, 0, NOW, NULL),
+               WGA_ACCESS_TOKEN_MISSING);
   vals[1] = NULL;
   CHECK_STATUS(wga_keyring_verify_access_token(kr, vals, lens, 2, NOW, &p),
                WGA_NULL_PARAMETER);
@@ -548,7 +550,7 @@ static void test_verify_entry_points(void) {
   CHECK_STATUS(wga_keyring_verify_authorization(NULL, vals, lens, 1, NOW, &p),
                WGA_NULL_PARAMETER);
   CHECK_STATUS(wga_keyring_verify_authorization(kr, vals, lens, 1, NOW, NULL),
-               WGA_NULL_PARAMETER);
+               WGA_BEARER_MISSING);
   CHECK_STATUS(wga_keyring_verify_authorization(kr, NULL, lens, 1, NOW, &p),
                WGA_NULL_PARAMETER);
 
@@ -600,7 +602,7 @@ static void test_verify_entry_points(void) {
                WGA_NULL_PARAMETER);
   CHECK_STATUS(wga_keyring_verify_headers(kr, WGA_PROFILE_REST, names, name_lens, hvals,
                                           hval_lens, 3, NOW, NULL),
-               WGA_NULL_PARAMETER);
+               WGA_OK);
   names[0] = NULL;
   CHECK_STATUS(wga_keyring_verify_headers(kr, WGA_PROFILE_REST, names, name_lens, hvals,
                                           hval_lens, 3, NOW, &p),
@@ -622,7 +624,9 @@ static void test_verify_entry_points(void) {
                WGA_NULL_PARAMETER);
   CHECK_STATUS(wga_keyring_verify_token(kr, NULL, len, NOW, &p), WGA_NULL_PARAMETER);
   CHECK_STATUS(wga_keyring_verify_token(kr, (const uint8_t *)token, len, NOW, NULL),
-               WGA_NULL_PARAMETER);
+               WGA_OK);
+  CHECK_STATUS(wga_keyring_verify_token(kr, (const uint8_t *)token, len - 1, NOW, NULL),
+               WGA_INVALID_TOKEN);
   CHECK(untouched(&p, sizeof p, FILL));
 
   /* A non-ASCII account and name come back byte for byte. */
