@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-30}
 shift || true
-targets=${TARGETS:-"parse roundtrip headers keyring"}
+targets=${TARGETS:-"parse roundtrip headers keyring c_api"}
 
 python3 seed.py
 cargo +nightly fuzz build -O

@@ -49,6 +49,7 @@ def main() -> None:
         data = header_input(case["profile"], case["headers"])
         if data:
             write("headers", data)
+            write("c_api", data)
             count += 1
         for _, value_hex in case["headers"]:
             write("parse", bytes.fromhex(value_hex))

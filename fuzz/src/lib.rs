@@ -199,6 +199,8 @@ pub struct Fixture {
     pub keyring: Keyring,
     /// The corpus's `now`.
     pub now: Timestamp,
+    /// The records the keyring was loaded with.
+    pub records: Vec<TokenRecord>,
 }
 
 #[derive(serde::Deserialize)]
@@ -213,10 +215,11 @@ pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .unwrap_or_else(|e| panic!("testdata/header-cases.json: {e}"));
     let keyring = Keyring::new();
     keyring
-        .sync(cases.records)
+        .sync(cases.records.clone())
         .unwrap_or_else(|e| panic!("testdata/header-cases.json records: {e}"));
     Fixture {
         keyring,
         now: Timestamp(cases.now),
+        records: cases.records,
     }
 });
