@@ -104,8 +104,8 @@ impl Prepared {
             .map(|value| HeaderValue::try_from(value).map_err(|_| ConfigError::ResourceMetadata))
             .transpose()?;
         Ok(Self {
-            status: StatusCode::from_u16(rejection.status())
-                .map_err(|_| ConfigError::ResourceMetadata)?,
+            // 403 or 401: always a valid code.
+            status: StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::FORBIDDEN),
             body: Bytes::from_static(rejection.body().as_bytes()),
             www_authenticate,
         })

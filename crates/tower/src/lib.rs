@@ -1,11 +1,5 @@
 #![doc = include_str!("../README.md")]
-// Without the `axum` feature the extractor's names have no item to link to.
-#![cfg_attr(
-    not(feature = "axum"),
-    doc = "\n[`Authenticated`]: #cargo-features\n[`AuthRejection`]: #cargo-features"
-)]
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod body;
 #[cfg(feature = "axum")]
