@@ -16,6 +16,15 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use serde::Serialize;
 use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenId, TokenName, TokenRecord};
 
+/// Writes a line to stderr; a closed or broken stderr is not worth a panic
+/// (`eprintln!` would panic on it).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod serve;
 mod store;
 mod units;
@@ -190,11 +199,11 @@ fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Refused(message)) => {
-            eprintln!("{message}");
+            say!("{message}");
             ExitCode::from(EXIT_REFUSED)
         }
         Err(e) => {
-            eprintln!("wgauth: error: {e}");
+            say!("wgauth: error: {e}");
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -206,7 +215,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Token(TokenCommand::Create { account, name }) => {
             let mut store = open(OpenMode::CreateIfMissing)?;
             let (token, record) = store.create(account, name, Timestamp::now())?;
-            eprintln!(
+            say!(
                 "wgauth: created token {} {:?} for account {:?}; it is shown once, below: store it now",
                 record.id,
                 record.name.as_str(),
@@ -238,7 +247,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 }
             };
             let record = store.delete(id)?;
-            eprintln!(
+            say!(
                 "wgauth: deleted token {} {:?} of account {:?}; it is refused from now on",
                 record.id,
                 record.name.as_str(),
@@ -254,12 +263,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .map(|g| now.plus_secs(g.as_secs().max(1)));
             let (token, record) = store.regenerate(id, now, grace_until)?;
             match record.rollover {
-                Some(r) => eprintln!(
+                Some(r) => say!(
                     "wgauth: regenerated token {}; the old token keeps working until {}; the new one is shown once, below",
                     record.id,
                     rfc3339(r.until)
                 ),
-                None => eprintln!(
+                None => say!(
                     "wgauth: regenerated token {}; the old token is refused from now on; the new one is shown once, below",
                     record.id
                 ),
@@ -340,8 +349,8 @@ fn print_json(records: &[TokenRecord]) -> Result<(), Error> {
 fn print_table(records: &[TokenRecord], account: Option<&str>) -> Result<(), Error> {
     if records.is_empty() {
         match account {
-            Some(a) => eprintln!("wgauth: account {a:?} has no tokens"),
-            None => eprintln!(
+            Some(a) => say!("wgauth: account {a:?} has no tokens"),
+            None => say!(
                 "wgauth: no tokens yet; create one with `wgauth token create --account A --name N`"
             ),
         }
@@ -434,7 +443,7 @@ fn read_token_input() -> Result<Vec<u8>, Error> {
     let stdin = io::stdin();
     let mut input = Vec::new();
     if stdin.is_terminal() {
-        eprint!("Paste the token and press Enter: ");
+        let _ = write!(io::stderr(), "Paste the token and press Enter: ");
         let mut line = String::new();
         stdin
             .read_line(&mut line)

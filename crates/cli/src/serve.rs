@@ -107,16 +107,16 @@ pub fn run(options: Options) -> Result<(), Error> {
             .map_err(|e| Error::Io("starting the store thread", e))?
     };
 
-    eprintln!(
+    say!(
         "wgauth: serving http://{local} with {} token(s) from {}; /api/* needs `Access-Token`, \
          /mcp/* needs `Authorization: Bearer`; Ctrl-C stops",
         keyring.len(),
         options.db.display()
     );
     if options.no_auth {
-        eprintln!("wgauth: WARNING: --no-auth: nothing is authenticated (benchmarks only)");
+        say!("wgauth: WARNING: --no-auth: nothing is authenticated (benchmarks only)");
     } else if keyring.is_empty() {
-        eprintln!(
+        say!(
             "wgauth: the store has no tokens yet, so every request is refused; \
              `wgauth token create` adds one (seen here within a second)"
         );
@@ -140,10 +140,10 @@ pub fn run(options: Options) -> Result<(), Error> {
     // Stop the follower: it flushes last use one final time.
     drop(stop_tx);
     if follower.join().is_err() {
-        eprintln!("wgauth: the store thread failed; last use may not have been saved");
+        say!("wgauth: the store thread failed; last use may not have been saved");
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
-    eprintln!("wgauth: stopped");
+    say!("wgauth: stopped");
     served
 }
 
@@ -175,8 +175,9 @@ fn print_demo(token: &str, id: TokenId, local: SocketAddr, db: &std::path::Path)
          \"phone\": \"987654321\",\n    \"message\": \"Hello, this is a test message\"\n}}'\n\
          \nWithout the header, or with a wrong token, the answer is 403 with the documented message.\n\
          Revoke it from another terminal (refused here within a second):\n\
-         \n    wgauth --db {} token delete {id}\n\n",
-        shell_quote(&db.display().to_string()),
+         \n    wgauth --db {db} token delete {id}\n\
+         \n(from a checkout: cargo run --release -p whatsgate-auth-cli -- --db {db} token delete {id})\n\n",
+        db = shell_quote(&db.display().to_string()),
     );
     // Best effort: a closed stdout must not stop the server.
     let _ = crate::write_stdout(&text);
@@ -277,7 +278,7 @@ where
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, go on.
-                    eprintln!("wgauth: accepting a connection failed: {e}");
+                    say!("wgauth: accepting a connection failed: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -285,11 +286,11 @@ where
         }
     }
     drop(listener);
-    eprintln!("wgauth: shutting down");
+    say!("wgauth: shutting down");
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-            eprintln!("wgauth: gave up waiting for connections after {DRAIN_TIMEOUT:?}");
+            say!("wgauth: gave up waiting for connections after {DRAIN_TIMEOUT:?}");
         }
     }
     Ok(())
@@ -357,11 +358,11 @@ fn follow(mut store: Store, keyring: &Keyring, mut version: i64, stop: &mpsc::Re
         match synced {
             Ok(()) if sync_failing => {
                 sync_failing = false;
-                eprintln!("wgauth: following the store again");
+                say!("wgauth: following the store again");
             }
             Err(e) if !sync_failing => {
                 sync_failing = true;
-                eprintln!(
+                say!(
                     "wgauth: cannot read the store ({e}); serving the tokens as last read, retrying"
                 );
             }
@@ -375,13 +376,13 @@ fn follow(mut store: Store, keyring: &Keyring, mut version: i64, stop: &mpsc::Re
                     pending.clear();
                     if flush_failing {
                         flush_failing = false;
-                        eprintln!("wgauth: saving last use again");
+                        say!("wgauth: saving last use again");
                     }
                 }
                 Err(e) => {
                     if !flush_failing {
                         flush_failing = true;
-                        eprintln!("wgauth: cannot save last use ({e}); will retry");
+                        say!("wgauth: cannot save last use ({e}); will retry");
                     }
                     // Keep one entry per token (the latest) while it fails.
                     pending.sort_by(|a, b| (a.0, b.1).cmp(&(b.0, a.1)));

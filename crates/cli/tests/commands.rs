@@ -505,3 +505,44 @@ fn a_damaged_row_is_reported_not_served() {
     assert_error(&env.run(&["token", "list"]), "damaged");
     assert_error(&env.run(&["serve", "--listen", "127.0.0.1:0"]), "damaged");
 }
+
+#[test]
+fn a_closed_stdout_is_an_error_not_a_panic() {
+    let env = Env::new();
+    env.create("acct_1", "first");
+    let mut child = Command::new(WGAUTH)
+        .arg("--db")
+        .arg(&env.db)
+        .args(["token", "create", "--account", "acct_1", "--name", "second"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Close the only reader before wgauth writes the token.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("could not be written to stdout"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("regenerate it"), "{stderr}");
+    // The token exists (the message says so), as a whole record.
+    assert!(env.id_of("acct_1", "second").is_some());
+
+    // A listing into a closed pipe just stops.
+    let mut child = Command::new(WGAUTH)
+        .arg("--db")
+        .arg(&env.db)
+        .args(["token", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+}
