@@ -546,3 +546,32 @@ fn a_closed_stdout_is_an_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty());
 }
+
+#[test]
+fn concurrent_creates_of_one_name_make_exactly_one_token() {
+    let env = Env::new();
+    env.create("acct_1", "warm-up");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(WGAUTH)
+                .arg("--db")
+                .arg(&env.db)
+                .args(["token", "create", "--account", "acct_1", "--name", "race"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    let winners = outs.iter().filter(|o| o.status.code() == Some(0)).count();
+    assert_eq!(winners, 1);
+    for o in outs.iter().filter(|o| o.status.code() != Some(0)) {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("already has a token named"));
+    }
+    assert_eq!(env.list_json().len(), 2);
+}
