@@ -21,6 +21,8 @@
 
 extern crate alloc;
 
+#[cfg(test)]
+mod bench;
 mod keyring;
 mod panic;
 mod record;

@@ -1,6 +1,10 @@
-//! Verify through the C ABI vs the same verify in Rust, in the same run.
+//! Benchmark: verify through the C ABI vs the same verify in Rust, in the
+//! same run. An ignored unit test (the crate has no rlib for a bench target
+//! to link), run in release mode:
 //!
-//! `cargo bench -p whatsgate-auth-c --bench verify`
+//! `cargo test -p whatsgate-auth-c --release --lib bench -- --ignored --nocapture`
+//!
+//! It asserts nothing about time: it prints the figures.
 //!
 //! Two keyrings hold the same 1,000 records: a Rust `Keyring`, and a
 //! `wga_keyring` loaded through `wga_keyring_add`. Each round times, in
@@ -17,19 +21,17 @@
 //! It prints the median ns per call of each, the median of the per-round
 //! differences c - rust, and the ratios to the floor.
 
-#![allow(missing_docs, clippy::unwrap_used)]
-
 use core::ffi::c_char;
 use core::hint::black_box;
 use core::mem::MaybeUninit;
 use std::time::Instant;
 
-use wga_core::{AccountId, Keyring, OsRng, Profile, Timestamp, TokenName};
-use whatsgate_auth::{
+use crate::{
     WGA_ACCOUNT_BUFFER_LEN, WGA_NAME_BUFFER_LEN, wga_keyring, wga_keyring_add, wga_keyring_free,
     wga_keyring_new, wga_keyring_verify_access_token, wga_keyring_verify_token, wga_principal,
     wga_record, wga_status,
 };
+use wga_core::{AccountId, Keyring, OsRng, Profile, Timestamp, TokenName};
 
 const RECORDS: usize = 1000;
 const ROUNDS: usize = 301;
@@ -92,7 +94,9 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn main() {
+#[test]
+#[ignore = "benchmark: cargo test -p whatsgate-auth-c --release --lib bench -- --ignored --nocapture"]
+fn verify_through_the_c_abi_vs_rust() {
     let rust = Keyring::new();
     let mut c_keyring = core::ptr::null_mut();
     // SAFETY: valid out-pointer.
