@@ -483,3 +483,74 @@ async fn the_extractor_rejects_like_the_layer() {
         .unwrap();
     assert_eq!(found.token_id(), record.id);
 }
+
+/// Arbitrary bytes (every value `http` can hold: obs-text, tabs, any
+/// visible byte), one or more headers, both profiles: never a panic, never
+/// the inner service, always the profile's status. A fixed-seed xorshift
+/// keeps it reproducible without another dependency.
+#[tokio::test]
+async fn arbitrary_header_bytes_are_refused_without_panic() {
+    let (keyring, token, _) = keyring_with_token();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = AuthLayer::builder(keyring)
+        .guard("/api", Profile::Rest)
+        .guard("/mcp", Profile::Mcp)
+        .build()
+        .unwrap()
+        .layer(counting(Arc::clone(&calls)));
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let t = token.expose_secret().as_bytes();
+    let mut accepted = 0;
+    for round in 0..4000 {
+        // Start from the real token, a bearer value or nothing, then mutate
+        // (zero to three edits: some values stay valid).
+        let mut value = match next() % 3 {
+            0 => t.to_vec(),
+            1 => [b"Bearer ", t].concat(),
+            _ => Vec::new(),
+        };
+        let edits = next() % 4;
+        for _ in 0..edits {
+            let byte = match next() % 4 {
+                0 => 0x80 | (next() as u8 & 0x7f),
+                1 => b'\t',
+                _ => 0x20 + (next() % 0x5f) as u8,
+            };
+            let at = (next() as usize) % (value.len() + 1);
+            if next() % 2 == 0 && at < value.len() {
+                value[at] = byte;
+            } else {
+                value.insert(at, byte);
+            }
+        }
+        let Ok(header) = HeaderValue::from_bytes(&value) else {
+            continue;
+        };
+        let (path, name, status) = if round % 2 == 0 {
+            ("/api", "access-token", StatusCode::FORBIDDEN)
+        } else {
+            ("/mcp", "authorization", StatusCode::UNAUTHORIZED)
+        };
+        let copies = 1 + (next() % 2) as usize;
+        let headers: Vec<(&str, &[u8])> = vec![(name, header.as_bytes()); copies];
+        let before = calls.load(Ordering::SeqCst);
+        let (got, _, _) = send(&service, path, &headers).await;
+        let reached = calls.load(Ordering::SeqCst) > before;
+        // A mutation can leave the token intact (a tab or space at an end,
+        // or another spacing after "Bearer"): then, and only then, 200.
+        assert_eq!(got == StatusCode::OK, reached, "{value:?}");
+        assert!(got == status || got == StatusCode::OK, "{value:?}: {got}");
+        if copies > 1 || value.iter().any(|b| *b >= 0x80) {
+            assert_eq!(got, status, "{value:?}");
+        }
+        accepted += usize::from(reached);
+    }
+    // Both outcomes happened, so neither assertion above was idle.
+    assert!(accepted > 10 && accepted < 2000, "{accepted} accepted");
+}
