@@ -43,7 +43,9 @@ const _: () = {
 /// `wga_keyring_regenerate`, `wga_keyring_get` and `wga_record_list_get`;
 /// read by `wga_keyring_add` and `wga_keyring_sync`. Strings are UTF-8 and
 /// NUL-terminated on output; on input only `id` must be NUL-terminated, and
-/// `account` / `name` are read as `account_len` / `name_len` bytes.
+/// `account` / `name` are read as `account_len` / `name_len` bytes. Fill a
+/// record to add with `memset(&r, 0, sizeof r)` first: the `has_*` flags are
+/// C `bool`s and must hold `true` or `false`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy)]

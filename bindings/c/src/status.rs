@@ -270,6 +270,30 @@ mod tests {
         assert_eq!(text(wga_status_body(u32::MAX)), None);
     }
 
+    #[test]
+    fn keyring_errors_map_to_their_statuses() {
+        use wga_core::{AccountId, RngError, TokenId, TokenName};
+        let id = TokenId::from_bytes([1; 8]);
+        let cases = [
+            (
+                KeyringError::UnknownToken(id),
+                wga_status::WGA_UNKNOWN_TOKEN,
+            ),
+            (KeyringError::DuplicateId(id), wga_status::WGA_DUPLICATE_ID),
+            (
+                KeyringError::DuplicateName {
+                    account: AccountId::new("a").unwrap(),
+                    name: TokenName::new("n").unwrap(),
+                },
+                wga_status::WGA_DUPLICATE_NAME,
+            ),
+            (KeyringError::Rng(RngError), wga_status::WGA_RNG_FAILED),
+        ];
+        for (error, status) in cases {
+            assert_eq!(wga_status::from(error), status);
+        }
+    }
+
     /// The binding's NUL-terminated strings are exactly the core's answers.
     #[test]
     fn http_answers_equal_the_core() {
