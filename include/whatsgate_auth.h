@@ -153,6 +153,11 @@ enum wga_status
    */
   WGA_INVALID_TOKEN = 13,
   /**
+   * A `resource_metadata` URL is not non-empty visible ASCII without `"`
+   * or `\`.
+   */
+  WGA_INVALID_URL = 14,
+  /**
    * REST profile: no `Access-Token` was presented (HTTP 403).
    */
   WGA_ACCESS_TOKEN_MISSING = 100,
@@ -593,6 +598,31 @@ const char *wga_status_body(uint32_t status);
  * sent (the REST profile, and every other status).
  */
 const char *wga_status_www_authenticate(uint32_t status);
+
+/**
+ * The `WWW-Authenticate` value for an MCP status with
+ * `resource_metadata="{url}"` appended (RFC 9728), for servers that publish
+ * protected-resource metadata, such as `Bearer realm="whatsgate",
+ * error="invalid_token", resource_metadata="https://…"`.
+ *
+ * Writes it, NUL-terminated, to `buf` and its length without the NUL to
+ * `*len_out`. When `buf_len` is too small, returns `WGA_BUFFER_TOO_SMALL`
+ * and writes the size needed (with the NUL) to `*len_out`.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (the status
+ * has no challenge: only `WGA_BEARER_MISSING` and `WGA_BEARER_INVALID` do),
+ * `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `url` points to `url_len` readable bytes; `buf` to `buf_len` writable
+ * bytes; `len_out` is valid for a write.
+ */
+wga_status wga_status_www_authenticate_with(uint32_t status,
+                                            const char *url,
+                                            size_t url_len,
+                                            char *buf,
+                                            size_t buf_len,
+                                            size_t *len_out);
 
 /**
  * Authenticates a REST request from the values of its `Access-Token`
