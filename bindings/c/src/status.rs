@@ -3,9 +3,12 @@
 
 use core::ffi::{CStr, c_char};
 
+use alloc::string::ToString;
+
+use wga_core::http::ResourceMetadata;
 use wga_core::{Failure, KeyringError, Profile, Rejection};
 
-use crate::panic::ffi_panic_boundary;
+use crate::panic::{ffi_panic_boundary, try_out, try_slice};
 
 /// The result of a call. `WGA_OK` is 0; every other value is explicit and is
 /// never reused for another meaning. In C this is a `uint32_t`.
@@ -49,6 +52,9 @@ pub enum wga_status {
     /// A bare token (`wga_keyring_verify_token`) was refused: malformed,
     /// unknown, wrong, deleted or regenerated, all alike.
     WGA_INVALID_TOKEN = 13,
+    /// A `resource_metadata` URL is not non-empty visible ASCII without `"`
+    /// or `\`.
+    WGA_INVALID_URL = 14,
     /// REST profile: no `Access-Token` was presented (HTTP 403).
     WGA_ACCESS_TOKEN_MISSING = 100,
     /// REST profile: the `Access-Token` is invalid (HTTP 403).
@@ -62,7 +68,7 @@ pub enum wga_status {
 impl wga_status {
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 18] = [
+    pub(crate) const ALL: [Self; 19] = [
         Self::WGA_OK,
         Self::WGA_NULL_PARAMETER,
         Self::WGA_PANIC,
@@ -77,6 +83,7 @@ impl wga_status {
         Self::WGA_INDEX_OUT_OF_RANGE,
         Self::WGA_INVALID_ARGUMENT,
         Self::WGA_INVALID_TOKEN,
+        Self::WGA_INVALID_URL,
         Self::WGA_ACCESS_TOKEN_MISSING,
         Self::WGA_ACCESS_TOKEN_INVALID,
         Self::WGA_BEARER_MISSING,
@@ -99,6 +106,7 @@ impl wga_status {
             11 => Self::WGA_INDEX_OUT_OF_RANGE,
             12 => Self::WGA_INVALID_ARGUMENT,
             13 => Self::WGA_INVALID_TOKEN,
+            14 => Self::WGA_INVALID_URL,
             100 => Self::WGA_ACCESS_TOKEN_MISSING,
             101 => Self::WGA_ACCESS_TOKEN_INVALID,
             110 => Self::WGA_BEARER_MISSING,
@@ -160,6 +168,9 @@ impl wga_status {
             Self::WGA_INDEX_OUT_OF_RANGE => c"the index is past the end of the list",
             Self::WGA_INVALID_ARGUMENT => c"an argument is out of its range",
             Self::WGA_INVALID_TOKEN => c"invalid token",
+            Self::WGA_INVALID_URL => {
+                c"a resource_metadata URL must be non-empty visible ASCII without '\"' or '\\'"
+            }
             Self::WGA_ACCESS_TOKEN_MISSING => c"no Access-Token was presented",
             Self::WGA_ACCESS_TOKEN_INVALID => c"the Access-Token is invalid",
             Self::WGA_BEARER_MISSING => c"no Bearer token was presented",
@@ -249,6 +260,64 @@ pub extern "C" fn wga_status_www_authenticate(status: u32) -> *const c_char {
     }
 }
 
+/// The `WWW-Authenticate` value for an MCP status with
+/// `resource_metadata="{url}"` appended (RFC 9728), for servers that publish
+/// protected-resource metadata, such as `Bearer realm="whatsgate",
+/// error="invalid_token", resource_metadata="https://…"`.
+///
+/// Writes it, NUL-terminated, to `buf` and its length without the NUL to
+/// `*len_out`. When `buf_len` is too small, returns `WGA_BUFFER_TOO_SMALL`
+/// and writes the size needed (with the NUL) to `*len_out`.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (the status
+/// has no challenge: only `WGA_BEARER_MISSING` and `WGA_BEARER_INVALID` do),
+/// `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `url` points to `url_len` readable bytes; `buf` to `buf_len` writable
+/// bytes; `len_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_status_www_authenticate_with(
+    status: u32,
+    url: *const c_char,
+    url_len: usize,
+    buf: *mut c_char,
+    buf_len: usize,
+    len_out: *mut usize,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let url = try_slice!(url, url_len);
+        let buf = try_out!(buf);
+        let len_out = try_out!(len_out);
+        let Some(rejection) = wga_status::from_u32(status).and_then(wga_status::rejection) else {
+            return wga_status::WGA_INVALID_ARGUMENT;
+        };
+        let Some(url) = core::str::from_utf8(url)
+            .ok()
+            .and_then(|u| ResourceMetadata::new(u).ok())
+        else {
+            return wga_status::WGA_INVALID_URL;
+        };
+        let Some(challenge) = rejection.www_authenticate_with(&url) else {
+            return wga_status::WGA_INVALID_ARGUMENT;
+        };
+        let text = challenge.to_string();
+        if buf_len < text.len() + 1 {
+            // SAFETY: checked non-null; valid for a write (contract).
+            unsafe { len_out.write(text.len() + 1) };
+            return wga_status::WGA_BUFFER_TOO_SMALL;
+        }
+        // SAFETY: `buf` has room for the text and its NUL (checked above);
+        // `len_out` is valid for a write (contract); `text` is Rust memory.
+        unsafe {
+            core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
+            buf.add(text.len()).write(0);
+            len_out.write(text.len());
+        }
+        wga_status::WGA_OK
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,10 +333,62 @@ mod tests {
             assert_eq!(wga_status::from_u32(status as u32), Some(status));
             assert!(!text(wga_status_message(status as u32)).unwrap().is_empty());
         }
-        assert_eq!(wga_status::from_u32(14), None);
-        assert_eq!(text(wga_status_message(14)), Some("unknown status"));
+        assert_eq!(wga_status::from_u32(15), None);
+        assert_eq!(text(wga_status_message(15)), Some("unknown status"));
         assert_eq!(wga_status_http_code(u32::MAX), 0);
         assert_eq!(text(wga_status_body(u32::MAX)), None);
+    }
+
+    #[test]
+    fn challenge_with_resource_metadata() {
+        let url = b"https://api.example/.well-known/oauth-protected-resource";
+        let mut buf = [0 as c_char; 160];
+        let mut len = 0usize;
+        let call = |status: wga_status, url: &[u8], buf: &mut [c_char], len: &mut usize| {
+            // SAFETY: valid pointers and lengths.
+            unsafe {
+                wga_status_www_authenticate_with(
+                    status as u32,
+                    url.as_ptr().cast(),
+                    url.len(),
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    len,
+                )
+            }
+        };
+        let s = call(wga_status::WGA_BEARER_INVALID, url, &mut buf, &mut len);
+        assert_eq!(s, wga_status::WGA_OK);
+        let written: Vec<u8> = buf[..len].iter().map(|c| *c as u8).collect();
+        assert_eq!(
+            written,
+            b"Bearer realm=\"whatsgate\", error=\"invalid_token\", resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\""
+        );
+        assert_eq!(buf[len], 0);
+        let needed = len + 1;
+        assert_eq!(
+            call(
+                wga_status::WGA_BEARER_INVALID,
+                url,
+                &mut buf[..needed - 1],
+                &mut len
+            ),
+            wga_status::WGA_BUFFER_TOO_SMALL
+        );
+        assert_eq!(len, needed);
+        assert_eq!(
+            call(wga_status::WGA_BEARER_MISSING, b"a\"b", &mut buf, &mut len),
+            wga_status::WGA_INVALID_URL
+        );
+        assert_eq!(
+            call(
+                wga_status::WGA_ACCESS_TOKEN_INVALID,
+                url,
+                &mut buf,
+                &mut len
+            ),
+            wga_status::WGA_INVALID_ARGUMENT
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ static void test_status_strings(void) {
       WGA_OK, WGA_NULL_PARAMETER, WGA_PANIC, WGA_BUFFER_TOO_SMALL,
       WGA_INVALID_ACCOUNT, WGA_INVALID_NAME, WGA_INVALID_TOKEN_ID,
       WGA_UNKNOWN_TOKEN, WGA_DUPLICATE_ID, WGA_DUPLICATE_NAME, WGA_RNG_FAILED,
-      WGA_INDEX_OUT_OF_RANGE, WGA_INVALID_ARGUMENT, WGA_INVALID_TOKEN,
+      WGA_INDEX_OUT_OF_RANGE, WGA_INVALID_ARGUMENT, WGA_INVALID_TOKEN, WGA_INVALID_URL,
       WGA_ACCESS_TOKEN_MISSING, WGA_ACCESS_TOKEN_INVALID, WGA_BEARER_MISSING,
       WGA_BEARER_INVALID};
   size_t i;
@@ -35,7 +35,8 @@ static void test_status_strings(void) {
     const char *m = wga_status_message(all[i]);
     CHECK(m != NULL && strlen(m) > 0 && strcmp(m, "unknown status") != 0);
   }
-  CHECK(strcmp(wga_status_message(14), "unknown status") == 0);
+  CHECK(WGA_INVALID_TOKEN == 13 && WGA_INVALID_URL == 14);
+  CHECK(strcmp(wga_status_message(15), "unknown status") == 0);
   CHECK(strcmp(wga_status_message(UINT32_MAX), "unknown status") == 0);
 
   CHECK(wga_status_http_code(WGA_ACCESS_TOKEN_MISSING) == 403);
@@ -66,6 +67,65 @@ static void test_status_strings(void) {
                "Bearer realm=\"whatsgate\", error=\"invalid_token\"") == 0);
   CHECK(wga_status_www_authenticate(WGA_OK) == NULL);
   CHECK(wga_status_www_authenticate(999) == NULL);
+}
+
+static void test_challenge_with_resource_metadata(void) {
+  static const char url[] = "https://api.example/.well-known/oauth-protected-resource";
+  static const char want_invalid[] =
+      "Bearer realm=\"whatsgate\", error=\"invalid_token\", "
+      "resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\"";
+  static const char want_missing[] =
+      "Bearer realm=\"whatsgate\", "
+      "resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\"";
+  char buf[200];
+  size_t len = 0;
+
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, url, strlen(url), buf,
+                                                sizeof buf, &len),
+               WGA_OK);
+  CHECK(strcmp(buf, want_invalid) == 0 && len == strlen(want_invalid));
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_MISSING, url, strlen(url), buf,
+                                                sizeof buf, &len),
+               WGA_OK);
+  CHECK(strcmp(buf, want_missing) == 0 && len == strlen(want_missing));
+  /* Exactly big enough, then one byte short. */
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_MISSING, url, strlen(url), buf,
+                                                strlen(want_missing) + 1, &len),
+               WGA_OK);
+  memset(buf, FILL, sizeof buf);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_MISSING, url, strlen(url), buf,
+                                                strlen(want_missing), &len),
+               WGA_BUFFER_TOO_SMALL);
+  CHECK(len == strlen(want_missing) + 1 && untouched(buf, sizeof buf, FILL));
+  len = 7;
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_ACCESS_TOKEN_INVALID, url, strlen(url),
+                                                buf, sizeof buf, &len),
+               WGA_INVALID_ARGUMENT);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_OK, url, strlen(url), buf, sizeof buf,
+                                                &len),
+               WGA_INVALID_ARGUMENT);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, "a\"b", 3, buf,
+                                                sizeof buf, &len),
+               WGA_INVALID_URL);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, "a b", 3, buf,
+                                                sizeof buf, &len),
+               WGA_INVALID_URL);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, "", 0, buf, sizeof buf,
+                                                &len),
+               WGA_INVALID_URL);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, "\xc3\xa9", 2, buf,
+                                                sizeof buf, &len),
+               WGA_INVALID_URL);
+  CHECK(len == 7 && untouched(buf, sizeof buf, FILL));
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, NULL, 3, buf,
+                                                sizeof buf, &len),
+               WGA_NULL_PARAMETER);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, url, strlen(url), NULL,
+                                                sizeof buf, &len),
+               WGA_NULL_PARAMETER);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, url, strlen(url), buf,
+                                                sizeof buf, NULL),
+               WGA_NULL_PARAMETER);
 }
 
 static int is_hex16(const char *s) {
@@ -657,6 +717,7 @@ static void test_verify_entry_points(void) {
 int main(void) {
   test_version();
   test_status_strings();
+  test_challenge_with_resource_metadata();
   test_generate();
   test_keyring_lifecycle();
   test_listing_and_sync();
