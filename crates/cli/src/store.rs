@@ -470,6 +470,12 @@ fn check_identity_of(conn: &Connection, path: &Path, version: i64) -> Result<(),
             found: version,
         });
     }
+    if version > 0 && app_id != APPLICATION_ID {
+        return Err(StoreError::NotAStore(
+            path.to_path_buf(),
+            "it has a schema version but no wgauth application id",
+        ));
+    }
     if version < 0 {
         return Err(StoreError::NotAStore(
             path.to_path_buf(),
