@@ -13,6 +13,8 @@ extern crate alloc;
 
 use alloc::borrow::Cow;
 use core::hash::{Hash, Hasher};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::hash::DefaultHasher;
 use std::time::Instant;
 
@@ -149,14 +151,15 @@ fn py_repr(py: Python<'_>, s: &str) -> PyResult<String> {
 /// Splits one `(name, value)` header pair, a tuple or a list (ASGI allows both).
 fn header_pair<'py>(pair: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let bad = || PyTypeError::new_err("headers must be (name, value) pairs of str or bytes");
-    if let Ok(t) = pair.cast::<PyTuple>() {
-        if t.len() == 2 {
-            return Ok((t.get_item(0)?, t.get_item(1)?));
-        }
-    } else if let Ok(l) = pair.cast::<PyList>() {
-        if l.len() == 2 {
-            return Ok((l.get_item(0)?, l.get_item(1)?));
-        }
+    if let Ok(t) = pair.cast::<PyTuple>()
+        && t.len() == 2
+    {
+        return Ok((t.get_item(0)?, t.get_item(1)?));
+    }
+    if let Ok(l) = pair.cast::<PyList>()
+        && l.len() == 2
+    {
+        return Ok((l.get_item(0)?, l.get_item(1)?));
     }
     Err(bad())
 }
@@ -363,24 +366,99 @@ impl PyPrincipal {
     }
 }
 
+/// Token ids are 64 random bits: the id is its own hash (as in the core).
+#[derive(Clone, Copy, Default)]
+struct IdHash;
+
+struct IdHasher(u64);
+
+impl core::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // `TokenId` hashes through `write_u64`; anything else still hashes.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+}
+
+/// How many `Principal` objects each thread keeps for reuse.
+const MAX_CACHED_PRINCIPALS: usize = 4096;
+
+thread_local! {
+    /// The `Principal` object last returned per (keyring, token id), per
+    /// thread: a verification that yields an equal principal returns it
+    /// again instead of allocating a new (immutable) object. It is only
+    /// consulted after the core accepted the token, and only returns an
+    /// object equal to the core's answer, so a stale entry can never make a
+    /// refused token pass or name the wrong principal.
+    static PRINCIPALS: RefCell<HashMap<(usize, TokenId), Py<PyPrincipal>, IdHash>> =
+        const { RefCell::new(HashMap::with_hasher(IdHash)) };
+}
+
 /// Token records in memory, verified from many threads at once.
 ///
 /// Verification takes no lock; once `delete` or `regenerate` returns, a
 /// verification that starts afterwards refuses the old token (unless a grace
 /// period was asked for).
+///
+/// Verification holds the GIL: it takes a few hundred nanoseconds, and
+/// releasing and retaking the GIL around it cost more than it gave back when
+/// measured (see the README).
 #[pyclass(frozen, module = "whatsgate_auth", name = "Keyring")]
 struct PyKeyring {
     inner: wga::Keyring,
 }
 
 impl PyKeyring {
+    fn principal(&self, py: Python<'_>, p: wga::Principal) -> PyResult<Py<PyPrincipal>> {
+        let key = (core::ptr::from_ref(self) as usize, p.token_id());
+        let hit = PRINCIPALS.with_borrow(|cache| {
+            cache
+                .get(&key)
+                .and_then(|cached| match &cached.get().inner {
+                    PrincipalInner::Verified(known) if *known == p => Some(cached.clone_ref(py)),
+                    _ => None,
+                })
+        });
+        if let Some(hit) = hit {
+            return Ok(hit);
+        }
+        let object = Py::new(
+            py,
+            PyPrincipal {
+                inner: PrincipalInner::Verified(p),
+            },
+        )?;
+        let stored = object.clone_ref(py);
+        PRINCIPALS.with_borrow_mut(|cache| {
+            if cache.len() >= MAX_CACHED_PRINCIPALS {
+                cache.clear();
+            }
+            cache.insert(key, stored);
+        });
+        Ok(object)
+    }
+
     fn verify_in(
         &self,
         py: Python<'_>,
         profile: Profile,
         value: &Bound<'_, PyAny>,
         now: Option<u64>,
-    ) -> PyResult<PyPrincipal> {
+    ) -> PyResult<Py<PyPrincipal>> {
         let now = now_or(now);
         let result = if value.is_none() {
             self.inner.authenticate(profile, [], now)
@@ -388,9 +466,7 @@ impl PyKeyring {
             self.inner.authenticate(profile, [value_bytes(value)?], now)
         };
         match result {
-            Ok(p) => Ok(PyPrincipal {
-                inner: PrincipalInner::Verified(p),
-            }),
+            Ok(p) => self.principal(py, p),
             Err(rejection) => Err(reject(py, rejection)),
         }
     }
@@ -441,10 +517,9 @@ impl PyKeyring {
     /// Deletes a token and returns its record. The token is refused once
     /// this returns. Raises KeyError for an unknown id.
     fn delete(&self, token_id: &str) -> PyResult<PyTokenRecord> {
-        self.inner
-            .remove(parse_token_id(token_id)?)
-            .map(PyTokenRecord::new)
-            .map_err(keyring_error)
+        let id = parse_token_id(token_id)?;
+        let record = self.inner.remove(id).map_err(keyring_error)?;
+        Ok(PyTokenRecord::new(record))
     }
 
     /// Replaces a token's secret, keeping its id, name and account. Returns
@@ -457,14 +532,10 @@ impl PyKeyring {
         token_id: &str,
         grace_until: Option<u64>,
     ) -> PyResult<(String, PyTokenRecord)> {
+        let id = parse_token_id(token_id)?;
         let (token, record) = self
             .inner
-            .regenerate(
-                &mut OsRng,
-                parse_token_id(token_id)?,
-                Timestamp::now(),
-                grace_until.map(Timestamp),
-            )
+            .regenerate(&mut OsRng, id, Timestamp::now(), grace_until.map(Timestamp))
             .map_err(keyring_error)?;
         Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
     }
@@ -518,11 +589,9 @@ impl PyKeyring {
         py: Python<'_>,
         token: &Bound<'_, PyAny>,
         now: Option<u64>,
-    ) -> PyResult<PyPrincipal> {
+    ) -> PyResult<Py<PyPrincipal>> {
         match self.inner.verify(value_bytes(token)?, now_or(now)) {
-            Ok(p) => Ok(PyPrincipal {
-                inner: PrincipalInner::Verified(p),
-            }),
+            Ok(p) => self.principal(py, p),
             Err(wga::InvalidToken) => Err(reject(py, Profile::Rest.reject(Failure::Invalid))),
         }
     }
@@ -538,7 +607,7 @@ impl PyKeyring {
         py: Python<'_>,
         value: &Bound<'_, PyAny>,
         now: Option<u64>,
-    ) -> PyResult<PyPrincipal> {
+    ) -> PyResult<Py<PyPrincipal>> {
         self.verify_in(py, Profile::Rest, value, now)
     }
 
@@ -550,7 +619,7 @@ impl PyKeyring {
         py: Python<'_>,
         value: &Bound<'_, PyAny>,
         now: Option<u64>,
-    ) -> PyResult<PyPrincipal> {
+    ) -> PyResult<Py<PyPrincipal>> {
         self.verify_in(py, Profile::Mcp, value, now)
     }
 
@@ -567,7 +636,7 @@ impl PyKeyring {
         profile: &str,
         resource_metadata: Option<&str>,
         now: Option<u64>,
-    ) -> PyResult<PyPrincipal> {
+    ) -> PyResult<Py<PyPrincipal>> {
         let profile = parse_profile(profile)?;
         let metadata = resource_metadata
             .map(ResourceMetadata::new)
@@ -595,9 +664,7 @@ impl PyKeyring {
             slices.push(value_bytes(value)?);
         }
         match self.inner.authenticate(profile, slices, now_or(now)) {
-            Ok(p) => Ok(PyPrincipal {
-                inner: PrincipalInner::Verified(p),
-            }),
+            Ok(p) => self.principal(py, p),
             Err(rejection) => {
                 let challenge = match &metadata {
                     Some(m) => rejection.www_authenticate_with(m).map(|c| c.to_string()),

@@ -346,3 +346,24 @@ def test_a_changed_verifier_refuses_the_token() -> None:
         keyring.verify_access_token(token)
     keyring.sync([record])
     assert keyring.verify_access_token(token).token_id == record.id
+
+
+def test_principal_always_reflects_the_current_record() -> None:
+    """Principal objects are reused between verifications; a changed record shows at once."""
+    keyring = Keyring()
+    token, record = keyring.issue("Old name", "acct_1")
+    first = keyring.verify_access_token(token)
+    assert keyring.verify_access_token(token) == first
+    renamed = TokenRecord.from_dict(dict(record.to_dict(), name="New name", account="acct_2"))
+    keyring.sync([renamed])
+    p = keyring.verify_access_token(token)
+    assert (p.account, p.token_name) == ("acct_2", "New name")
+    assert first.token_name == "Old name"  # the earlier object is unchanged
+    keyring.delete(record.id)
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(token)
+    keyring.add(record)
+    assert keyring.verify_access_token(token) == first
+    other = Keyring([renamed])
+    assert other.verify_access_token(token).token_name == "New name"
+    assert keyring.verify_access_token(token).token_name == "Old name"
