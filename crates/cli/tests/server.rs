@@ -276,6 +276,7 @@ fn tokens_deleted_or_regenerated_by_another_process_are_refused_within_a_second(
         .wait_until(&token, false, Duration::from_secs(5))
         .expect("old secret never refused");
     assert!(took < Duration::from_secs(1), "regeneration took {took:?}");
+    eprintln!("regenerated token's old secret refused after {took:?}");
     assert!(
         server
             .wait_until(&new, true, Duration::from_secs(1))
@@ -305,6 +306,7 @@ fn tokens_deleted_or_regenerated_by_another_process_are_refused_within_a_second(
             .wait_until(t, false, Duration::from_secs(5))
             .expect("deleted token never refused");
         assert!(took < Duration::from_secs(1), "deletion took {took:?}");
+        eprintln!("deleted token refused after {took:?}");
     }
     let r = server.seed_example(&[format!("Access-Token: {newer}").as_bytes()]);
     assert_eq!((r.status, r.body.as_str()), (403, INVALID));
