@@ -31,7 +31,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use whatsgate_auth::{AccountId, Keyring, Profile, Timestamp, TokenId, TokenName};
+use whatsgate_auth::{AccountId, Keyring, Profile, Timestamp, Token, TokenId, TokenName};
 use whatsgate_auth_tower::{AuthLayer, Authenticated};
 
 use crate::Error;
@@ -83,6 +83,16 @@ pub fn run(options: Options) -> Result<(), Error> {
     keyring
         .sync(store.list(None)?)
         .map_err(|e| Error::Other(format!("cannot load the tokens: {e}")))?;
+    let layer = if options.no_auth {
+        None
+    } else {
+        let layer = AuthLayer::builder(Arc::clone(&keyring))
+            .guard("/api", Profile::Rest)
+            .guard("/mcp", Profile::Mcp)
+            .build()
+            .map_err(|e| Error::Other(format!("cannot configure authentication: {e}")))?;
+        Some(layer)
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -121,21 +131,15 @@ pub fn run(options: Options) -> Result<(), Error> {
              `wgauth token create` adds one (seen here within a second)"
         );
     }
-    if let Some((token_text, id)) = &demo {
-        print_demo(token_text, *id, local, &options.db);
+    if let Some(token) = demo {
+        print_demo(&token, local, &options.db);
+        // Dropping the token zeroizes it.
     }
-    drop(demo);
 
     let app = router();
-    let served = if options.no_auth {
-        runtime.block_on(serve(listener, signals, app))
-    } else {
-        let layer = AuthLayer::builder(Arc::clone(&keyring))
-            .guard("/api", Profile::Rest)
-            .guard("/mcp", Profile::Mcp)
-            .build()
-            .map_err(|e| Error::Other(format!("cannot configure authentication: {e}")))?;
-        runtime.block_on(serve(listener, signals, tower::Layer::layer(&layer, app)))
+    let served = match layer {
+        None => runtime.block_on(serve(listener, signals, app)),
+        Some(layer) => runtime.block_on(serve(listener, signals, tower::Layer::layer(&layer, app))),
     };
     // Stop the follower: it flushes last use one final time.
     drop(stop_tx);
@@ -147,26 +151,28 @@ pub fn run(options: Options) -> Result<(), Error> {
     served
 }
 
-/// The demo token's text (shown once) and id.
-fn demo_token(store: &mut Store) -> Result<(String, TokenId), Error> {
+/// The demo token (to show once).
+fn demo_token(store: &mut Store) -> Result<Token, Error> {
     let invalid = |e| Error::Other(format!("demo label: {e}"));
     let account = AccountId::new(DEMO_ACCOUNT).map_err(invalid)?;
     let name = TokenName::new(DEMO_NAME).map_err(invalid)?;
     let now = Timestamp::now();
-    let (token, record) = match store.find(&account, &name)? {
+    let (token, _record) = match store.find(&account, &name)? {
         Some(existing) => store.regenerate(existing.id, now, None)?,
         None => store.create(account, name, now)?,
     };
-    Ok((token.expose_secret().to_string(), record.id))
+    Ok(token)
 }
 
-fn print_demo(token: &str, id: TokenId, local: SocketAddr, db: &std::path::Path) {
+fn print_demo(token: &Token, local: SocketAddr, db: &std::path::Path) {
+    let id = token.id();
+    let token = token.expose_secret();
     let host = match local {
         SocketAddr::V4(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
         SocketAddr::V6(a) if a.ip().is_unspecified() => format!("[::1]:{}", a.port()),
         other => other.to_string(),
     };
-    let text = format!(
+    let text = zeroize::Zeroizing::new(format!(
         "\nDemo token {id} of account \"{DEMO_ACCOUNT}\" (shown once; a new one on every --demo run):\n\
          \n    {token}\n\
          \nCall the API with it, as in the WhatsGate docs:\n\
@@ -178,7 +184,7 @@ fn print_demo(token: &str, id: TokenId, local: SocketAddr, db: &std::path::Path)
          \n    wgauth --db {db} token delete {id}\n\
          \n(from a checkout: cargo run --release -p whatsgate-auth-cli -- --db {db} token delete {id})\n\n",
         db = shell_quote(&db.display().to_string()),
-    );
+    ));
     // Best effort: a closed stdout must not stop the server.
     let _ = crate::write_stdout(&text);
 }
