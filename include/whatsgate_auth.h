@@ -406,8 +406,9 @@ wga_status wga_keyring_sync(const struct wga_keyring *keyring,
  * NUL) to `*token_len`, and issues nothing.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`,
- * `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME` or
- * `WGA_RNG_FAILED`.
+ * `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME`,
+ * `WGA_RNG_FAILED`, or `WGA_DUPLICATE_ID` (only when the generator keeps
+ * producing ids already taken, a sign it is broken).
  *
  * # Safety
  * `keyring` is a live keyring; `account` and `name` point to
