@@ -24,5 +24,11 @@ for target in $targets; do
     exit 1
   fi
   execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -n 1)
-  echo "    $target: ${execs:-?} executions, no crash"
+  # A target that barely ran proves nothing (e.g. an input it rejects at once).
+  if [ "${execs:-0}" -lt "${MIN_EXECS:-1000}" ]; then
+    tail -n 20 "$log"
+    echo "fuzz: target $target ran only ${execs:-0} executions" >&2
+    exit 1
+  fi
+  echo "    $target: $execs executions, no crash"
 done
