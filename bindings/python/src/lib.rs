@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::hash::DefaultHasher;
 use std::time::Instant;
 
-use pyo3::exceptions::{PyException, PyKeyError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyKeyError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{create_exception, intern};
@@ -88,7 +88,7 @@ fn parse_name(name: &str) -> PyResult<TokenName> {
 fn keyring_error(e: KeyringError) -> PyErr {
     match e {
         KeyringError::UnknownToken(id) => PyKeyError::new_err(id.to_string()),
-        KeyringError::Rng(_) => PyException::new_err(e.to_string()),
+        KeyringError::Rng(_) => PyOSError::new_err(e.to_string()),
         KeyringError::DuplicateId(_) | KeyringError::DuplicateName { .. } => {
             PyValueError::new_err(e.to_string())
         }
@@ -326,6 +326,18 @@ impl PyPrincipal {
                 token_name: parse_name(token_name)?.as_str().to_owned(),
             },
         })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyAny>, (String, String, String)) {
+        let (account, token_id, token_name) = slf.get().parts();
+        (
+            slf.get_type().into_any(),
+            (
+                account.to_owned(),
+                token_id.to_string(),
+                token_name.to_owned(),
+            ),
+        )
     }
 
     /// The account; the token reaches every device of it.
@@ -696,7 +708,7 @@ fn generate(name: &str, account: &str) -> PyResult<(String, PyTokenRecord)> {
         parse_name(name)?,
         Timestamp::now(),
     )
-    .map_err(|e| PyException::new_err(e.to_string()))?;
+    .map_err(|e| PyOSError::new_err(e.to_string()))?;
     Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
 }
 

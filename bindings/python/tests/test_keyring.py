@@ -292,6 +292,7 @@ def test_objects_are_frozen() -> None:
     assert principal != Principal("acct", record.id, "two")
     assert principal != "acct"
     assert {record: 1}[copy.copy(record)] == 1
+    assert pickle.loads(pickle.dumps(principal)) == principal
 
 
 def test_principal_constructor_checks_its_fields() -> None:
