@@ -6,6 +6,7 @@ import copy
 import json
 import pickle
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -368,3 +369,10 @@ def test_principal_always_reflects_the_current_record() -> None:
     other = Keyring([renamed])
     assert other.verify_access_token(token).token_name == "New name"
     assert keyring.verify_access_token(token).token_name == "Old name"
+
+
+def test_the_readme_example_runs() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "Keyring()" in block
+    exec(compile(block, "README.md", "exec"), {})
