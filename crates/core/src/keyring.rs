@@ -48,6 +48,49 @@ impl Principal {
     }
 }
 
+/// Who a request was authenticated as, lent by [`Keyring::verify_with`] for
+/// the length of a closure: reading it touches no shared counter.
+#[derive(Clone, Copy)]
+pub struct PrincipalRef<'a> {
+    token_id: TokenId,
+    identity: &'a Arc<Identity>,
+}
+
+impl<'a> PrincipalRef<'a> {
+    /// The account the token belongs to.
+    pub fn account(&self) -> &'a str {
+        self.identity.account.as_str()
+    }
+
+    /// The public id of the token that was presented.
+    pub const fn token_id(&self) -> TokenId {
+        self.token_id
+    }
+
+    /// The name the token was created with.
+    pub fn token_name(&self) -> &'a str {
+        self.identity.name.as_str()
+    }
+
+    /// An owned [`Principal`] (one reference-count increment).
+    pub fn to_principal(&self) -> Principal {
+        Principal {
+            token_id: self.token_id,
+            identity: Arc::clone(self.identity),
+        }
+    }
+}
+
+impl fmt::Debug for PrincipalRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrincipalRef")
+            .field("account", &self.account())
+            .field("token_id", &self.token_id)
+            .field("token_name", &self.token_name())
+            .finish()
+    }
+}
+
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Principal")
@@ -147,9 +190,11 @@ type NameIndex = BTreeMap<(AccountId, TokenName), TokenId>;
 
 /// Token records in memory, verified by many threads at once.
 ///
-/// - **Readers never wait**: with `std`, verification takes no lock and
-///   writes no shared memory (but a token's last-used second, at most once a
-///   second). Writers are serialised among themselves only.
+/// - **Readers never wait**: with `std`, verification takes no lock.
+///   [`Keyring::verify_with`] writes no shared memory but a token's
+///   last-used second (at most once a second); [`Keyring::verify`] also
+///   takes a reference on the principal it returns. Writers are serialised
+///   among themselves only.
 /// - **Revocation is immediate**: once [`Keyring::remove`] or
 ///   [`Keyring::regenerate`] returns, no verification that starts afterwards
 ///   accepts the old secret (unless a grace period was asked for).
@@ -234,6 +279,21 @@ impl Keyring {
     /// # Errors
     /// [`InvalidToken`], the same for every reason.
     pub fn verify(&self, token: &[u8], now: Timestamp) -> Result<Principal, InvalidToken> {
+        self.verify_with(token, now, |principal| principal.to_principal())
+    }
+
+    /// Like [`Keyring::verify`], but lends the principal to `f` instead of
+    /// returning an owned one: the path that writes no shared memory (for
+    /// bindings that copy the account and name out anyway).
+    ///
+    /// # Errors
+    /// [`InvalidToken`], the same for every reason; `f` is not called then.
+    pub fn verify_with<R>(
+        &self,
+        token: &[u8],
+        now: Timestamp,
+        f: impl FnOnce(PrincipalRef<'_>) -> R,
+    ) -> Result<R, InvalidToken> {
         let parsed = self.format.parse(token)?;
         let id = parsed.id();
         // Hash before the lookup: the two are independent, so the CPU overlaps
@@ -245,10 +305,10 @@ impl Keyring {
                 let verdict = accepts(&entry.verifier, entry.rollover.as_ref(), &presented, now);
                 ct::reveal(verdict).then(|| {
                     self.note_use(id, &entry.activity, now);
-                    Principal {
+                    f(PrincipalRef {
                         token_id: id,
-                        identity: Arc::clone(&entry.identity),
-                    }
+                        identity: &entry.identity,
+                    })
                 })
             })
             .flatten()
@@ -269,10 +329,30 @@ impl Keyring {
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
+        self.authenticate_with(profile, header_values, now, |principal| {
+            principal.to_principal()
+        })
+    }
+
+    /// Like [`Keyring::authenticate`], lending the principal to `f` (see
+    /// [`Keyring::verify_with`]).
+    ///
+    /// # Errors
+    /// The [`Rejection`] to answer with; `f` is not called then.
+    pub fn authenticate_with<'a, I, R>(
+        &self,
+        profile: Profile,
+        header_values: I,
+        now: Timestamp,
+        f: impl FnOnce(PrincipalRef<'_>) -> R,
+    ) -> Result<R, Rejection>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
         let token = profile
             .extract(header_values)
             .map_err(|failure| profile.reject(failure))?;
-        self.verify(token, now)
+        self.verify_with(token, now, f)
             .map_err(|InvalidToken| profile.reject(crate::http::Failure::Invalid))
     }
 

@@ -30,7 +30,7 @@ mod verifier;
 pub use ct::declassify;
 pub use http::{Failure, Profile, Rejection};
 #[cfg(feature = "alloc")]
-pub use keyring::{Keyring, KeyringError, Principal};
+pub use keyring::{Keyring, KeyringError, Principal, PrincipalRef};
 #[cfg(feature = "alloc")]
 pub use record::{
     AccountId, LabelError, MAX_ACCOUNT_CHARS, MAX_NAME_CHARS, TokenName, TokenRecord,

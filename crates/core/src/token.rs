@@ -114,7 +114,10 @@ impl FromStr for TokenId {
 /// `_`, so it can never be confused with the base64url body.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TokenFormat {
-    prefix: &'static str,
+    // Stored inline (it is short) so a format chosen at run time, from a
+    // config file or another language, needs no `'static` string.
+    prefix: [u8; MAX_PREFIX_LEN],
+    prefix_len: u8,
 }
 
 /// A prefix that breaks the rules of [`TokenFormat::new`].
@@ -134,10 +137,16 @@ impl core::error::Error for PrefixError {}
 
 impl TokenFormat {
     /// The default format, prefix `wgat_`.
-    pub const DEFAULT: Self = Self { prefix: "wgat_" };
+    pub const DEFAULT: Self = match Self::new("wgat_") {
+        Ok(format) => format,
+        Err(_) => panic!("the default prefix follows the rules"),
+    };
 
-    /// A format with a custom prefix.
-    pub const fn new(prefix: &'static str) -> Result<Self, PrefixError> {
+    /// A format with a custom prefix (copied).
+    ///
+    /// # Errors
+    /// [`PrefixError`] when the prefix breaks the rules above.
+    pub const fn new(prefix: &str) -> Result<Self, PrefixError> {
         let bytes = prefix.as_bytes();
         if bytes.is_empty() || bytes.len() > MAX_PREFIX_LEN || bytes[bytes.len() - 1] != b'_' {
             return Err(PrefixError);
@@ -149,17 +158,31 @@ impl TokenFormat {
             }
             i += 1;
         }
-        Ok(Self { prefix })
+        let mut stored = [0u8; MAX_PREFIX_LEN];
+        let mut i = 0;
+        while i < bytes.len() {
+            stored[i] = bytes[i];
+            i += 1;
+        }
+        Ok(Self {
+            prefix: stored,
+            prefix_len: bytes.len() as u8,
+        })
+    }
+
+    fn prefix_bytes(&self) -> &[u8] {
+        &self.prefix[..usize::from(self.prefix_len)]
     }
 
     /// The prefix, such as `wgat_`.
-    pub const fn prefix(&self) -> &'static str {
-        self.prefix
+    pub fn prefix(&self) -> &str {
+        // Checked to be ASCII by `new`.
+        core::str::from_utf8(self.prefix_bytes()).unwrap_or_else(|_| unreachable!("ASCII prefix"))
     }
 
     /// The length of every token in this format.
     pub const fn token_len(&self) -> usize {
-        self.prefix.len() + BODY_LEN
+        self.prefix_len as usize + BODY_LEN
     }
 
     /// Generates a new token with a fresh id, and its verifier.
@@ -195,8 +218,8 @@ impl TokenFormat {
 
         let verifier = Verifier::compute(id, payload.secret());
         let mut text = [0u8; MAX_TOKEN_LEN];
-        let prefix_len = self.prefix.len();
-        text[..prefix_len].copy_from_slice(self.prefix.as_bytes());
+        let prefix_len = usize::from(self.prefix_len);
+        text[..prefix_len].copy_from_slice(self.prefix_bytes());
         let mut body: [u8; BODY_LEN] = ct::base64url::encode(&payload.0);
         text[prefix_len..prefix_len + BODY_LEN].copy_from_slice(&body);
         body.zeroize();
@@ -218,7 +241,7 @@ impl TokenFormat {
     /// [`InvalidToken`] for anything that is not a well-formed token of this
     /// format, without saying what was wrong.
     pub fn parse(&self, text: &[u8]) -> Result<ParsedToken, InvalidToken> {
-        let prefix = self.prefix.as_bytes();
+        let prefix = self.prefix_bytes();
         if text.len() != prefix.len() + BODY_LEN || !text.starts_with(prefix) {
             return Err(InvalidToken);
         }
@@ -259,7 +282,7 @@ impl Default for TokenFormat {
 impl fmt::Debug for TokenFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenFormat")
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.prefix())
             .finish()
     }
 }

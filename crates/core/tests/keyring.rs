@@ -67,6 +67,43 @@ fn labels_are_checked() {
 }
 
 #[test]
+fn verify_with_lends_the_same_principal() {
+    let k = Keyring::new();
+    let (t, r) = issue(&k, "acct", "Lent");
+    let text = t.expose_secret().as_bytes();
+    let lent = k
+        .verify_with(text, Timestamp(100), |p| {
+            (
+                p.account().to_owned(),
+                p.token_id(),
+                p.token_name().to_owned(),
+                p.to_principal(),
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        (lent.0.as_str(), lent.1, lent.2.as_str()),
+        ("acct", r.id, "Lent")
+    );
+    assert_eq!(lent.3, k.verify(text, Timestamp(100)).unwrap());
+    let mut called = false;
+    assert!(
+        k.verify_with(b"wgat_nope", Timestamp(100), |_| called = true)
+            .is_err()
+    );
+    assert!(!called, "f runs only on success");
+    let rejection = k
+        .authenticate_with(
+            whatsgate_auth::Profile::Mcp,
+            [&b"Basic x"[..]],
+            Timestamp(1),
+            |_| (),
+        )
+        .unwrap_err();
+    assert_eq!(rejection.status(), 401);
+}
+
+#[test]
 fn delete_refuses_the_token_and_frees_the_name() {
     let k = Keyring::new();
     let (t, r) = issue(&k, "a", "n");
