@@ -251,6 +251,7 @@ def test_root_path_is_taken_off_before_matching() -> None:
     assert run_asgi(mw, {"type": "http", "path": "/base/api/x", "root_path": "/base", "headers": []})[0]["status"] == 403
     assert run_asgi(mw, {"type": "http", "path": "/base/apix", "root_path": "/base", "headers": []})[0]["status"] == 204
     assert run_asgi(mw, {"type": "http", "path": "/api/x", "headers": []})[0]["status"] == 403
+    assert run_asgi(mw, {"type": "http", "path": "//api/x", "headers": []})[0]["status"] == 403
 
 
 def test_configuration_errors() -> None:

@@ -183,6 +183,8 @@ def test_unguarded_paths_and_prefix_boundaries() -> None:
     assert status_of("/apix") == 204
     assert status_of("/") == 204
     assert status_of("/public/api") == 204
+    assert status_of("//api/x") == 403
+    assert status_of("/admin//x") == 403
 
 
 def test_bytes_that_are_not_latin1_never_crash() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -11,6 +12,8 @@ Profile = Literal["rest", "mcp"]
 
 PRINCIPAL_KEY = "whatsgate.principal"
 """Where the middleware puts the ``Principal``: a key of the ASGI scope or the WSGI environ."""
+
+_SLASHES = re.compile("/{2,}")
 
 _REASONS = {401: "Unauthorized", 403: "Forbidden"}
 
@@ -56,7 +59,13 @@ def check_prefixes(prefixes: Iterable[str]) -> tuple[str, ...]:
 
 
 def is_guarded(path: str, prefixes: tuple[str, ...]) -> bool:
-    """Whether a path is under a prefix: "/api" guards "/api" and "/api/…", not "/apix"."""
+    """Whether a path is under a prefix: "/api" guards "/api" and "/api/…", not "/apix".
+
+    Runs of slashes count as one ("//api" is guarded by "/api"), as some
+    routers merge them.
+    """
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
     for prefix in prefixes:
         if prefix == "/" or path == prefix or path.startswith(prefix + "/"):
             return True
