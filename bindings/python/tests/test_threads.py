@@ -6,7 +6,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from whatsgate_auth import InvalidToken, Keyring
+from whatsgate_auth import InvalidToken, Keyring, _native
 
 
 def test_verifying_threads_never_accept_a_token_deleted_before_they_started() -> None:
@@ -51,13 +51,21 @@ def test_verifying_threads_never_accept_a_token_deleted_before_they_started() ->
             time.sleep(0.0002)  # let the verifiers run between deletions
         stop.set()
 
+    # Python threads take turns on the GIL; this one verifies in Rust with the
+    # GIL released, so the keyring is also read truly in parallel with the writes.
+    kept_token, _ = keyring.issue("kept", "acct_kept")
+    parallel = threading.Thread(target=_native._bench_core_verify, args=(keyring, kept_token, 300_000))
+
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = [pool.submit(verify_loop, w) for w in range(4)]
+        parallel.start()
         deleter = threading.Thread(target=delete_all)
         deleter.start()
         deleter.join(timeout=60)
         assert not deleter.is_alive()
         results = [f.result(timeout=60) for f in futures]
+        parallel.join(timeout=60)
+        assert not parallel.is_alive()
 
     accepted = sum(r[0] for r in results)
     refused = sum(r[1] for r in results)
@@ -65,7 +73,8 @@ def test_verifying_threads_never_accept_a_token_deleted_before_they_started() ->
     assert violations == []
     # Both outcomes happened: the test did race verification against deletion.
     assert accepted > 0 and refused > 0
-    assert len(keyring) == 100
+    assert len(keyring) == 101
+    assert keyring.verify_access_token(kept_token).account == "acct_kept"
     for token, _ in tokens:
         try:
             keyring.verify_access_token(token)
