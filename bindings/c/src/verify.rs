@@ -4,7 +4,7 @@ use core::ffi::c_char;
 
 use wga_core::http::MAX_VALUE_LEN;
 use wga_core::token::MAX_TOKEN_LEN;
-use wga_core::{Principal, Profile};
+use wga_core::{PrincipalRef, Profile};
 
 use crate::keyring::wga_keyring;
 use crate::panic::{ffi_panic_boundary, try_ref};
@@ -51,7 +51,7 @@ pub struct wga_principal {
 ///
 /// # Safety
 /// `out` is non-null and valid for writing a `wga_principal`.
-unsafe fn write_principal(out: *mut wga_principal, principal: &Principal) {
+unsafe fn write_principal(out: *mut wga_principal, principal: &PrincipalRef<'_>) {
     let account = principal.account().as_bytes();
     let name = principal.token_name().as_bytes();
     // Account ids and names always fit (checked at compile time in
@@ -142,16 +142,22 @@ unsafe fn nth<'a>(ptrs: *const *const u8, lens: *const usize, i: usize) -> &'a [
     unsafe { bounded(*ptrs.add(i), *lens.add(i), MAX_VALUE_LEN) }
 }
 
-fn finish(result: Result<Principal, wga_status>, principal_out: *mut wga_principal) -> wga_status {
-    match result {
-        Ok(principal) => {
-            if !principal_out.is_null() {
-                // SAFETY: non-null, and valid for a write (contract of every
-                // caller).
-                unsafe { write_principal(principal_out, &principal) };
-            }
-            wga_status::WGA_OK
+/// What to do with the principal the keyring lends on success: copy it to
+/// `principal_out`, unless that is NULL. (Lent, not owned: the copy touches no
+/// shared reference count.)
+fn write_to(principal_out: *mut wga_principal) -> impl FnOnce(PrincipalRef<'_>) {
+    move |principal| {
+        if !principal_out.is_null() {
+            // SAFETY: non-null, and valid for a write (contract of every
+            // caller).
+            unsafe { write_principal(principal_out, &principal) };
         }
+    }
+}
+
+fn finish(result: Result<(), wga_status>) -> wga_status {
+    match result {
+        Ok(()) => wga_status::WGA_OK,
         Err(status) => status,
     }
 }
@@ -179,13 +185,17 @@ unsafe fn authenticate_values(
             // The common case, without the iterator.
             // SAFETY: checked above; `0 < count`.
             let value = unsafe { nth(values, value_lens, 0) };
-            keyring.inner.authenticate(profile, [value], instant(now))
+            keyring
+                .inner
+                .authenticate_with(profile, [value], instant(now), write_to(principal_out))
         } else {
             // SAFETY: checked above; `i < count`.
             let values = (0..count).map(|i| unsafe { nth(values, value_lens, i) });
-            keyring.inner.authenticate(profile, values, instant(now))
+            keyring
+                .inner
+                .authenticate_with(profile, values, instant(now), write_to(principal_out))
         };
-        finish(result.map_err(wga_status::from_rejection), principal_out)
+        finish(result.map_err(wga_status::from_rejection))
     }
 }
 
@@ -317,9 +327,9 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
             .map(|i| unsafe { nth(values, value_lens, i) });
         let result = keyring
             .inner
-            .authenticate(profile, values, instant(now))
+            .authenticate_with(profile, values, instant(now), write_to(principal_out))
             .map_err(wga_status::from_rejection);
-        finish(result, principal_out)
+        finish(result)
     }
 }
 
@@ -349,9 +359,9 @@ pub unsafe extern "C" fn wga_keyring_verify_token(
         let token = unsafe { bounded(token, token_len, MAX_TOKEN_LEN) };
         let result = keyring
             .inner
-            .verify(token, instant(now))
+            .verify_with(token, instant(now), write_to(principal_out))
             .map_err(|_| wga_status::WGA_INVALID_TOKEN);
-        finish(result, principal_out)
+        finish(result)
     }
 }
 
