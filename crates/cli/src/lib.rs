@@ -406,7 +406,7 @@ fn print_table(records: &[TokenRecord], account: Option<&str>) -> Result<(), Err
 fn verify(store: &Store, json: bool) -> Result<(), Error> {
     let input = read_token_input()?;
     let profile = Profile::Rest;
-    let message = |failure| message_of(profile.reject(failure).body());
+    let message = |failure| profile.reject(failure).message();
     let token = profile
         .extract_value(&input)
         .map_err(|f| Error::Refused(message(f)))?;
@@ -466,13 +466,6 @@ fn read_token_input() -> Result<Vec<u8>, Error> {
     Ok(input)
 }
 
-/// The `message` of one of the core's fixed JSON bodies.
-fn message_of(body: &'static str) -> &'static str {
-    body.split_once(": \"")
-        .and_then(|(_, rest)| rest.strip_suffix("\"}"))
-        .unwrap_or(body)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,7 +473,7 @@ mod tests {
 
     #[test]
     fn messages_are_the_seeds() {
-        let m = |f| message_of(Profile::Rest.reject(f).body());
+        let m = |f| Profile::Rest.reject(f).message();
         assert_eq!(m(Failure::Missing), "an Access-Token is required");
         assert_eq!(m(Failure::Invalid), "invalid Access-Token");
     }

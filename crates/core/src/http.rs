@@ -208,13 +208,29 @@ impl Rejection {
         }
     }
 
+    /// The human-readable message, such as `invalid Access-Token`: what
+    /// the JSON body carries, for answers that are not JSON.
+    pub const fn message(&self) -> &'static str {
+        self.answer().0
+    }
+
     /// The exact JSON body (send with `Content-Type: application/json`).
     pub const fn body(&self) -> &'static str {
+        self.answer().1
+    }
+
+    const fn answer(&self) -> (&'static str, &'static str) {
+        /// A message and its JSON body, written once.
+        macro_rules! answer {
+            ($message:literal) => {
+                ($message, concat!(r#"{"message": ""#, $message, r#""}"#))
+            };
+        }
         match (self.profile, self.failure) {
-            (Profile::Rest, Failure::Missing) => r#"{"message": "an Access-Token is required"}"#,
-            (Profile::Rest, Failure::Invalid) => r#"{"message": "invalid Access-Token"}"#,
-            (Profile::Mcp, Failure::Missing) => r#"{"message": "a Bearer token is required"}"#,
-            (Profile::Mcp, Failure::Invalid) => r#"{"message": "invalid Bearer token"}"#,
+            (Profile::Rest, Failure::Missing) => answer!("an Access-Token is required"),
+            (Profile::Rest, Failure::Invalid) => answer!("invalid Access-Token"),
+            (Profile::Mcp, Failure::Missing) => answer!("a Bearer token is required"),
+            (Profile::Mcp, Failure::Invalid) => answer!("invalid Bearer token"),
         }
     }
 
@@ -361,6 +377,11 @@ mod tests {
             (403, r#"{"message": "an Access-Token is required"}"#)
         );
         assert_eq!(r.www_authenticate(), None);
+        assert_eq!(r.message(), "an Access-Token is required");
+        assert_eq!(
+            Profile::Mcp.reject(Failure::Invalid).body(),
+            r#"{"message": "invalid Bearer token"}"#
+        );
         let m = Profile::Mcp.reject(Failure::Invalid);
         assert_eq!(m.status(), 401);
         let url = ResourceMetadata::new("https://x.example/.well-known/oauth-protected-resource")
