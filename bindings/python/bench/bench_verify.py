@@ -12,8 +12,9 @@ records, in one run:
   a ``Principal`` object back);
 - ``pure Python``: the same steps written with ``binascii`` (strict base64),
   ``zlib.crc32``, ``hashlib.sha256``, ``hmac.compare_digest`` and a dict;
-- ``Rust core``: ``Keyring::verify`` at ``Timestamp::now()`` in a Rust loop
-  (``_native._bench_core_verify``), the floor the binding adds to;
+- ``Rust core``: ``Keyring::verify`` (an owned principal) and
+  ``Keyring::verify_with`` (a lent one) at ``Timestamp::now()`` in a Rust
+  loop (``_native._bench_core_verify``), the floor the binding adds to;
 - the floor of a call: a Python loop calling ``str.__len__``, which any
   call from Python pays and the Rust loop does not.
 
@@ -109,9 +110,12 @@ def main() -> None:
 
     # Short chunks, interleaved, many rounds: on a shared machine the fastest
     # chunk of each method is the one least disturbed by other processes.
-    results: dict[str, list[float]] = {"binding": [], "pure": [], "core": [], "floor": []}
+    results: dict[str, list[float]] = {"binding": [], "pure": [], "core": [], "core_with": [], "floor": []}
     for _ in range(args.rounds):
         results["core"].append(_native._bench_core_verify(keyring, token, args.calls) / args.calls)
+        results["core_with"].append(
+            _native._bench_core_verify(keyring, token, args.calls, borrowed=True) / args.calls
+        )
         results["binding"].append(per_call_ns(keyring.verify_access_token, token, args.calls))
         results["floor"].append(loop_floor_ns(token, args.calls))
         results["pure"].append(per_call_ns(pure.verify_access_token, token, pure_calls))
@@ -121,13 +125,17 @@ def main() -> None:
     print(f"whatsgate-auth {whatsgate_auth.__version__}: verify one valid token, keyring of {args.tokens}")
     print(f"fastest of {args.rounds} interleaved chunks (median in brackets), ns per verification")
     print(f"  Rust core (Keyring::verify, Rust loop)       {best['core']:8.1f}  [{median['core']:.1f}]")
+    print(f"  Rust core (Keyring::verify_with, Rust loop)  {best['core_with']:8.1f}  [{median['core_with']:.1f}]")
     print(f"  binding (Keyring.verify_access_token)        {best['binding']:8.1f}  [{median['binding']:.1f}]")
     print(f"  pure Python (hashlib + hmac + dict)          {best['pure']:8.1f}  [{median['pure']:.1f}]")
     print(f"  Python loop + trivial call (floor of a call) {best['floor']:8.1f}  [{median['floor']:.1f}]")
-    above = best["binding"] - best["core"]
     print(f"binding is {best['pure'] / best['binding']:.1f}x faster than pure Python (target >= 8x)")
-    print(f"binding is {above:.1f} ns above the Rust core (target <= 40 ns),")
-    print(f"  {above - best['floor']:.1f} ns without the cost of any call from a Python loop")
+    for name, core in (("verify", best["core"]), ("verify_with", best["core_with"])):
+        above = best["binding"] - core
+        print(
+            f"binding is {above:.1f} ns above Keyring::{name} (target <= 40 ns), "
+            f"{above - best['floor']:.1f} ns without the cost of any call from a Python loop"
+        )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{create_exception, intern};
 use wga::http::ResourceMetadata;
 use wga::{
-    AccountId, Failure, KeyringError, OsRng, Profile, Rejection, Timestamp, TokenFormat, TokenId,
-    TokenName,
+    AccountId, Failure, KeyringError, OsRng, PrincipalRef, Profile, Rejection, Timestamp,
+    TokenFormat, TokenId, TokenName,
 };
 use whatsgate_auth as wga;
 
@@ -435,13 +435,22 @@ struct PyKeyring {
 }
 
 impl PyKeyring {
-    fn principal(&self, py: Python<'_>, p: wga::Principal) -> PyResult<Py<PyPrincipal>> {
+    /// The `Principal` object for a verified token: the one this thread
+    /// returned last for it if that one still says the same, else a new one.
+    fn principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> PyResult<Py<PyPrincipal>> {
         let key = (core::ptr::from_ref(self) as usize, p.token_id());
         let hit = PRINCIPALS.with_borrow(|cache| {
             cache
                 .get(&key)
                 .and_then(|cached| match &cached.get().inner {
-                    PrincipalInner::Verified(known) if *known == p => Some(cached.clone_ref(py)),
+                    // The cached principal holds the keyring entry's identity
+                    // alive, so the same addresses mean the same identity.
+                    PrincipalInner::Verified(known)
+                        if core::ptr::eq(known.account(), p.account())
+                            && core::ptr::eq(known.token_name(), p.token_name()) =>
+                    {
+                        Some(cached.clone_ref(py))
+                    }
                     _ => None,
                 })
         });
@@ -451,7 +460,7 @@ impl PyKeyring {
         let object = Py::new(
             py,
             PyPrincipal {
-                inner: PrincipalInner::Verified(p),
+                inner: PrincipalInner::Verified(p.to_principal()),
             },
         )?;
         let stored = object.clone_ref(py);
@@ -464,6 +473,14 @@ impl PyKeyring {
         Ok(object)
     }
 
+    fn answer(
+        &self,
+        py: Python<'_>,
+        result: Result<PyResult<Py<PyPrincipal>>, Rejection>,
+    ) -> PyResult<Py<PyPrincipal>> {
+        result.unwrap_or_else(|rejection| Err(reject(py, rejection)))
+    }
+
     fn verify_in(
         &self,
         py: Python<'_>,
@@ -472,15 +489,14 @@ impl PyKeyring {
         now: Option<u64>,
     ) -> PyResult<Py<PyPrincipal>> {
         let now = now_or(now);
+        let principal = |p: PrincipalRef<'_>| self.principal(py, p);
         let result = if value.is_none() {
-            self.inner.authenticate(profile, [], now)
+            self.inner.authenticate_with(profile, [], now, principal)
         } else {
-            self.inner.authenticate(profile, [value_bytes(value)?], now)
+            self.inner
+                .authenticate_with(profile, [value_bytes(value)?], now, principal)
         };
-        match result {
-            Ok(p) => self.principal(py, p),
-            Err(rejection) => Err(reject(py, rejection)),
-        }
+        self.answer(py, result)
     }
 }
 
@@ -602,10 +618,11 @@ impl PyKeyring {
         token: &Bound<'_, PyAny>,
         now: Option<u64>,
     ) -> PyResult<Py<PyPrincipal>> {
-        match self.inner.verify(value_bytes(token)?, now_or(now)) {
-            Ok(p) => self.principal(py, p),
-            Err(wga::InvalidToken) => Err(reject(py, Profile::Rest.reject(Failure::Invalid))),
-        }
+        let result = self
+            .inner
+            .verify_with(value_bytes(token)?, now_or(now), |p| self.principal(py, p))
+            .map_err(|wga::InvalidToken| Profile::Rest.reject(Failure::Invalid));
+        self.answer(py, result)
     }
 
     /// Verifies the value of an `Access-Token` header (`rest` profile).
@@ -675,8 +692,11 @@ impl PyKeyring {
         for value in &values {
             slices.push(value_bytes(value)?);
         }
-        match self.inner.authenticate(profile, slices, now_or(now)) {
-            Ok(p) => self.principal(py, p),
+        match self
+            .inner
+            .authenticate_with(profile, slices, now_or(now), |p| self.principal(py, p))
+        {
+            Ok(principal) => principal,
             Err(rejection) => {
                 let challenge = match &metadata {
                     Some(m) => rejection.www_authenticate_with(m).map(|c| c.to_string()),
@@ -713,14 +733,18 @@ fn generate(name: &str, account: &str) -> PyResult<(String, PyTokenRecord)> {
 }
 
 /// Benchmark helper: times `iterations` verifications of `token` by the Rust
-/// core alone (as a Rust caller would: `Keyring::verify` at
-/// `Timestamp::now()`), returning the total in nanoseconds.
+/// core alone, as a Rust caller makes them, at `Timestamp::now()`; returns
+/// the total in nanoseconds. With `borrowed`, `Keyring::verify_with` lends
+/// the principal (its account is read); otherwise `Keyring::verify` returns
+/// an owned `Principal`.
 #[pyfunction]
+#[pyo3(signature = (keyring, token, iterations, borrowed = false))]
 fn _bench_core_verify(
     py: Python<'_>,
     keyring: &Bound<'_, PyKeyring>,
     token: &str,
     iterations: u64,
+    borrowed: bool,
 ) -> PyResult<u64> {
     let keyring = &keyring.get().inner;
     let token = token.as_bytes();
@@ -731,9 +755,19 @@ fn _bench_core_verify(
     }
     let elapsed = py.detach(|| {
         let start = Instant::now();
-        for _ in 0..iterations {
-            let principal = keyring.verify(core::hint::black_box(token), Timestamp::now());
-            core::hint::black_box(principal.is_ok());
+        if borrowed {
+            for _ in 0..iterations {
+                let account =
+                    keyring.verify_with(core::hint::black_box(token), Timestamp::now(), |p| {
+                        p.account().len()
+                    });
+                core::hint::black_box(account.is_ok());
+            }
+        } else {
+            for _ in 0..iterations {
+                let principal = keyring.verify(core::hint::black_box(token), Timestamp::now());
+                core::hint::black_box(principal.is_ok());
+            }
         }
         start.elapsed()
     });
