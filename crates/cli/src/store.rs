@@ -209,17 +209,24 @@ impl Store {
         }
     }
 
-    fn user_version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err("reading the schema version", e))
-    }
-
     fn check_and_migrate(&mut self) -> Result<(), StoreError> {
         // Reading the header first: a file that is not SQLite fails here,
-        // before anything is written to it.
-        let version = self.user_version()?;
-        self.check_identity(version)?;
+        // before anything is written to it. One read transaction, so the
+        // version, the application id and the table count come from the same
+        // snapshot: another process may be creating the store right now, and
+        // separate reads could see its tables but not yet its version.
+        let path = self.path.clone();
+        let snapshot = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| lock_or(&path, "reading the file header", e))?;
+        let version: i64 = snapshot
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| lock_or(&path, "reading the schema version", e))?;
+        check_identity_of(&snapshot, &path, version)?;
+        snapshot
+            .finish()
+            .map_err(|e| lock_or(&path, "reading the file header", e))?;
         if version == LATEST_VERSION {
             return self.set_connection_pragmas();
         }
@@ -228,7 +235,6 @@ impl Store {
             .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
             .map_err(|e| self.err("switching to WAL", e))?;
         self.set_connection_pragmas()?;
-        let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -253,10 +259,6 @@ impl Store {
         self.conn
             .execute_batch("PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;")
             .map_err(|e| self.err("configuring the connection", e))
-    }
-
-    fn check_identity(&self, version: i64) -> Result<(), StoreError> {
-        check_identity_of(&self.conn, &self.path, version)
     }
 
     /// Issues a token and stores its record, in one transaction. Returns the
