@@ -4,7 +4,10 @@
 //! checksum (so each request goes all the way to the verifier comparison):
 //! Left differs from the right secret in its first byte, Right in its last.
 //! A non-constant-time comparison would return earlier for Left. Each bench
-//! takes 2·10^6 samples; dudect's Welch t-test must stay under |t| = 5.
+//! takes 5·10^6 samples; dudect's Welch t-test must stay under |t| = 5.
+//!
+//! A null bench (both classes change the first byte) shows the noise floor
+//! of the machine.
 //!
 //! Positive controls (must exceed 5, or the test is blind on this machine):
 //! the same inputs compared as plain tokens with slice `==` (memcmp), and
@@ -19,65 +22,73 @@ use dudect_bencher::rand::{Rng, RngExt};
 use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
 use whatsgate_auth_benches::{Fixture, NOW, TokenText, secret_byte_changed};
 
-const SAMPLES: usize = 2_000_000;
-const POOL: usize = 1024;
+const SAMPLES: usize = 5_000_000;
+const POOL: usize = 2048;
 
-/// The right token, and pools of wrong tokens differing in the secret's
-/// first byte (Left) or last byte (Right), with random non-zero flips.
-fn inputs(rng: &mut BenchRng) -> (Fixture, Vec<TokenText>, Vec<TokenText>) {
+/// One token per cache line.
+#[repr(align(64))]
+struct Slot(TokenText);
+
+/// The right token, and one pool of wrong tokens in which each slot is
+/// assigned a class at random: Left slots change the secret's byte `left`,
+/// Right slots its byte `right` (random non-zero flips). Both classes are
+/// spread over the same memory, so layout cannot tell them apart.
+fn inputs_at(rng: &mut BenchRng, left: usize, right: usize) -> (Fixture, Vec<(Class, Slot)>) {
     let fixture = Fixture::new(1, rng.next_u64());
     let token = fixture.tokens[0];
-    let flip = |rng: &mut BenchRng| loop {
-        let x: u8 = rng.random();
-        if x != 0 {
-            return x;
-        }
-    };
-    let first = (0..POOL)
-        .map(|_| secret_byte_changed(&token, 0, flip(rng)))
+    let pool = (0..POOL)
+        .map(|_| {
+            let flip = loop {
+                let x: u8 = rng.random();
+                if x != 0 {
+                    break x;
+                }
+            };
+            if rng.random::<bool>() {
+                (Class::Left, Slot(secret_byte_changed(&token, left, flip)))
+            } else {
+                (Class::Right, Slot(secret_byte_changed(&token, right, flip)))
+            }
+        })
         .collect();
-    let last = (0..POOL)
-        .map(|_| secret_byte_changed(&token, 23, flip(rng)))
-        .collect();
-    (fixture, first, last)
+    (fixture, pool)
 }
 
-fn schedule(rng: &mut BenchRng) -> Vec<(Class, usize)> {
-    (0..SAMPLES)
-        .map(|_| {
-            let class = if rng.random::<bool>() {
-                Class::Left
-            } else {
-                Class::Right
-            };
-            (class, rng.random_range(0..POOL))
-        })
-        .collect()
+/// Runs `f` on `SAMPLES` slots drawn at random from the pool.
+fn run(
+    runner: &mut CtRunner,
+    rng: &mut BenchRng,
+    pool: &[(Class, Slot)],
+    f: impl Fn(&TokenText) -> bool,
+) {
+    for _ in 0..SAMPLES {
+        let (class, slot) = &pool[rng.random_range(0..pool.len())];
+        runner.run_one(*class, || f(black_box(&slot.0)));
+    }
 }
 
 fn verify_wrong_secret_first_vs_last_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let (fixture, first, last) = inputs(rng);
-    for (class, i) in schedule(rng) {
-        let token = match class {
-            Class::Left => &first[i],
-            Class::Right => &last[i],
-        };
-        runner.run_one(class, || {
-            fixture.keyring.verify(black_box(token), NOW).is_ok()
-        });
-    }
+    let (fixture, pool) = inputs_at(rng, 0, 23);
+    run(runner, rng, &pool, |token| {
+        fixture.keyring.verify(token, NOW).is_ok()
+    });
+}
+
+/// The noise floor: both classes change the first byte, so any |t| here is
+/// the machine, not the code.
+fn null_verify_first_vs_first_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (fixture, pool) = inputs_at(rng, 0, 0);
+    run(runner, rng, &pool, |token| {
+        fixture.keyring.verify(token, NOW).is_ok()
+    });
 }
 
 fn control_token_slice_eq(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let (fixture, first, last) = inputs(rng);
+    let (fixture, pool) = inputs_at(rng, 0, 23);
     let stored = fixture.tokens[0];
-    for (class, i) in schedule(rng) {
-        let token = match class {
-            Class::Left => &first[i],
-            Class::Right => &last[i],
-        };
-        runner.run_one(class, || black_box(&token[..]) == black_box(&stored[..]));
-    }
+    run(runner, rng, &pool, |token| {
+        token[..] == black_box(&stored)[..]
+    });
 }
 
 #[inline(never)]
@@ -91,19 +102,16 @@ fn bytewise_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn control_token_bytewise_eq(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let (fixture, first, last) = inputs(rng);
+    let (fixture, pool) = inputs_at(rng, 0, 23);
     let stored = fixture.tokens[0];
-    for (class, i) in schedule(rng) {
-        let token = match class {
-            Class::Left => &first[i],
-            Class::Right => &last[i],
-        };
-        runner.run_one(class, || bytewise_eq(black_box(token), black_box(&stored)));
-    }
+    run(runner, rng, &pool, |token| {
+        bytewise_eq(token, black_box(&stored))
+    });
 }
 
 ctbench_main!(
     verify_wrong_secret_first_vs_last_byte,
+    null_verify_first_vs_first_byte,
     control_token_slice_eq,
     control_token_bytewise_eq
 );

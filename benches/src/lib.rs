@@ -107,6 +107,32 @@ pub fn wrong_secret(token: &TokenText, seed: u64) -> TokenText {
     text(other.expose_secret())
 }
 
+/// A token with the same id as `token` whose secret differs in one byte
+/// (`index` in `0..24`, flipped by the non-zero `xor`), with a valid
+/// checksum: the dudect inputs (first byte vs last byte).
+///
+/// # Panics
+/// When `token` is not a valid default-format token, `index >= 24` or `xor == 0`.
+pub fn secret_byte_changed(token: &TokenText, index: usize, xor: u8) -> TokenText {
+    use base64::Engine as _;
+    assert!(index < 24 && xor != 0);
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut payload = [0u8; 38];
+    let len = engine
+        .decode_slice(&token[5..], &mut payload)
+        .unwrap_or_else(|e| panic!("a valid token: {e}"));
+    assert_eq!(len, 37);
+    payload[9 + index] ^= xor;
+    let crc = crc32fast::hash(&payload[..33]);
+    payload[33..37].copy_from_slice(&crc.to_be_bytes());
+    let mut out = *token;
+    let written = engine
+        .encode_slice(&payload[..37], &mut out[5..])
+        .unwrap_or_else(|e| panic!("encode: {e}"));
+    assert_eq!(written, 50);
+    out
+}
+
 /// The same token format, verified without any care for timing.
 pub mod naive {
     use super::{HashMap, TokenText};
@@ -327,6 +353,19 @@ mod tests {
         store.insert(&fixture.tokens[0]);
         assert!(store.verify(&fixture.tokens[0]));
         assert!(!store.verify(&wrong_secret(&fixture.tokens[0], 6)));
+    }
+
+    #[test]
+    fn changed_secret_bytes_parse_and_are_refused() {
+        let fixture = Fixture::new(1, 7);
+        let token = fixture.tokens[0];
+        for index in [0, 23] {
+            let changed = secret_byte_changed(&token, index, 0x80);
+            assert_ne!(changed, token);
+            let parsed = whatsgate_auth::parse(&changed).unwrap();
+            assert_eq!(parsed.id(), whatsgate_auth::parse(&token).unwrap().id());
+            assert!(fixture.keyring.verify(&changed, NOW).is_err());
+        }
     }
 
     #[test]
