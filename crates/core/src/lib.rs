@@ -38,7 +38,10 @@ pub use record::{
 pub use time::Timestamp;
 #[cfg(feature = "std")]
 pub use token::generate;
-pub use token::{InvalidToken, ParsedToken, RngError, Token, TokenFormat, TokenId, parse};
+pub use token::{
+    InvalidToken, ParsedToken, RngError, Token, TokenFormat, TokenId, TokenIdHash, TokenIdHasher,
+    parse,
+};
 pub use verifier::{Rollover, VERIFIER_TAG, Verifier};
 
 /// The operating system's CSPRNG (`getrandom`): the generator to pass where

@@ -75,6 +75,42 @@ impl core::hash::Hash for TokenId {
     }
 }
 
+/// A `BuildHasher` for maps keyed by [`TokenId`]: ids are 64 uniformly random
+/// bits chosen by the issuer, so the id is its own hash and SipHash would
+/// only cost time. (The keyring uses it; so can hosts' own maps.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenIdHash;
+
+/// The hasher of [`TokenIdHash`].
+#[derive(Debug)]
+pub struct TokenIdHasher(u64);
+
+impl core::hash::BuildHasher for TokenIdHash {
+    type Hasher = TokenIdHasher;
+
+    fn build_hasher(&self) -> TokenIdHasher {
+        TokenIdHasher(0)
+    }
+}
+
+impl core::hash::Hasher for TokenIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `TokenId` hashes through `write_u64`; any other input still gets a
+        // deterministic (FNV-1a) hash.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+}
+
 impl fmt::Display for TokenId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         crate::hex::write(f, &self.0)

@@ -8,45 +8,14 @@
 #[cfg(feature = "std")]
 mod imp {
     extern crate std;
-    use core::hash::{BuildHasher, Hasher};
 
-    use crate::token::TokenId;
+    use crate::token::{TokenId, TokenIdHash};
 
-    /// Token ids are 64 uniformly random bits chosen by this crate, so the id
-    /// itself is a well-distributed hash; SipHash would only cost time.
-    #[derive(Clone, Copy, Default)]
-    pub(crate) struct IdHash;
-
-    pub(crate) struct IdHasher(u64);
-
-    impl BuildHasher for IdHash {
-        type Hasher = IdHasher;
-        fn build_hasher(&self) -> IdHasher {
-            IdHasher(0)
-        }
-    }
-
-    impl Hasher for IdHasher {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            // Only `TokenId` is hashed here, through `write_u64`; any other
-            // input still gets a deterministic (FNV-1a) hash.
-            for &b in bytes {
-                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        fn write_u64(&mut self, key: u64) {
-            self.0 = key;
-        }
-    }
-
-    pub(crate) struct Map<V>(papaya::HashMap<TokenId, V, IdHash>);
+    pub(crate) struct Map<V>(papaya::HashMap<TokenId, V, TokenIdHash>);
 
     impl<V: Send + Sync> Map<V> {
         pub(crate) fn new() -> Self {
-            Self(papaya::HashMap::with_hasher(IdHash))
+            Self(papaya::HashMap::with_hasher(TokenIdHash))
         }
 
         pub(crate) fn with<R>(&self, id: &TokenId, f: impl FnOnce(&V) -> R) -> Option<R> {
