@@ -25,7 +25,7 @@ use pyo3::{create_exception, intern};
 use wga::http::ResourceMetadata;
 use wga::{
     AccountId, Failure, KeyringError, OsRng, PrincipalRef, Profile, Rejection, Timestamp,
-    TokenFormat, TokenId, TokenName,
+    TokenFormat, TokenId, TokenIdHash, TokenName,
 };
 use whatsgate_auth as wga;
 
@@ -378,34 +378,6 @@ impl PyPrincipal {
     }
 }
 
-/// Token ids are 64 random bits: the id is its own hash (as in the core).
-#[derive(Clone, Copy, Default)]
-struct IdHash;
-
-struct IdHasher(u64);
-
-impl core::hash::BuildHasher for IdHash {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(0)
-    }
-}
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // `TokenId` hashes through `write_u64`; anything else still hashes.
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, key: u64) {
-        self.0 = key;
-    }
-}
-
 /// How many `Principal` objects each thread keeps for reuse.
 const MAX_CACHED_PRINCIPALS: usize = 4096;
 
@@ -416,8 +388,8 @@ thread_local! {
     /// consulted after the core accepted the token, and only returns an
     /// object equal to the core's answer, so a stale entry can never make a
     /// refused token pass or name the wrong principal.
-    static PRINCIPALS: RefCell<HashMap<(usize, TokenId), Py<PyPrincipal>, IdHash>> =
-        const { RefCell::new(HashMap::with_hasher(IdHash)) };
+    static PRINCIPALS: RefCell<HashMap<(usize, TokenId), Py<PyPrincipal>, TokenIdHash>> =
+        const { RefCell::new(HashMap::with_hasher(TokenIdHash)) };
 }
 
 /// Token records in memory, verified from many threads at once.

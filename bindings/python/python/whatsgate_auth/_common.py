@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from ._native import Principal
+from ._native import Keyring, Principal
 
 Profile = Literal["rest", "mcp"]
 
@@ -18,6 +18,24 @@ _SLASHES = re.compile("/{2,}")
 _REASONS = {401: "Unauthorized", 403: "Forbidden"}
 
 _HEADER_NAMES: dict[str, str] = {"rest": "access-token", "mcp": "authorization"}
+
+
+def check_config(
+    keyring: Keyring,
+    prefixes: Iterable[str],
+    profile: str,
+    resource_metadata: str | None,
+) -> tuple[Keyring, tuple[str, ...], Profile, str | None]:
+    """Checks a middleware's arguments, the same for ASGI and WSGI."""
+    if not isinstance(keyring, Keyring):
+        raise TypeError("keyring must be a whatsgate_auth.Keyring")
+    checked = check_profile(profile)
+    return (
+        keyring,
+        check_prefixes(prefixes),
+        checked,
+        check_resource_metadata(resource_metadata, checked),
+    )
 
 
 def check_profile(profile: str) -> Profile:

@@ -16,9 +16,7 @@ from typing import Any
 from ._common import (
     PRINCIPAL_KEY,
     Profile,
-    check_prefixes,
-    check_profile,
-    check_resource_metadata,
+    check_config,
     is_guarded,
 )
 from ._native import AuthError, Keyring
@@ -49,13 +47,10 @@ class ASGIMiddleware:
         profile: Profile = "rest",
         resource_metadata: str | None = None,
     ) -> None:
-        if not isinstance(keyring, Keyring):
-            raise TypeError("keyring must be a whatsgate_auth.Keyring")
         self.app = app
-        self.keyring = keyring
-        self.profile: Profile = check_profile(profile)
-        self.prefixes = check_prefixes(prefixes)
-        self.resource_metadata = check_resource_metadata(resource_metadata, self.profile)
+        self.keyring, self.prefixes, self.profile, self.resource_metadata = check_config(
+            keyring, prefixes, profile, resource_metadata
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -19,9 +19,7 @@ from typing import Any, Protocol
 from ._common import (
     PRINCIPAL_KEY,
     Profile,
-    check_prefixes,
-    check_profile,
-    check_resource_metadata,
+    check_config,
     header_name,
     is_guarded,
     reason,
@@ -62,13 +60,10 @@ class WSGIMiddleware:
         profile: Profile = "rest",
         resource_metadata: str | None = None,
     ) -> None:
-        if not isinstance(keyring, Keyring):
-            raise TypeError("keyring must be a whatsgate_auth.Keyring")
         self.app = app
-        self.keyring = keyring
-        self.profile: Profile = check_profile(profile)
-        self.prefixes = check_prefixes(prefixes)
-        self.resource_metadata = check_resource_metadata(resource_metadata, self.profile)
+        self.keyring, self.prefixes, self.profile, self.resource_metadata = check_config(
+            keyring, prefixes, profile, resource_metadata
+        )
         self._name = header_name(self.profile)
         self._environ_key = "HTTP_" + self._name.upper().replace("-", "_")
 
