@@ -34,8 +34,7 @@ const ZERO_CRC: u32 = crc32_reference(&[0; CHECKED_LEN]);
 
 /// `LANES[w][j]` holds 8 one-byte lanes for byte position `j`: lanes `8w` to
 /// `8w + 7` of 32. Bit `k` of lane `i` is set when bit `k` of byte `j` flips
-/// bit `i` of the CRC. (Position-major within each word, so the reduction
-/// over positions reads memory in order and vectorises.)
+/// bit `i` of the CRC.
 static LANES: [[u64; CHECKED_LEN]; 4] = build_lanes();
 
 const fn build_lanes() -> [[u64; CHECKED_LEN]; 4] {
@@ -66,17 +65,29 @@ const fn build_lanes() -> [[u64; CHECKED_LEN]; 4] {
 /// This function is constant-time: no branch or memory address depends on
 /// `message`.
 pub(crate) fn checksum(message: &[u8; CHECKED_LEN]) -> u32 {
-    // Each byte copied into all eight lanes of a word.
-    let mut broadcast = [0u64; CHECKED_LEN];
-    for (b, &byte) in broadcast.iter_mut().zip(message) {
-        *b = u64::from(byte).wrapping_mul(0x0101_0101_0101_0101);
+    // Two interleaved sets of four accumulators (even and odd positions):
+    // eight independent XOR chains keep the CPU's ALUs busy.
+    let mut even = [0u64; 4];
+    let mut odd = [0u64; 4];
+    let mut j = 0;
+    while j + 1 < CHECKED_LEN {
+        let a = u64::from(message[j]).wrapping_mul(0x0101_0101_0101_0101);
+        let b = u64::from(message[j + 1]).wrapping_mul(0x0101_0101_0101_0101);
+        for w in 0..4 {
+            even[w] ^= a & LANES[w][j];
+            odd[w] ^= b & LANES[w][j + 1];
+        }
+        j += 2;
+    }
+    if j < CHECKED_LEN {
+        let a = u64::from(message[j]).wrapping_mul(0x0101_0101_0101_0101);
+        for w in 0..4 {
+            even[w] ^= a & LANES[w][j];
+        }
     }
     let mut crc = 0u32;
-    for (w, rows) in LANES.iter().enumerate() {
-        let mut x = 0u64;
-        for (b, row) in broadcast.iter().zip(rows) {
-            x ^= b & row;
-        }
+    for w in 0..4 {
+        let mut x = even[w] ^ odd[w];
         // Parity of each byte lane lands in its bit 0 …
         x ^= x >> 4;
         x ^= x >> 2;
