@@ -129,7 +129,7 @@ pub struct ParseTokenIdError;
 
 impl fmt::Display for ParseTokenIdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a token id is 16 hexadecimal digits, as `wgauth token list` shows it")
+        f.write_str("a token id is 16 hexadecimal digits, as token listings show it")
     }
 }
 
