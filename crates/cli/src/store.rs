@@ -195,8 +195,19 @@ impl Store {
             .conn
             .busy_timeout(busy_timeout)
             .map_err(|e| store.err("setting the busy timeout", e))?;
-        store.check_and_migrate()?;
-        Ok(store)
+        // While another process creates or upgrades the store, SQLite can
+        // answer "busy" without waiting (switching to WAL takes an exclusive
+        // lock, which the busy handler does not wait for). That is
+        // transient: retry within the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            match store.check_and_migrate() {
+                Err(StoreError::Locked(_)) if started.elapsed() < busy_timeout => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                result => return result.map(|()| store),
+            }
+        }
     }
 
     fn err(&self, doing: &'static str, e: rusqlite::Error) -> StoreError {
