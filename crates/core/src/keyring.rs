@@ -191,8 +191,9 @@ type NameIndex = BTreeMap<(AccountId, TokenName), TokenId>;
 /// Token records in memory, verified by many threads at once.
 ///
 /// - **Readers never wait**: with `std`, verification takes no lock.
-///   [`Keyring::verify_with`] writes no shared memory but a token's
-///   last-used second (at most once a second); [`Keyring::verify`] also
+///   [`Keyring::verify_with`] writes nothing other readers write (its own
+///   thread's map reservation aside) but a token's last-used second, at
+///   most once a second; [`Keyring::verify`] also
 ///   takes a reference on the principal it returns. Writers are serialised
 ///   among themselves only.
 /// - **Revocation is immediate**: once [`Keyring::remove`] or
@@ -283,7 +284,7 @@ impl Keyring {
     }
 
     /// Like [`Keyring::verify`], but lends the principal to `f` instead of
-    /// returning an owned one: the path that writes no shared memory (for
+    /// returning an owned one: the path with no shared reference count (for
     /// bindings that copy the account and name out anyway).
     ///
     /// # Errors

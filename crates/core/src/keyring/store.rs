@@ -1,8 +1,8 @@
 //! The keyring's id → entry map and its locks, one backend per feature set.
 //!
 //! With `std`, the map is `papaya`'s lock-free hash map: readers never take a
-//! lock or write shared memory, so verification scales across threads and no
-//! writer can stall it. Without `std` (no threads to park), a `spin` RwLock
+//! lock and write only their own thread's reservation slot, so verification
+//! scales across threads and no writer can stall it. Without `std` (no threads to park), a `spin` RwLock
 //! guards a `BTreeMap`; writers hold it only for one insert or remove.
 
 #[cfg(feature = "std")]
