@@ -328,7 +328,7 @@ struct Payload([u8; PAYLOAD_LEN]);
 
 impl Drop for Payload {
     fn drop(&mut self) {
-        self.0.zeroize();
+        ct::wipe(&mut self.0);
     }
 }
 

@@ -4,7 +4,6 @@ use core::fmt;
 
 use sha2::block_api::compress256;
 use subtle::{Choice, ConstantTimeEq};
-use zeroize::Zeroize;
 
 use crate::time::Timestamp;
 use crate::token::{ID_LEN, SECRET_LEN, TokenId};
@@ -47,7 +46,7 @@ impl Verifier {
         block[56..].copy_from_slice(&((MESSAGE_LEN as u64) * 8).to_be_bytes());
         let mut state = SHA256_IV;
         compress256(&mut state, core::slice::from_ref(&block));
-        block.zeroize();
+        crate::ct::wipe(&mut block);
         let mut out = [0u8; 32];
         for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
             chunk.copy_from_slice(&word.to_be_bytes());

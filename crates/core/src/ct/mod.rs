@@ -6,7 +6,11 @@
 //! result becomes public.
 
 pub(crate) mod base64url;
+mod cpu;
 pub(crate) mod crc32;
+mod wipe;
+
+pub(crate) use wipe::wipe;
 
 use subtle::Choice;
 
