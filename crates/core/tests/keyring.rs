@@ -165,6 +165,28 @@ fn last_used_is_batched() {
     k.regenerate(&mut OsRng, r.id, Timestamp(600), None)
         .unwrap();
     assert_eq!(k.get(r.id).unwrap().last_used_at, Some(Timestamp(502)));
+    // A use the host has not taken yet survives regeneration and sync, and
+    // stays queued once: further uses are not queued twice.
+    let (t2, _) = k
+        .regenerate(&mut OsRng, r.id, Timestamp(600), None)
+        .unwrap();
+    assert!(accepts(&k, &t2, 700));
+    let (t3, _) = k
+        .regenerate(&mut OsRng, r.id, Timestamp(701), None)
+        .unwrap();
+    assert!(accepts(&k, &t3, 710));
+    // Another process regenerated it and stored an older use: sync installs
+    // that secret and keeps the later use from memory.
+    let store = Keyring::new();
+    store.insert(k.get(r.id).unwrap()).unwrap();
+    let (t4, mut stored) = store
+        .regenerate(&mut OsRng, r.id, Timestamp(720), None)
+        .unwrap();
+    stored.last_used_at = Some(Timestamp(650));
+    k.sync([stored]).unwrap();
+    assert_eq!(k.get(r.id).unwrap().last_used_at, Some(Timestamp(710)));
+    assert!(!accepts(&k, &t3, 730) && accepts(&k, &t4, 730));
+    assert_eq!(k.take_last_used(), vec![(r.id, Timestamp(730))]);
 }
 
 #[test]
