@@ -472,8 +472,10 @@ fn main() -> ExitCode {
             let verdicts = VERDICTS.load(Ordering::Relaxed);
             println!(
                 "ctcheck: {} scenarios, {} wrong verdicts, {verdicts} verdicts declassified, \
-                 {errors} valgrind reports",
-                tally.scenarios, tally.wrong
+                 {errors} valgrind reports; kernels: {}",
+                tally.scenarios,
+                tally.wrong,
+                whatsgate_auth::ct_kernels()
             );
             if verdicts == 0 {
                 eprintln!(

@@ -27,6 +27,10 @@ mod time;
 pub mod token;
 mod verifier;
 
+/// Which kernel each constant-time routine runs on this CPU (SIMD or
+/// portable); for benchmark reports and test harnesses, not a stable API.
+#[doc(hidden)]
+pub use ct::cpu::kernels as ct_kernels;
 #[cfg(all(whatsgate_ct_check, feature = "std"))]
 #[doc(hidden)]
 pub use ct::declassify;

@@ -36,3 +36,15 @@ pub(crate) fn has_pclmul() -> bool {
         false
     }
 }
+
+/// Names the kernel each constant-time routine runs on this CPU, e.g.
+/// `"base64url=avx2 crc32=pclmul"`: for benchmark reports and for the
+/// constant-time harness, which must know which code it proved.
+pub fn kernels() -> &'static str {
+    match (has_avx2(), has_pclmul()) {
+        (true, true) => "base64url=avx2 crc32=pclmul",
+        (true, false) => "base64url=avx2 crc32=portable",
+        (false, true) => "base64url=portable crc32=pclmul",
+        (false, false) => "base64url=portable crc32=portable",
+    }
+}

@@ -6,7 +6,7 @@
 //! result becomes public.
 
 pub(crate) mod base64url;
-mod cpu;
+pub(crate) mod cpu;
 pub(crate) mod crc32;
 mod wipe;
 
