@@ -71,6 +71,7 @@ row("generate (OS RNG)", gen, gen / sha if gen and sha else None, "of SHA-256 bl
 vs_sha("generate_chacha20", "generate (ChaCha20 RNG)")
 vs_sha("parse", "parse (ct base64url + ct CRC-32)")
 vs_sha("verify_hot_valid", "`Keyring::verify`, valid, hot", 2.0)
+vs_sha("verify_with_hot_valid", "`Keyring::verify_with` (principal lent, no refcount), valid, hot")
 vs_sha("verify_wrong_secret", "`Keyring::verify`, wrong secret")
 vs_sha("verify_bad_checksum", "`Keyring::verify`, bad checksum")
 vs_sha("verify_garbage", "`Keyring::verify`, garbage (wrong length)")
@@ -104,7 +105,8 @@ except OSError:
     pass
 sha_ni = "SHA-NI" if " sha_ni" in flags else "no SHA-NI"
 load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
-print(f"Machine: {cpu}, {os.cpu_count()} CPUs, {sha_ni}, {platform.system()} {platform.release()}; load average {load}")
+kernels = os.environ.get("WHATSGATE_KERNELS", "kernels not reported")
+print(f"Machine: {cpu}, {os.cpu_count()} CPUs, {sha_ni}, {platform.system()} {platform.release()}; load average {load}; {kernels}")
 print()
 print("| measurement | median | ratio | unit | target | |")
 print("|---|---:|---:|---|---|---|")

@@ -27,6 +27,8 @@ use whatsgate_auth_benches::{
 };
 
 fn floor(c: &mut Criterion) {
+    // scripts/bench reads this line into the table's header.
+    eprintln!("kernels: {}", whatsgate_auth::ct_kernels());
     let mut group = c.benchmark_group("floor");
     let block = [0x5au8; 64];
     group.bench_function("sha256_block", |b| {
@@ -84,6 +86,13 @@ fn ours(c: &mut Criterion) {
     });
     group.bench_function("verify_hot_valid", |b| {
         b.iter(|| hot.keyring.verify(black_box(&valid), NOW).is_ok());
+    });
+    group.bench_function("verify_with_hot_valid", |b| {
+        b.iter(|| {
+            hot.keyring
+                .verify_with(black_box(&valid), NOW, |p| p.account().len())
+                .is_ok()
+        });
     });
     group.bench_function("verify_wrong_secret", |b| {
         b.iter(|| hot.keyring.verify(black_box(&wrong), NOW).is_ok());
