@@ -18,10 +18,10 @@
 use core::arch::x86_64::{
     __m256i, _mm_storeu_si128, _mm256_add_epi8, _mm256_alignr_epi8, _mm256_and_si256,
     _mm256_blend_epi32, _mm256_castsi256_si128, _mm256_cmpeq_epi8, _mm256_extract_epi8,
-    _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_movemask_epi8,
-    _mm256_or_si256, _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi8,
-    _mm256_set1_epi32, _mm256_setr_epi8, _mm256_setr_epi32, _mm256_setzero_si256,
-    _mm256_shuffle_epi8, _mm256_srli_epi16, _mm256_storeu_si256,
+    _mm256_loadu_si256, _mm256_maddubs_epi16, _mm256_movemask_epi8, _mm256_or_si256,
+    _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_set1_epi8, _mm256_set1_epi32,
+    _mm256_setr_epi8, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8,
+    _mm256_slli_epi32, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256,
 };
 
 /// Decodes with the AVX2 kernel if this CPU has AVX2 (`None` otherwise).
@@ -123,9 +123,17 @@ fn pack(sextets: __m256i) -> __m256i {
     // `vpmaddubsw`: each 16-bit half is `first * 64 + second`, i.e. `a<<6 | b`
     // and `c<<6 | d` (sextets < 64, so no saturation).
     let pairs = _mm256_maddubs_epi16(sextets, _mm256_set1_epi32(0x0140_0140));
-    // `vpmaddwd`: each dword is `(a<<6 | b) << 12 | (c<<6 | d)`, the 24 bits
-    // `a b c d` with `a` on top: the three output bytes are its bytes 2, 1, 0.
-    let words = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x0001_1000));
+    // Each dword is now `(c<<6 | d) << 16 | (a<<6 | b)`. Shifting it up by
+    // 12 puts `a<<6 | b` at bits 12..24 (and the low bits of `c<<6 | d` at
+    // 28..32, in byte 3, which is dropped below); or-ing in `c<<6 | d` at
+    // bits 0..12 gives the 24 bits `a b c d` with `a` on top, so the three
+    // output bytes are bytes 2, 1, 0 of each dword. (Shifts rather than
+    // `vpmaddwd`: valgrind computes that one in 64-bit helpers, so a secret
+    // group would taint its public neighbour in the constant-time check.)
+    let words = _mm256_or_si256(
+        _mm256_slli_epi32::<12>(pairs),
+        _mm256_srli_epi32::<16>(pairs),
+    );
     #[rustfmt::skip]
     let big_endian = _mm256_setr_epi8(
         2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
