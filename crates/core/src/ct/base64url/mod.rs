@@ -8,8 +8,6 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 
-use zeroize::Zeroize;
-
 /// Encodes one sextet (`0..64`) as its base64url character.
 #[inline(always)]
 const fn encode_sextet(sextet: u8) -> u8 {
@@ -108,7 +106,7 @@ fn decode_portable<const N: usize, const M: usize>(chars: &[u8; M], out: &mut [u
     // Bit 15 of `invalid` is set when some character decoded to -1.
     let not_in_alphabet = ((invalid as u16) >> 15) as u8;
     let non_canonical = sextets[M - 1] & 0x0f;
-    sextets.zeroize();
+    crate::ct::wipe(&mut sextets);
     not_in_alphabet | non_canonical
 }
 
