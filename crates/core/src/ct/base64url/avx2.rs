@@ -1,9 +1,9 @@
 //! AVX2 decode of the token body: 50 base64url characters → 37 bytes.
 //!
-//! Constant time like the portable code: straight-line vector code, with
+//! Constant time like the portable code: straight-line vector code with
 //! loads and stores at fixed offsets only, so no branch and no address
-//! depends on a character. The only data-dependent indices are `vpshufb` lookups,
-//! which select bytes inside a register and touch no memory.
+//! depends on a character. The only data-dependent indices are `vpshufb`
+//! lookups, which select bytes inside a register and touch no memory.
 //!
 //! Outline:
 //! 1. Load characters 0..32 and 18..50 (two in-bounds 32-byte loads), and
@@ -11,8 +11,9 @@
 //!    (sextet 0) so every vector holds whole groups of four characters.
 //! 2. Classify each byte by its two nibbles (`vpshufb` as a 16-entry table):
 //!    an error flag, and the offset that maps its range onto `0..64`.
-//! 3. Pack each group of four sextets into three bytes with two multiply-adds
-//!    and a byte shuffle, then gather the 37 bytes with dword permutes.
+//! 3. Pack each group of four sextets into three bytes (a multiply-add,
+//!    shifts and a byte shuffle), then gather the 37 bytes with dword
+//!    permutes.
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
@@ -26,8 +27,8 @@ use core::arch::x86_64::{
 
 /// Decodes with the AVX2 kernel if this CPU has AVX2 (`None` otherwise).
 ///
-/// Returns the same mask as the portable decode: zero exactly when every
-/// character is in the alphabet and the last one is canonical.
+/// The mask is zero exactly when the portable decode's is (every character
+/// in the alphabet, the last one canonical); a nonzero value may differ.
 #[inline(always)]
 pub(super) fn decode(chars: &[u8; 50], out: &mut [u8; 37]) -> Option<u8> {
     if crate::ct::cpu::has_avx2() {
@@ -66,8 +67,8 @@ pub(super) fn decode_if_detected(chars: &[u8; 50], out: &mut [u8; 37]) -> Option
 /// | 7    | 0–A (`p`–`z`)     | 4   |
 /// | else | none              | 5   |
 ///
-/// `HI[high]` is the row's bit, `LO[low]` has the bits of the rows in which
-/// that low nibble is invalid (bit 5 always), so `HI[high] & LO[low]` is
+/// `hi_class[high]` is the row's bit, `lo_invalid[low]` has the bits of the
+/// rows in which that low nibble is invalid (bit 5 always), so their AND is
 /// nonzero exactly for bytes outside the alphabet, ≥ 0x80 included (their
 /// high nibble is 8–F).
 ///
@@ -121,7 +122,8 @@ fn classify(chars: __m256i) -> (__m256i, __m256i) {
 #[target_feature(enable = "avx2")]
 fn pack(sextets: __m256i) -> __m256i {
     // `vpmaddubsw`: each 16-bit half is `first * 64 + second`, i.e. `a<<6 | b`
-    // and `c<<6 | d` (sextets < 64, so no saturation).
+    // and `c<<6 | d` (at most 255 * 65 even for garbage, so it never
+    // saturates).
     let pairs = _mm256_maddubs_epi16(sextets, _mm256_set1_epi32(0x0140_0140));
     // Each dword is now `(c<<6 | d) << 16 | (a<<6 | b)`. Shifting it up by
     // 12 puts `a<<6 | b` at bits 12..24 (and the low bits of `c<<6 | d` at
@@ -194,6 +196,7 @@ fn decode_avx2(chars: &[u8; 50], out: &mut [u8; 37]) -> u8 {
         _mm256_setr_epi32(2, 4, 3, 3, 3, 3, 0, 1),
     );
     let non_canonical = _mm256_extract_epi8::<5>(tail_bytes) as u8;
+    // Bytes 0..32: `head_bytes` with bytes 24..32 from `tail_bytes` on top.
     let first = _mm256_blend_epi32::<0b1100_0000>(head_bytes, tail_bytes);
     // Bytes 5..37: `first` shifted down 5 bytes, `tail_bytes` shifted in
     // (`vpalignr` again, each lane paired with the one above it).
