@@ -2,9 +2,11 @@
 //!
 //! Lookup tables are indexed by the data they encode, which leaks it through
 //! the cache; these routines use only arithmetic on each byte. They are
-//! written over fixed-size arrays so the compiler can vectorise them.
+//! written over fixed-size arrays so the compiler can vectorise them. The
+//! token body's decode also has an AVX2 kernel (`avx2`), picked at run time.
 
-use zeroize::Zeroize;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// Encodes one sextet (`0..64`) as its base64url character.
 #[inline(always)]
@@ -65,8 +67,27 @@ pub(crate) fn encode<const N: usize, const M: usize>(bytes: &[u8; N]) -> [u8; M]
 /// in the alphabet and the encoding is canonical (the unused low four bits of
 /// the last character are zero). The mask is data, not a branch: the caller
 /// folds it into its verdict.
+#[inline]
 pub(crate) fn decode<const N: usize, const M: usize>(chars: &[u8; M]) -> ([u8; N], u8) {
     const { assert!(N % 3 == 1 && M == (N / 3) * 4 + 2) };
+    let mut out = [0u8; N];
+    // The token body (50 characters, 37 bytes) has an AVX2 kernel. The shape
+    // is a compile-time constant, so these conversions fold away and the
+    // choice never depends on the data.
+    #[cfg(target_arch = "x86_64")]
+    if let (Ok(body), Ok(payload)) = (
+        <&[u8; 50]>::try_from(chars.as_slice()),
+        <&mut [u8; 37]>::try_from(out.as_mut_slice()),
+    ) && let Some(malformed) = avx2::decode(body, payload)
+    {
+        return (out, malformed);
+    }
+    let malformed = decode_portable(chars, &mut out);
+    (out, malformed)
+}
+
+/// The portable decode: [`decode`] on any target, into `out`.
+fn decode_portable<const N: usize, const M: usize>(chars: &[u8; M], out: &mut [u8; N]) -> u8 {
     let mut sextets = [0u8; M];
     let mut invalid: i16 = 0;
     for (sextet, &c) in sextets.iter_mut().zip(chars.iter()) {
@@ -74,7 +95,6 @@ pub(crate) fn decode<const N: usize, const M: usize>(chars: &[u8; M]) -> ([u8; N
         invalid |= value;
         *sextet = (value & 0x3f) as u8;
     }
-    let mut out = [0u8; N];
     let groups = N / 3;
     for g in 0..groups {
         let s = &sextets[4 * g..4 * g + 4];
@@ -86,8 +106,8 @@ pub(crate) fn decode<const N: usize, const M: usize>(chars: &[u8; M]) -> ([u8; N
     // Bit 15 of `invalid` is set when some character decoded to -1.
     let not_in_alphabet = ((invalid as u16) >> 15) as u8;
     let non_canonical = sextets[M - 1] & 0x0f;
-    sextets.zeroize();
-    (out, not_in_alphabet | non_canonical)
+    crate::ct::wipe(&mut sextets);
+    not_in_alphabet | non_canonical
 }
 
 #[cfg(test)]
@@ -131,6 +151,22 @@ mod tests {
         assert_ne!(bad, 0);
         let (_, bad) = decode::<1, 2>(b"Zg");
         assert_eq!(bad, 0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(if cfg!(miri) { 4 } else { 512 }))]
+
+        /// The token shape goes through whichever kernel this CPU picks.
+        #[test]
+        fn token_shape_matches_portable(chars in proptest::prelude::any::<[u8; 50]>()) {
+            let (bytes, mask) = decode::<37, 50>(&chars);
+            let mut want = [0u8; 37];
+            let want_mask = decode_portable(&chars, &mut want);
+            proptest::prop_assert_eq!(mask == 0, want_mask == 0);
+            if want_mask == 0 {
+                proptest::prop_assert_eq!(bytes, want);
+            }
+        }
     }
 
     #[test]
