@@ -3,7 +3,6 @@
 //!
 //! Builds with `--cfg whatsgate_portable` never pick a SIMD kernel, so the
 //! portable code can be checked (valgrind, benches) on the same machine.
-#![allow(dead_code)] // until the kernels that ask land
 
 #[cfg(all(target_arch = "x86_64", not(whatsgate_portable)))]
 cpufeatures::new!(avx2_cpuid, "avx2");
