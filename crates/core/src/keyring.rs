@@ -300,12 +300,10 @@ impl Keyring {
         now: Timestamp,
         f: impl FnOnce(PrincipalRef<'_>) -> R,
     ) -> Result<R, InvalidToken> {
-        let parsed = self.format.parse(token)?;
-        let id = parsed.id();
         // Hash before the lookup: the two are independent, so the CPU overlaps
         // the SHA-256 rounds with the map probe, and an unknown id costs the
         // same hash as a known one.
-        let presented = parsed.verifier();
+        let (id, presented) = self.format.parse_verifier(token)?;
         self.entries
             .with(&id, |entry| {
                 let verdict = accepts(&entry.verifier, entry.rollover.as_deref(), &presented, now);

@@ -206,6 +206,21 @@ impl TokenFormat {
         })
     }
 
+    /// Whether `text` starts with the prefix. `text` is a whole token (more
+    /// than 16 bytes), so one masked 16-byte comparison does instead of a
+    /// `memcmp` call; the prefix is public, so this may exit early.
+    fn starts(&self, text: &[u8]) -> bool {
+        const _: () = assert!(MAX_PREFIX_LEN < 16 && BODY_LEN > 16);
+        let Some(head) = text.first_chunk::<16>() else {
+            return false;
+        };
+        let mut padded = [0u8; 16];
+        padded[..MAX_PREFIX_LEN].copy_from_slice(&self.prefix);
+        // `prefix_len` is 1..=14 (checked by `new`), so the shift is in range.
+        let mask = u128::MAX >> (128 - 8 * u32::from(self.prefix_len));
+        (u128::from_le_bytes(*head) ^ u128::from_le_bytes(padded)) & mask == 0
+    }
+
     fn prefix_bytes(&self) -> &[u8] {
         &self.prefix[..usize::from(self.prefix_len)]
     }
@@ -252,7 +267,7 @@ impl TokenFormat {
         let crc = ct::crc32::checksum(payload.checked());
         payload.0[CHECKED_LEN..].copy_from_slice(&crc.to_be_bytes());
 
-        let verifier = Verifier::compute(id, payload.secret());
+        let verifier = Verifier::compute(payload.checked());
         let mut text = [0u8; MAX_TOKEN_LEN];
         let prefix_len = usize::from(self.prefix_len);
         text[..prefix_len].copy_from_slice(self.prefix_bytes());
@@ -277,11 +292,37 @@ impl TokenFormat {
     /// [`InvalidToken`] for anything that is not a well-formed token of this
     /// format, without saying what was wrong.
     pub fn parse(&self, text: &[u8]) -> Result<ParsedToken, InvalidToken> {
-        let prefix = self.prefix_bytes();
-        if text.len() != prefix.len() + BODY_LEN || !text.starts_with(prefix) {
+        self.with_payload(text, |payload| ParsedToken {
+            id: payload.id(),
+            payload: Payload(payload.0),
+        })
+    }
+
+    /// [`TokenFormat::parse`] followed by [`ParsedToken::verifier`], without
+    /// moving the secret in between: the verifier's block is laid out from
+    /// the bytes where the decoder stored them (see `verifier/block.rs` for
+    /// why a copy in between costs as much as the hash).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn parse_verifier(&self, text: &[u8]) -> Result<(TokenId, Verifier), InvalidToken> {
+        self.with_payload(text, |payload| {
+            let id = payload.id();
+            (id, Verifier::compute(payload.checked()))
+        })
+    }
+
+    /// Decodes and checks a presented token, then lends the payload to `f`
+    /// where it was decoded; it is wiped when `f` returns.
+    #[inline(always)]
+    fn with_payload<R>(
+        &self,
+        text: &[u8],
+        f: impl FnOnce(&Payload) -> R,
+    ) -> Result<R, InvalidToken> {
+        let prefix_len = usize::from(self.prefix_len);
+        if text.len() != prefix_len + BODY_LEN || !self.starts(text) {
             return Err(InvalidToken);
         }
-        let body: &[u8; BODY_LEN] = text[prefix.len()..].try_into().map_err(|_| InvalidToken)?;
+        let body: &[u8; BODY_LEN] = text[prefix_len..].try_into().map_err(|_| InvalidToken)?;
         let (bytes, malformed) = ct::base64url::decode::<PAYLOAD_LEN, BODY_LEN>(body);
         let payload = Payload(bytes);
         let presented_crc = u32::from_be_bytes([
@@ -300,12 +341,7 @@ impl TokenFormat {
         if !ct::reveal(well_formed) {
             return Err(InvalidToken);
         }
-        let mut id = [0u8; ID_LEN];
-        id.copy_from_slice(&payload.0[1..1 + ID_LEN]);
-        Ok(ParsedToken {
-            id: TokenId(id),
-            payload,
-        })
+        Ok(f(&payload))
     }
 }
 
@@ -333,16 +369,16 @@ impl Drop for Payload {
 }
 
 impl Payload {
+    fn id(&self) -> TokenId {
+        let mut id = [0u8; ID_LEN];
+        id.copy_from_slice(&self.0[1..1 + ID_LEN]);
+        TokenId(id)
+    }
+
     fn checked(&self) -> &[u8; CHECKED_LEN] {
         self.0[..CHECKED_LEN]
             .try_into()
             .unwrap_or_else(|_| unreachable!("CHECKED_LEN < PAYLOAD_LEN"))
-    }
-
-    fn secret(&self) -> &[u8; SECRET_LEN] {
-        self.0[SECRET_RANGE]
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("SECRET_RANGE has SECRET_LEN bytes"))
     }
 }
 
@@ -411,7 +447,7 @@ impl ParsedToken {
     /// The verifier of this token: what a record must hold for it to be
     /// accepted. Compare it with [`Verifier::ct_eq`]; never with `==` on bytes.
     pub fn verifier(&self) -> Verifier {
-        Verifier::compute(self.id, self.payload.secret())
+        Verifier::compute(self.payload.checked())
     }
 
     /// Whether a stored verifier (and, during a regeneration grace period,
@@ -542,5 +578,22 @@ mod tests {
                 .parse(token.expose_secret().as_bytes())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn every_prefix_byte_is_checked() {
+        // The shortest, the default and the longest prefix: a change in any
+        // byte of the prefix is refused, and only the prefix is compared.
+        for prefix in ["x_", "wgat_", "abcdefghijklm_"] {
+            let format = TokenFormat::new(prefix).unwrap();
+            let (token, _) = format.generate(&mut Counting(0)).unwrap();
+            let text = token.expose_secret().as_bytes();
+            assert!(format.parse(text).is_ok(), "{prefix}");
+            for i in 0..prefix.len() {
+                let mut changed = text.to_vec();
+                changed[i] ^= 0x01;
+                assert!(format.parse(&changed).is_err(), "{prefix}: byte {i}");
+            }
+        }
     }
 }
