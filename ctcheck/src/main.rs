@@ -205,6 +205,53 @@ fn ok(result: Result<Principal, impl core::fmt::Debug>) -> bool {
     result.is_ok()
 }
 
+/// Parsing with every body character undefined (id and checksum too, not
+/// only the secret): the decoder and the checksum must not branch on any of
+/// them. Only the verdict is declassified; the parsed id is dropped unused.
+fn check_parse_whole_body(tally: &mut Tally, format: &TokenFormat) {
+    let mut rng = SecretRng {
+        ids_are_public: true,
+    };
+    let (token, _) = format
+        .generate(&mut rng)
+        .unwrap_or_else(|_| panic!("OS RNG failed"));
+    mark_public(&token);
+    let valid = token.expose_secret().as_bytes().to_vec();
+    let prefix = format.prefix().len();
+    let changed = |index: usize, c: u8| {
+        let mut text = valid.clone();
+        text[index] = if text[index] == c { b'B' } else { c };
+        text
+    };
+    let cases = [
+        ("whole body secret: valid", valid.clone(), true),
+        (
+            "whole body secret: id changed",
+            changed(prefix + 3, b'A'),
+            false,
+        ),
+        (
+            "whole body secret: checksum changed",
+            changed(prefix + 47, b'Q'),
+            false,
+        ),
+        (
+            "whole body secret: outside the alphabet",
+            changed(prefix + 5, b'+'),
+            false,
+        ),
+        (
+            "whole body secret: non-canonical tail",
+            changed(prefix + 49, b'B'),
+            false,
+        ),
+    ];
+    for (what, text, want) in cases {
+        mark_secret(&text[prefix..]);
+        tally.expect(what, format.parse(&text).is_ok(), want);
+    }
+}
+
 /// Generation: every RNG byte is secret; nothing may branch on it.
 fn check_generate(tally: &mut Tally, format: &TokenFormat) -> (Token, TokenRecord) {
     let mut rng = SecretRng {
@@ -466,6 +513,7 @@ fn main() -> ExitCode {
                     let (token, record) = check_generate(&mut tally, &format);
                     black_box((token.id(), record.id));
                     check_keyring(&mut tally, &format);
+                    check_parse_whole_body(&mut tally, &format);
                 }
             }
             let errors = error_count();
