@@ -19,7 +19,7 @@ use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
 use crate::verifier::{Rollover, Verifier, accepts};
 use store::{LastUsed, Map, Mutex};
 
-// Verification's cache footprint: the entry is one line (see `Entry`).
+// Verification's cache footprint: the entry fits 64 bytes (see `Entry`).
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(core::mem::size_of::<Entry>() <= 64);
 
@@ -149,7 +149,8 @@ impl From<RngError> for KeyringError {
 
 /// What the map holds per token. Verification reads the verifier, writes
 /// `last_used` (at most once a second) and `dirty`, and clones `identity`:
-/// 64 bytes, one cache line, so a lookup that misses the cache misses once.
+/// 64 bytes in the map's own allocation, so a lookup that misses the cache
+/// fetches one or two adjacent lines instead of chasing more pointers.
 struct Entry {
     verifier: Verifier,
     last_used: LastUsed,
