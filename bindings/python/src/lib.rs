@@ -29,6 +29,8 @@ use wga::{
 };
 use whatsgate_auth as wga;
 
+mod fast;
+
 mod errors {
     //! The exception hierarchy: one base, one subclass per failure.
     #![allow(missing_docs)]
@@ -407,11 +409,11 @@ struct PyKeyring {
 }
 
 impl PyKeyring {
-    /// The `Principal` object for a verified token: the one this thread
-    /// returned last for it if that one still says the same, else a new one.
-    fn principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> PyResult<Py<PyPrincipal>> {
+    /// The `Principal` object this thread returned last for a verified
+    /// token, if it still says the same; a new reference.
+    fn cached_principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> Option<Py<PyPrincipal>> {
         let key = (core::ptr::from_ref(self) as usize, p.token_id());
-        let hit = PRINCIPALS.with_borrow(|cache| {
+        PRINCIPALS.with_borrow(|cache| {
             cache
                 .get(&key)
                 .and_then(|cached| match &cached.get().inner {
@@ -425,10 +427,16 @@ impl PyKeyring {
                     }
                     _ => None,
                 })
-        });
-        if let Some(hit) = hit {
+        })
+    }
+
+    /// The `Principal` object for a verified token: the one this thread
+    /// returned last for it if that one still says the same, else a new one.
+    fn principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> PyResult<Py<PyPrincipal>> {
+        if let Some(hit) = self.cached_principal(py, p) {
             return Ok(hit);
         }
+        let key = (core::ptr::from_ref(self) as usize, p.token_id());
         let object = Py::new(
             py,
             PyPrincipal {
@@ -754,6 +762,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTokenRecord>()?;
     m.add_class::<PyPrincipal>()?;
     m.add_class::<PyKeyring>()?;
+    fast::install(&py.get_type::<PyKeyring>())?;
     m.add("AuthError", py.get_type::<AuthError>())?;
     m.add("MissingToken", py.get_type::<MissingToken>())?;
     m.add("InvalidToken", py.get_type::<InvalidToken>())?;
