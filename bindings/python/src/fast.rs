@@ -4,23 +4,25 @@
 //! A verification is about 130 ns of core work, and PyO3's generic method
 //! wrapper (attach bookkeeping in a thread-local, the type check of `self`,
 //! the argument parser, the `Option<u64>` for `now`) added about 15 ns to
-//! it (measured A/B with `bench/bench_verify.py`). So after PyO3 has built the `Keyring`
-//! class, [`install`] replaces these three methods with method descriptors
-//! of [`fast`], which handles only the common call: one positional `str` or
-//! `bytes` value (exactly those types), no keywords, a token that verifies,
-//! and a `Principal` object this thread already holds for it. It reads the
-//! value with `PyUnicode_AsUTF8AndSize` (no copy), verifies with the core,
-//! and returns the cached object (one reference count). Anything else — a
-//! keyword, `None`, another type, a refused token, a principal not cached
-//! yet — goes to PyO3's original method, unchanged, which verifies again
-//! and answers (or raises) exactly as before. The fast path never raises,
-//! creates no Python object and drops no Python reference; so it needs none
-//! of PyO3's attach bookkeeping.
+//! it (measured A/B with `bench/bench_verify.py`). So after PyO3 has built
+//! the `Keyring` class, [`install`] replaces these three methods with method
+//! descriptors of [`fast`], a `METH_FASTCALL | METH_KEYWORDS` function that
+//! answers the calls the methods are made for: one positional `str` or
+//! `bytes` (or `None` for a header), and at most the keyword `now` (`None`
+//! or an `int`). It reads the value with `PyUnicode_AsUTF8AndSize` (no
+//! copy), verifies with the core, and returns the `Principal` object this
+//! thread holds for the token (one reference count). Only when it must make
+//! a Python object — a `Principal` not cached yet, or the exception for a
+//! refused token — does it attach through PyO3 ([`Python::attach`]; the GIL
+//! is already held, so that only counts the attachment), and then runs the
+//! same code as PyO3's method ([`PyKeyring::new_principal`],
+//! [`crate::reject`]). Any other call (another keyword, a value of another
+//! type, a `now` that is not an unsigned 64-bit `int`) goes to PyO3's
+//! original method, unchanged, for its exact checks and error messages.
 //!
-//! Verifying twice on those paths is safe: the first verdict is dropped, and
-//! the second is the answer of a verification that started later. It costs
-//! them about 120 ns (the call through PyO3's method, plus a second core
-//! verification for a refused token).
+//! The fast path never drops a Python reference outside `Python::attach`:
+//! PyO3 defers the release of a `Py` dropped where it does not know the
+//! thread is attached, and only its own wrappers release those.
 //!
 //! The replacement keeps the name, docstring and text signature (so
 //! `inspect.signature`, `help()` and stubtest see the same method).
@@ -37,9 +39,9 @@ use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-use whatsgate_auth::{PrincipalRef, Profile, Timestamp};
+use whatsgate_auth::{Failure, InvalidToken, PrincipalRef, Profile, Timestamp};
 
-use crate::PyKeyring;
+use crate::{PyKeyring, reject};
 
 /// What a method verifies.
 #[derive(Clone, Copy)]
@@ -139,86 +141,170 @@ unsafe extern "C" fn fast<const M: usize>(
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let method = &METHODS[M];
-    if nargs == 1 && kwnames.is_null() {
-        // SAFETY: see this function's contract; `args` holds one value. A
-        // panic (none is expected) declines the fast path, and the full
-        // method reports it.
-        let hit = catch_unwind(AssertUnwindSafe(|| unsafe {
-            verified_principal(method.kind, slf, *args)
-        }));
-        if let Ok(Some(principal)) = hit {
-            return principal;
-        }
-    }
     // SAFETY: see this function's contract.
-    unsafe { call_full(method, slf, args, nargs, kwnames) }
+    let answer = catch_unwind(AssertUnwindSafe(|| unsafe {
+        answer(method.kind, slf, args, nargs, kwnames)
+    }));
+    match answer {
+        Ok(Some(result)) => result,
+        // SAFETY: see this function's contract.
+        Ok(None) => unsafe { call_full(method, slf, args, nargs, kwnames) },
+        Err(payload) => raise_panic(payload),
+    }
 }
 
-/// The cached `Principal` for a `str` or `bytes` value that verifies, as a
-/// new reference; `None` for anything the full method must answer.
-///
-/// Changes no Python state but one reference count: no object created, no
-/// exception left set, no reference dropped (PyO3 defers the release of a
-/// `Py` dropped outside its own wrappers, and this function is outside).
+/// The method's result (a new reference, or null with the exception set),
+/// or `None` when PyO3's method must answer the call.
 ///
 /// # Safety
-/// The GIL is held, `slf` is a `Keyring`, `value` a live object, both
-/// borrowed for the call.
-unsafe fn verified_principal(
+/// As for [`fast`].
+unsafe fn answer(
     kind: Kind,
     slf: *mut ffi::PyObject,
-    value: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
 ) -> Option<*mut ffi::PyObject> {
     // SAFETY: CPython calls `fast` with the GIL held.
     let py = unsafe { Python::assume_attached() };
-    // SAFETY: `value` is live for the call (the contract).
-    let bytes = unsafe { value_bytes(value) }?;
+    // SAFETY: the contract of `fast`.
+    let now = unsafe { now_argument(args, nargs, kwnames) }?;
+    // SAFETY: `now_argument` saw one positional value: `args[0]` is live
+    // for the call.
+    let value = match unsafe { value_bytes(*args) } {
+        Value::Bytes(bytes) => Some(bytes),
+        Value::None => None,
+        Value::Other => return None,
+    };
     // SAFETY: `slf` is a live `Keyring`, borrowed for the call.
     let keyring: &PyKeyring = unsafe { Borrowed::from_ptr(py, slf).cast_unchecked() }.get();
-    let now = Timestamp::now();
-    let cached = |p: PrincipalRef<'_>| keyring.cached_principal(py, p);
-    let principal = match kind {
-        Kind::Token => keyring.inner.verify_with(bytes, now, cached).ok(),
-        Kind::Header(profile) => keyring
-            .inner
-            .authenticate_with(profile, [bytes], now, cached)
-            .ok(),
+    let now = now.map_or_else(Timestamp::now, Timestamp);
+    // The cached object, else the principal to make one of (outside the
+    // core's lookup, attached).
+    let principal = |p: PrincipalRef<'_>| {
+        keyring
+            .cached_principal(py, p)
+            .ok_or_else(|| p.to_principal())
     };
-    principal.flatten().map(Py::into_ptr)
+    let verdict = match (kind, value) {
+        (Kind::Token, Some(token)) => keyring
+            .inner
+            .verify_with(token, now, principal)
+            .map_err(|InvalidToken| Profile::Rest.reject(Failure::Invalid)),
+        // `verify(None)` is a TypeError: PyO3's method raises it.
+        (Kind::Token, None) => return None,
+        (Kind::Header(profile), value) => keyring
+            .inner
+            .authenticate_with(profile, value, now, principal),
+    };
+    Some(match verdict {
+        Ok(Ok(cached)) => cached.into_ptr(),
+        Ok(Err(principal)) => Python::attach(|py| {
+            keyring
+                .new_principal(py, principal)
+                .map_or_else(|e| raise(py, e), Py::into_ptr)
+        }),
+        Err(rejection) => Python::attach(|py| raise(py, reject(py, rejection))),
+    })
 }
 
-/// The bytes of an exact `str` (its UTF-8 form, which CPython keeps with
-/// the string; an ASCII string is its own) or an exact `bytes`, without a
-/// copy. `None` for any other object, and for a `str` with no UTF-8 form
-/// (lone surrogates: the full method refuses it as a token).
+/// Sets `error` as the current exception; the null result that goes with it.
+fn raise(py: Python<'_>, error: PyErr) -> *mut ffi::PyObject {
+    error.restore(py);
+    ptr::null_mut()
+}
+
+/// `now` of a call of shape `(value)` or `(value, now=x)` with `x` `None`
+/// (the clock) or an `int` that fits 64 unsigned bits; `None` for any
+/// other call.
+///
+/// # Safety
+/// As for [`fast`].
+unsafe fn now_argument(
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> Option<Option<u64>> {
+    if nargs != 1 {
+        return None;
+    }
+    if kwnames.is_null() {
+        return Some(None);
+    }
+    // SAFETY: `kwnames` is a tuple of str (the contract), and with one name
+    // `args` holds one value after the positional one.
+    unsafe {
+        if ffi::PyTuple_Size(kwnames) != 1
+            || ffi::PyUnicode_CompareWithASCIIString(
+                ffi::PyTuple_GetItem(kwnames, 0),
+                c"now".as_ptr(),
+            ) != 0
+        {
+            return None;
+        }
+        let now = *args.add(1);
+        if now == ffi::Py_None() {
+            return Some(None);
+        }
+        if ffi::Py_TYPE(now) != &raw mut ffi::PyLong_Type {
+            return None;
+        }
+        let secs = ffi::PyLong_AsUnsignedLongLong(now);
+        if secs == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+            // Negative or too large: PyO3's method raises the same error.
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(Some(secs))
+    }
+}
+
+/// A header value or token as the fast path sees it.
+enum Value<'a> {
+    /// A `str` (its UTF-8 form) or `bytes` (or subclass), not copied.
+    Bytes(&'a [u8]),
+    None,
+    Other,
+}
+
+/// The bytes of a `str` (its UTF-8 form, which CPython keeps with the
+/// string; an ASCII string is its own) or a `bytes`, without a copy. A
+/// `str` with no UTF-8 form (lone surrogates) is one byte that is never
+/// valid in a token, as in [`crate::value_bytes`]: refused, not an error.
 ///
 /// # Safety
 /// The GIL is held and `value` is live for `'a`.
-unsafe fn value_bytes<'a>(value: *mut ffi::PyObject) -> Option<&'a [u8]> {
+unsafe fn value_bytes<'a>(value: *mut ffi::PyObject) -> Value<'a> {
     let mut len: ffi::Py_ssize_t = 0;
-    // SAFETY: `value` is a live object (the contract); comparing its type
-    // with the address of a built-in type reads nothing else.
+    // SAFETY: `value` is a live object (the contract). The exact types are
+    // compared first: the subclass checks read the type's flags through a
+    // call under the limited API.
     let (data, len) = unsafe {
-        if ffi::Py_TYPE(value) == &raw mut ffi::PyUnicode_Type {
+        let ty = ffi::Py_TYPE(value);
+        if ty == &raw mut ffi::PyUnicode_Type || ffi::PyUnicode_Check(value) != 0 {
             let data = ffi::PyUnicode_AsUTF8AndSize(value, &mut len);
             if data.is_null() {
                 ffi::PyErr_Clear();
-                return None;
+                return Value::Bytes(&[0xff]);
             }
             (data, len)
-        } else if ffi::Py_TYPE(value) == &raw mut ffi::PyBytes_Type {
+        } else if ty == &raw mut ffi::PyBytes_Type || ffi::PyBytes_Check(value) != 0 {
             (
                 ffi::PyBytes_AsString(value).cast_const(),
                 ffi::PyBytes_Size(value),
             )
+        } else if value == ffi::Py_None() {
+            return Value::None;
         } else {
-            return None;
+            return Value::Other;
         }
     };
-    let len = usize::try_from(len).ok()?;
+    let Ok(len) = usize::try_from(len) else {
+        return Value::Other;
+    };
     // SAFETY: CPython returned `len` bytes at `data`, owned by `value` (a
     // str keeps its UTF-8 form, a bytes its buffer) and immutable while it lives.
-    Some(unsafe { core::slice::from_raw_parts(data.cast::<u8>(), len) })
+    Value::Bytes(unsafe { core::slice::from_raw_parts(data.cast::<u8>(), len) })
 }
 
 /// Calls PyO3's original method with the same arguments (everything the
@@ -251,16 +337,20 @@ unsafe fn call_full(
             )
         })
     }));
-    result.unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("panic from Rust code")
-            .to_owned();
-        Python::attach(|py| PanicException::new_err((message,)).restore(py));
-        ptr::null_mut()
-    })
+    result.unwrap_or_else(raise_panic)
+}
+
+/// Raises PyO3's `PanicException` for a panic caught at the boundary (as
+/// PyO3's own wrappers do).
+#[cold]
+fn raise_panic(payload: Box<dyn core::any::Any + Send>) -> *mut ffi::PyObject {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("panic from Rust code")
+        .to_owned();
+    Python::attach(|py| raise(py, PanicException::new_err((message,))))
 }
 
 /// # Safety

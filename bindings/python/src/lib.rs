@@ -433,14 +433,20 @@ impl PyKeyring {
     /// The `Principal` object for a verified token: the one this thread
     /// returned last for it if that one still says the same, else a new one.
     fn principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> PyResult<Py<PyPrincipal>> {
-        if let Some(hit) = self.cached_principal(py, p) {
-            return Ok(hit);
+        match self.cached_principal(py, p) {
+            Some(hit) => Ok(hit),
+            None => self.new_principal(py, p.to_principal()),
         }
+    }
+
+    /// A new `Principal` object, kept for this thread's next verifications
+    /// of the same token.
+    fn new_principal(&self, py: Python<'_>, p: wga::Principal) -> PyResult<Py<PyPrincipal>> {
         let key = (core::ptr::from_ref(self) as usize, p.token_id());
         let object = Py::new(
             py,
             PyPrincipal {
-                inner: PrincipalInner::Verified(p.to_principal()),
+                inner: PrincipalInner::Verified(p),
             },
         )?;
         let stored = object.clone_ref(py);

@@ -1,9 +1,9 @@
-"""The verify methods' fast path (src/fast.rs) answers exactly as the full method.
+"""The verify methods' fast path (src/fast.rs) answers exactly as PyO3's method.
 
-The common call (one exact ``str`` or ``bytes``, no keyword, a valid token
-whose ``Principal`` this thread holds already) is answered by a plain C
-function; every other call goes to PyO3's method. These tests call both
-paths and compare.
+Calls of the shapes the methods are made for (one ``str``, ``bytes`` or
+``None``, at most ``now=None`` or ``now=<int>``) are answered by a plain C
+function; every other call goes to PyO3's method. These tests make both
+kinds of call and check the answers, errors and reference counts.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def test_call_shapes_are_checked_by_the_full_method() -> None:
         lambda: keyring.verify_access_token(token, later=1),  # type: ignore[call-arg]
         lambda: keyring.verify_access_token(token, now="soon"),  # type: ignore[arg-type]
         lambda: keyring.verify(token, now=-1),
+        lambda: keyring.verify_access_token(token, now=2**64),
         lambda: keyring.verify_authorization(bytearray(token.encode())),  # type: ignore[arg-type]
     ]
     for call in calls:
