@@ -718,40 +718,51 @@ fn generate(name: &str, account: &str) -> PyResult<(String, PyTokenRecord)> {
     Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
 }
 
-/// Benchmark helper: times `iterations` verifications of `token` by the Rust
-/// core alone, as a Rust caller makes them, at `Timestamp::now()`; returns
-/// the total in nanoseconds. With `borrowed`, `Keyring::verify_with` lends
-/// the principal (its account is read); otherwise `Keyring::verify` returns
-/// an owned `Principal`.
+/// Benchmark helper: times `iterations` verifications of the header value
+/// `value` by the Rust core alone, as a Rust service makes them: the `rest`
+/// profile's `Keyring::authenticate` at `Timestamp::now()`, an owned
+/// `Principal` out (the work `Keyring.verify_access_token` asks of the
+/// core), or with `lent`, `Keyring::authenticate_with` lending the
+/// principal (its account is read): the floor, nothing taken out. Returns
+/// the total in nanoseconds. The GIL is released meanwhile.
 #[pyfunction]
-#[pyo3(signature = (keyring, token, iterations, borrowed = false))]
+#[pyo3(signature = (keyring, value, iterations, lent = false))]
 fn _bench_core_verify(
     py: Python<'_>,
     keyring: &Bound<'_, PyKeyring>,
-    token: &str,
+    value: &str,
     iterations: u64,
-    borrowed: bool,
+    lent: bool,
 ) -> PyResult<u64> {
     let keyring = &keyring.get().inner;
-    let token = token.as_bytes();
-    if keyring.verify(token, Timestamp::now()).is_err() {
+    let value = value.as_bytes();
+    if keyring
+        .authenticate(Profile::Rest, [value], Timestamp::now())
+        .is_err()
+    {
         return Err(PyValueError::new_err(
-            "the token does not verify with this keyring",
+            "the value does not verify with this keyring",
         ));
     }
     let elapsed = py.detach(|| {
         let start = Instant::now();
-        if borrowed {
+        if lent {
             for _ in 0..iterations {
-                let account =
-                    keyring.verify_with(core::hint::black_box(token), Timestamp::now(), |p| {
-                        p.account().len()
-                    });
+                let account = keyring.authenticate_with(
+                    Profile::Rest,
+                    [core::hint::black_box(value)],
+                    Timestamp::now(),
+                    |p| p.account().len(),
+                );
                 core::hint::black_box(account.is_ok());
             }
         } else {
             for _ in 0..iterations {
-                let principal = keyring.verify(core::hint::black_box(token), Timestamp::now());
+                let principal = keyring.authenticate(
+                    Profile::Rest,
+                    [core::hint::black_box(value)],
+                    Timestamp::now(),
+                );
                 core::hint::black_box(principal.is_ok());
             }
         }
