@@ -22,7 +22,10 @@
 //!
 //! The fast path never drops a Python reference outside `Python::attach`:
 //! PyO3 defers the release of a `Py` dropped where it does not know the
-//! thread is attached, and only its own wrappers release those.
+//! thread is attached, until its next attachment. (A thread's cache of
+//! `Principal` objects is dropped that way when the thread ends, as before
+//! this fast path; the first verification on any new thread attaches, to
+//! make its first `Principal`, and so releases them.)
 //!
 //! The replacement keeps the name, docstring and text signature (so
 //! `inspect.signature`, `help()` and stubtest see the same method).
