@@ -3,8 +3,8 @@
 //!
 //! A verification is about 130 ns of core work, and PyO3's generic method
 //! wrapper (attach bookkeeping in a thread-local, the type check of `self`,
-//! the argument parser, the `Option<u64>` for `now`) added about 15 ns to
-//! it (measured A/B with `bench/bench_verify.py`). So after PyO3 has built
+//! the argument parser, the `Option<u64>` for `now`) added 10–17 ns to it
+//! (measured A/B, see the README's Speed section). So after PyO3 has built
 //! the `Keyring` class, [`install`] replaces these three methods with method
 //! descriptors of [`fast`], a `METH_FASTCALL | METH_KEYWORDS` function that
 //! answers the calls the methods are made for: one positional `str` or
