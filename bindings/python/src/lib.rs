@@ -29,6 +29,8 @@ use wga::{
 };
 use whatsgate_auth as wga;
 
+mod fast;
+
 mod errors {
     //! The exception hierarchy: one base, one subclass per failure.
     #![allow(missing_docs)]
@@ -407,11 +409,11 @@ struct PyKeyring {
 }
 
 impl PyKeyring {
-    /// The `Principal` object for a verified token: the one this thread
-    /// returned last for it if that one still says the same, else a new one.
-    fn principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> PyResult<Py<PyPrincipal>> {
+    /// The `Principal` object this thread returned last for a verified
+    /// token, if it still says the same; a new reference.
+    fn cached_principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> Option<Py<PyPrincipal>> {
         let key = (core::ptr::from_ref(self) as usize, p.token_id());
-        let hit = PRINCIPALS.with_borrow(|cache| {
+        PRINCIPALS.with_borrow(|cache| {
             cache
                 .get(&key)
                 .and_then(|cached| match &cached.get().inner {
@@ -425,14 +427,26 @@ impl PyKeyring {
                     }
                     _ => None,
                 })
-        });
-        if let Some(hit) = hit {
-            return Ok(hit);
+        })
+    }
+
+    /// The `Principal` object for a verified token: the one this thread
+    /// returned last for it if that one still says the same, else a new one.
+    fn principal(&self, py: Python<'_>, p: PrincipalRef<'_>) -> PyResult<Py<PyPrincipal>> {
+        match self.cached_principal(py, p) {
+            Some(hit) => Ok(hit),
+            None => self.new_principal(py, p.to_principal()),
         }
+    }
+
+    /// A new `Principal` object, kept for this thread's next verifications
+    /// of the same token.
+    fn new_principal(&self, py: Python<'_>, p: wga::Principal) -> PyResult<Py<PyPrincipal>> {
+        let key = (core::ptr::from_ref(self) as usize, p.token_id());
         let object = Py::new(
             py,
             PyPrincipal {
-                inner: PrincipalInner::Verified(p.to_principal()),
+                inner: PrincipalInner::Verified(p),
             },
         )?;
         let stored = object.clone_ref(py);
@@ -704,40 +718,51 @@ fn generate(name: &str, account: &str) -> PyResult<(String, PyTokenRecord)> {
     Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
 }
 
-/// Benchmark helper: times `iterations` verifications of `token` by the Rust
-/// core alone, as a Rust caller makes them, at `Timestamp::now()`; returns
-/// the total in nanoseconds. With `borrowed`, `Keyring::verify_with` lends
-/// the principal (its account is read); otherwise `Keyring::verify` returns
-/// an owned `Principal`.
+/// Benchmark helper: times `iterations` verifications of the header value
+/// `value` by the Rust core alone, as a Rust service makes them: the `rest`
+/// profile's `Keyring::authenticate` at `Timestamp::now()`, an owned
+/// `Principal` out (the work `Keyring.verify_access_token` asks of the
+/// core), or with `lent`, `Keyring::authenticate_with` lending the
+/// principal (its account is read): the floor, nothing taken out. Returns
+/// the total in nanoseconds. The GIL is released meanwhile.
 #[pyfunction]
-#[pyo3(signature = (keyring, token, iterations, borrowed = false))]
+#[pyo3(signature = (keyring, value, iterations, lent = false))]
 fn _bench_core_verify(
     py: Python<'_>,
     keyring: &Bound<'_, PyKeyring>,
-    token: &str,
+    value: &str,
     iterations: u64,
-    borrowed: bool,
+    lent: bool,
 ) -> PyResult<u64> {
     let keyring = &keyring.get().inner;
-    let token = token.as_bytes();
-    if keyring.verify(token, Timestamp::now()).is_err() {
+    let value = value.as_bytes();
+    if keyring
+        .authenticate(Profile::Rest, [value], Timestamp::now())
+        .is_err()
+    {
         return Err(PyValueError::new_err(
-            "the token does not verify with this keyring",
+            "the value does not verify with this keyring",
         ));
     }
     let elapsed = py.detach(|| {
         let start = Instant::now();
-        if borrowed {
+        if lent {
             for _ in 0..iterations {
-                let account =
-                    keyring.verify_with(core::hint::black_box(token), Timestamp::now(), |p| {
-                        p.account().len()
-                    });
+                let account = keyring.authenticate_with(
+                    Profile::Rest,
+                    [core::hint::black_box(value)],
+                    Timestamp::now(),
+                    |p| p.account().len(),
+                );
                 core::hint::black_box(account.is_ok());
             }
         } else {
             for _ in 0..iterations {
-                let principal = keyring.verify(core::hint::black_box(token), Timestamp::now());
+                let principal = keyring.authenticate(
+                    Profile::Rest,
+                    [core::hint::black_box(value)],
+                    Timestamp::now(),
+                );
                 core::hint::black_box(principal.is_ok());
             }
         }
@@ -754,6 +779,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTokenRecord>()?;
     m.add_class::<PyPrincipal>()?;
     m.add_class::<PyKeyring>()?;
+    fast::install(&py.get_type::<PyKeyring>())?;
     m.add("AuthError", py.get_type::<AuthError>())?;
     m.add("MissingToken", py.get_type::<MissingToken>())?;
     m.add("InvalidToken", py.get_type::<InvalidToken>())?;

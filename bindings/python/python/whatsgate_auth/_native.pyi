@@ -109,5 +109,5 @@ class Keyring:
 
 def generate(name: str, account: str) -> tuple[str, TokenRecord]: ...
 def _bench_core_verify(
-    keyring: Keyring, token: str, iterations: int, borrowed: bool = False
+    keyring: Keyring, value: str, iterations: int, lent: bool = False
 ) -> int: ...

@@ -1,0 +1,118 @@
+"""The verify methods' fast path (src/fast.rs) answers exactly as PyO3's method.
+
+Calls of the shapes the methods are made for (one ``str``, ``bytes`` or
+``None``, at most ``now=None`` or ``now=<int>``) are answered by a plain C
+function; every other call goes to PyO3's method. These tests make both
+kinds of call and check the answers, errors and reference counts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+
+from whatsgate_auth import AuthError, InvalidToken, Keyring, MissingToken, Principal
+
+METHODS = ("verify_access_token", "verify_authorization", "verify")
+
+
+class Str(str):
+    pass
+
+
+class Bytes(bytes):
+    pass
+
+
+def test_names_signatures_and_docs_are_kept() -> None:
+    for name in METHODS:
+        method = getattr(Keyring, name)
+        first = "token" if name == "verify" else "value"
+        assert str(inspect.signature(method)) == f"(self, {first}, /, *, now=None)"
+        assert method.__name__ == name and method.__qualname__ == f"Keyring.{name}"
+        assert method.__doc__ is not None and method.__doc__.startswith("Verifies ")
+
+
+def test_self_is_checked() -> None:
+    keyring = Keyring()
+    token, _ = keyring.issue("one", "acct")
+    for name in METHODS:
+        with pytest.raises(TypeError):
+            getattr(Keyring, name)(object(), token)
+    assert Keyring.verify_access_token(keyring, token).account == "acct"
+
+
+def test_every_value_shape_answers_as_before() -> None:
+    keyring = Keyring()
+    token, record = keyring.issue("one", "acct")
+    bearer = "Bearer " + token
+    now = int(time.time())
+    shapes: list[Callable[[str], str | bytes]] = [str, Str, str.encode, lambda s: Bytes(s.encode())]
+    for make in shapes:
+        # The first call of each shape may take the full path (nothing
+        # cached yet); the second takes the fast one when it can.
+        for _ in range(2):
+            assert keyring.verify_access_token(make(token)).token_id == record.id
+            assert keyring.verify_authorization(make(bearer)).token_id == record.id
+            assert keyring.verify(make(token)).token_id == record.id
+            assert keyring.verify_access_token(make(token), now=now).token_id == record.id
+            assert keyring.verify(make(token), now=None).token_id == record.id
+            with pytest.raises(InvalidToken):
+                keyring.verify_access_token(make(token[:-1] + ("A" if token[-1] != "A" else "B")))
+            with pytest.raises(InvalidToken):
+                keyring.verify(make(" " + token))  # a bare token is not trimmed
+            with pytest.raises(MissingToken):
+                keyring.verify_access_token(make(" "))
+            with pytest.raises(MissingToken):
+                keyring.verify_authorization(make(token))  # no Bearer scheme
+    with pytest.raises(MissingToken):
+        keyring.verify_access_token(None)
+    with pytest.raises(TypeError, match="str or bytes"):
+        keyring.verify(None)  # type: ignore[arg-type]
+
+
+def test_call_shapes_are_checked_by_the_full_method() -> None:
+    keyring = Keyring()
+    token, _ = keyring.issue("one", "acct")
+    calls: list[Callable[[], object]] = [
+        lambda: keyring.verify_access_token(),  # type: ignore[call-arg]
+        lambda: keyring.verify_access_token(token, token),  # type: ignore[call-arg, arg-type]
+        lambda: keyring.verify_access_token(value=token),  # type: ignore[call-arg]
+        lambda: keyring.verify_access_token(token, later=1),  # type: ignore[call-arg]
+        lambda: keyring.verify_access_token(token, now="soon"),  # type: ignore[arg-type]
+        lambda: keyring.verify(token, now=-1),
+        lambda: keyring.verify_access_token(token, now=2**64),
+        lambda: keyring.verify_authorization(bytearray(token.encode())),  # type: ignore[arg-type]
+    ]
+    for call in calls:
+        with pytest.raises((TypeError, OverflowError)):
+            call()
+    with pytest.raises(TypeError, match="Keyring.verify_access_token"):
+        keyring.verify_access_token(token, later=1)  # type: ignore[call-arg]
+
+
+def test_the_same_principal_object_is_returned_and_counted() -> None:
+    keyring = Keyring()
+    token, record = keyring.issue("one", "acct")
+    first = keyring.verify_access_token(token)
+    assert isinstance(first, Principal)
+    assert keyring.verify_access_token(token) is first
+    assert keyring.verify(token) is first
+    assert keyring.verify_authorization("Bearer " + token) is first
+    refs = sys.getrefcount(first), sys.getrefcount(token), sys.getrefcount(keyring)
+    bad = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for _ in range(1000):
+        keyring.verify_access_token(token)
+        keyring.verify(token.encode())
+        try:
+            keyring.verify_access_token(bad)
+        except AuthError:
+            pass
+    assert (sys.getrefcount(first), sys.getrefcount(token), sys.getrefcount(keyring)) == refs
+    keyring.delete(record.id)
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(token)
