@@ -59,9 +59,39 @@ pub(super) fn write(block: &mut [u8; 64], checked: &[u8; CHECKED_LEN]) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    {
-        block[..16].copy_from_slice(VERIFIER_TAG);
-        block[16..MESSAGE_LEN].copy_from_slice(&checked[1..]);
-        block[MESSAGE_LEN..].copy_from_slice(&PADDING);
+    write_portable(block, checked);
+}
+
+/// The same layout with plain copies (any target; the reference in tests).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn write_portable(block: &mut [u8; 64], checked: &[u8; CHECKED_LEN]) {
+    block[..16].copy_from_slice(VERIFIER_TAG);
+    block[16..MESSAGE_LEN].copy_from_slice(&checked[1..]);
+    block[MESSAGE_LEN..].copy_from_slice(&PADDING);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn padding_is_the_sha256_padding_of_48_bytes() {
+        let mut expected = [0u8; 16];
+        expected[0] = 0x80;
+        expected[14] = 0x01; // 384 bits = 0x0180
+        expected[15] = 0x80;
+        assert_eq!(PADDING, expected);
+    }
+
+    proptest! {
+        #[test]
+        fn both_layouts_agree(checked in proptest::array::uniform::<_, CHECKED_LEN>(any::<u8>())) {
+            let (mut fast, mut plain) = ([0xa5u8; 64], [0x5au8; 64]);
+            write(&mut fast, &checked);
+            write_portable(&mut plain, &checked);
+            prop_assert_eq!(fast, plain);
+            prop_assert_eq!(&plain[16..48], &checked[1..]);
+        }
     }
 }
