@@ -21,15 +21,14 @@
 //! It prints the median ns per call of each, the median of the per-round
 //! differences c - rust, and the ratios to the floor.
 
-use core::ffi::c_char;
 use core::hint::black_box;
 use core::mem::MaybeUninit;
 use std::time::Instant;
 
 use crate::{
-    WGA_ACCOUNT_BUFFER_LEN, WGA_NAME_BUFFER_LEN, wga_keyring, wga_keyring_add, wga_keyring_free,
-    wga_keyring_new, wga_keyring_verify_access_token, wga_keyring_verify_token, wga_principal,
-    wga_record, wga_status,
+    wga_keyring, wga_keyring_add, wga_keyring_free, wga_keyring_new,
+    wga_keyring_verify_access_token, wga_keyring_verify_token, wga_principal, wga_record,
+    wga_status,
 };
 use wga_core::{AccountId, Keyring, OsRng, Profile, Timestamp, TokenName};
 
@@ -53,33 +52,6 @@ type VerifyToken = unsafe extern "C" fn(
     u64,
     *mut wga_principal,
 ) -> wga_status;
-
-fn c_record(record: &wga_core::TokenRecord) -> wga_record {
-    fn copy(dst: &mut [c_char], src: &[u8]) -> usize {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = *s as c_char;
-        }
-        src.len()
-    }
-    let mut out = wga_record {
-        id: [0; 17],
-        account: [0; WGA_ACCOUNT_BUFFER_LEN],
-        account_len: 0,
-        name: [0; WGA_NAME_BUFFER_LEN],
-        name_len: 0,
-        verifier: record.verifier.to_bytes(),
-        created_at: record.created_at.as_secs(),
-        has_last_used_at: false,
-        last_used_at: 0,
-        has_rollover: false,
-        rollover_verifier: [0; 32],
-        rollover_until: 0,
-    };
-    copy(&mut out.id, record.id.to_string().as_bytes());
-    out.account_len = copy(&mut out.account, record.account.as_str().as_bytes());
-    out.name_len = copy(&mut out.name, record.name.as_str().as_bytes());
-    out
-}
 
 fn time(mut f: impl FnMut()) -> f64 {
     let start = Instant::now();
@@ -112,7 +84,7 @@ fn verify_through_the_c_abi_vs_rust() {
                 NOW,
             )
             .unwrap();
-        let c = c_record(&record);
+        let c = wga_record::from_record(&record);
         // SAFETY: live keyring, valid record.
         let status = unsafe { wga_keyring_add(c_keyring, &c) };
         assert_eq!(status, wga_status::WGA_OK);
