@@ -3,7 +3,8 @@
 //! Memcheck reports every conditional branch, memory address and system-call
 //! argument that depends on *undefined* memory. This harness marks the
 //! secrets undefined (the 32 secret characters of every presented token, the
-//! stored verifiers, and every byte a token generator draws from its RNG),
+//! stored verifiers, every byte a token generator draws from its RNG, and,
+//! in the parsing scenario, every body character: id and checksum too),
 //! then generates and verifies tokens through the public API. The only place
 //! a secret-dependent value may become public is the core's verdict, which a
 //! `--cfg whatsgate_ct_check` build passes through a hook; the hook here

@@ -148,7 +148,8 @@ impl From<RngError> for KeyringError {
 }
 
 /// What the map holds per token. Verification reads the verifier, writes
-/// `last_used` (at most once a second) and `dirty`, and clones `identity`:
+/// `last_used` (at most once a second) and `dirty`, and lends `identity` (or
+/// clones it, for an owned `Principal`):
 /// 64 bytes in the map's own allocation, so a lookup that misses the cache
 /// fetches one or two adjacent lines instead of chasing more pointers.
 struct Entry {

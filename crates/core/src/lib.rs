@@ -1,7 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
-// `unsafe` lives only in the SIMD kernels under `ct` (each file allows it and
-// says why each block is sound); miri runs them in the test suite.
+// `unsafe` lives only in the SIMD kernels (`ct/base64url/avx2.rs`,
+// `ct/crc32/pclmul.rs`, `verifier/block.rs`) and `ct/wipe.rs`: each file
+// allows it and says why each block is sound; Miri runs their tests.
 #![deny(unsafe_code)]
 // Keep the no_std build honest: reach for `core`/`alloc` first.
 #![warn(
