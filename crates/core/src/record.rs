@@ -200,6 +200,7 @@ impl TokenRecord {
     ///
     /// The comparison is constant-time; only the verdict is revealed. The
     /// caller must have looked this record up by `token.id()`.
+    #[inline]
     pub fn accepts(&self, token: &ParsedToken, now: Timestamp) -> bool {
         self.id == token.id() && token.is_accepted_by(&self.verifier, self.rollover.as_ref(), now)
     }

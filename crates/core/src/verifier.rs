@@ -41,8 +41,16 @@ impl Verifier {
     /// (`version ‖ id ‖ secret`; the version is not hashed) with a single
     /// SHA-256 compression over one pre-padded block.
     pub(crate) fn compute(checked: &[u8; CHECKED_LEN]) -> Self {
+        let [head @ .., last] = checked;
+        Self::compute_split(head, *last)
+    }
+
+    /// [`Verifier::compute`] from the checked part's first 32 bytes and its
+    /// last byte, for a token that holds them apart (see `ParsedToken`).
+    #[inline]
+    pub(crate) fn compute_split(head: &[u8; 32], last: u8) -> Self {
         let mut block = [0u8; 64];
-        block::write(&mut block, checked);
+        block::write(&mut block, head, last);
         let mut state = SHA256_IV;
         compress256(&mut state, core::slice::from_ref(&block));
         crate::ct::wipe(&mut block);

@@ -12,7 +12,7 @@
 #![allow(unsafe_code)]
 
 use super::{MESSAGE_LEN, VERIFIER_TAG};
-use crate::token::{CHECKED_LEN, ID_LEN, SECRET_LEN};
+use crate::token::{ID_LEN, SECRET_LEN};
 
 /// The padding of the one-block message: the `0x80` marker after the
 /// message, zeros, and the message length in bits, big-endian.
@@ -28,11 +28,12 @@ const PADDING: [u8; 64 - MESSAGE_LEN] = {
     pad
 };
 
-/// Writes `VERIFIER_TAG ‖ id ‖ secret ‖ padding` into `block`, where `checked`
-/// is the token's `version ‖ id ‖ secret` (the version is not hashed).
+/// Writes `VERIFIER_TAG ‖ id ‖ secret ‖ padding` into `block`, where `head`
+/// and `last` are the token's `version ‖ id ‖ secret` (the version is not
+/// hashed): its first 32 bytes and its last byte.
 #[inline(always)]
-pub(super) fn write(block: &mut [u8; 64], checked: &[u8; CHECKED_LEN]) {
-    const _: () = assert!(VERIFIER_TAG.len() == 16 && 1 + ID_LEN + SECRET_LEN == 33);
+pub(super) fn write(block: &mut [u8; 64], head: &[u8; 32], last: u8) {
+    const _: () = assert!(VERIFIER_TAG.len() == 16 && 1 + ID_LEN + SECRET_LEN == 32 + 1);
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{
@@ -40,16 +41,16 @@ pub(super) fn write(block: &mut [u8; 64], checked: &[u8; CHECKED_LEN]) {
             _mm_srli_si128, _mm_storeu_si128,
         };
         let out = block.as_mut_ptr().cast::<__m128i>();
-        // SAFETY: the loads read bytes 0..16 and 16..32 of the 33-byte
-        // `checked`, all 16 bytes of the tag and of the padding; the stores
+        // SAFETY: the loads read bytes 0..16 and 16..32 of the 32-byte
+        // `head`, all 16 bytes of the tag and of the padding; the stores
         // write offsets 0, 16, 32 and 48 of the 64-byte block; `loadu` and
         // `storeu` need no alignment. SSE2 is always enabled on x86_64.
         unsafe {
-            let low = _mm_loadu_si128(checked.as_ptr().cast());
-            let high = _mm_loadu_si128(checked[16..].as_ptr().cast());
-            let last = _mm_cvtsi32_si128(i32::from(checked[32]));
-            // Bytes 1..17 and 17..33 of `checked`: each half shifted down one
-            // byte, the next byte shifted in on top.
+            let low = _mm_loadu_si128(head.as_ptr().cast());
+            let high = _mm_loadu_si128(head[16..].as_ptr().cast());
+            let last = _mm_cvtsi32_si128(i32::from(last));
+            // Bytes 1..17 and 17..33 of `version ‖ id ‖ secret`: each half
+            // shifted down one byte, the next byte shifted in on top.
             let id_secret_head = _mm_or_si128(_mm_srli_si128::<1>(low), _mm_slli_si128::<15>(high));
             let secret_tail = _mm_or_si128(_mm_srli_si128::<1>(high), _mm_slli_si128::<15>(last));
             _mm_storeu_si128(out, _mm_loadu_si128(VERIFIER_TAG.as_ptr().cast()));
@@ -59,14 +60,15 @@ pub(super) fn write(block: &mut [u8; 64], checked: &[u8; CHECKED_LEN]) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    write_portable(block, checked);
+    write_portable(block, head, last);
 }
 
 /// The same layout with plain copies (any target; the reference in tests).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn write_portable(block: &mut [u8; 64], checked: &[u8; CHECKED_LEN]) {
+fn write_portable(block: &mut [u8; 64], head: &[u8; 32], last: u8) {
     block[..16].copy_from_slice(VERIFIER_TAG);
-    block[16..MESSAGE_LEN].copy_from_slice(&checked[1..]);
+    block[16..MESSAGE_LEN - 1].copy_from_slice(&head[1..]);
+    block[MESSAGE_LEN - 1] = last;
     block[MESSAGE_LEN..].copy_from_slice(&PADDING);
 }
 
@@ -86,12 +88,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn both_layouts_agree(checked in proptest::array::uniform::<_, CHECKED_LEN>(any::<u8>())) {
+        fn both_layouts_agree(head in proptest::array::uniform::<_, 32>(any::<u8>()), last: u8) {
             let (mut fast, mut plain) = ([0xa5u8; 64], [0x5au8; 64]);
-            write(&mut fast, &checked);
-            write_portable(&mut plain, &checked);
+            write(&mut fast, &head, last);
+            write_portable(&mut plain, &head, last);
             prop_assert_eq!(fast, plain);
-            prop_assert_eq!(&plain[16..48], &checked[1..]);
+            prop_assert_eq!(&plain[16..47], &head[1..]);
+            prop_assert_eq!(plain[47], last);
         }
     }
 }
