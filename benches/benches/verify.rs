@@ -2,10 +2,15 @@
 //!
 //! Groups (`scripts/bench` turns the medians into ratios):
 //! - `floor`: one SHA-256 compression (sha2's `compress256`, the primitive
-//!   the core calls) and one lookup in a 100k-entry std `HashMap`.
+//!   the core calls) and one lookup in a 100k-entry std `HashMap`. For
+//!   reading the ratios, two latencies as well: a compression that waits for
+//!   the previous one (a verification waits for its hash), and one load that
+//!   waits for the previous one in 1, 8 and 64 MiB of memory (a verification
+//!   cycling over many records waits for its record).
 //! - `ours`: generate, parse, verify (valid, wrong secret, garbage), hot and
-//!   cycling in random order over 1k, 100k and 1M records, and the full
-//!   `authenticate` of an `Authorization: Bearer` header.
+//!   cycling in random order over 1k, 100k and 1M records, the full
+//!   `authenticate` of an `Authorization: Bearer` header, and a host's own
+//!   record checked with `TokenRecord::accepts`.
 //! - `threads`: verification throughput with 1 and 2 threads (time per
 //!   verification across all threads).
 //! - `peer`: the naive verifier, `prefixed-api-key`, and Argon2id.
@@ -22,9 +27,21 @@ use sha2::block_api::compress256;
 use whatsgate_auth::rand_core::{Rng, SeedableRng};
 use whatsgate_auth::{OsRng, Profile, TokenFormat};
 use whatsgate_auth_benches::{
-    Fixture, NOW, TOKEN_LEN, argon::ArgonStore, naive::NaiveStore, pak::PakStore, shuffle,
-    wrong_secret,
+    Fixture, NOW, TOKEN_LEN, argon::ArgonStore, naive::NaiveStore, pak::PakStore, pointer_chain,
+    shuffle, wrong_secret,
 };
+
+/// SHA-256's initial state.
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
 
 fn floor(c: &mut Criterion) {
     // scripts/bench reads this line into the table's header.
@@ -33,20 +50,35 @@ fn floor(c: &mut Criterion) {
     let block = [0x5au8; 64];
     group.bench_function("sha256_block", |b| {
         b.iter(|| {
-            let mut state = [
-                0x6a09_e667u32,
-                0xbb67_ae85,
-                0x3c6e_f372,
-                0xa54f_f53a,
-                0x510e_527f,
-                0x9b05_688c,
-                0x1f83_d9ab,
-                0x5be0_cd19,
-            ];
+            let mut state = SHA256_IV;
             compress256(&mut state, core::slice::from_ref(black_box(&block)));
             state
         });
     });
+
+    let mut chained = SHA256_IV;
+    group.bench_function("sha256_block_latency", |b| {
+        // The state carries over: each compression starts from the last one's output.
+        b.iter(|| {
+            compress256(&mut chained, core::slice::from_ref(black_box(&block)));
+            chained[0]
+        });
+    });
+
+    for (name, mib) in [
+        ("dependent_load_1mib", 1),
+        ("dependent_load_8mib", 8),
+        ("dependent_load_64mib", 64),
+    ] {
+        let chain = pointer_chain(mib << 20, 19);
+        let mut at = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                at = chain[at];
+                at
+            });
+        });
+    }
 
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let keys: Vec<u64> = (0..100_000).map(|_| rng.next_u64()).collect();
@@ -102,6 +134,14 @@ fn ours(c: &mut Criterion) {
     });
     group.bench_function("verify_garbage", |b| {
         b.iter(|| hot.keyring.verify(black_box(&garbage), NOW).is_ok());
+    });
+    let parsed_id = whatsgate_auth::parse(&valid).map(|t| t.id());
+    let record = parsed_id
+        .ok()
+        .and_then(|id| hot.keyring.get(id))
+        .unwrap_or_else(|| panic!("the fixture's first token has a record"));
+    group.bench_function("record_accepts_hot_valid", |b| {
+        b.iter(|| whatsgate_auth::parse(black_box(&valid)).is_ok_and(|t| record.accepts(&t, NOW)));
     });
     let header = [b"Bearer ".as_slice(), &valid].concat();
     group.bench_function("authenticate_mcp_hot", |b| {

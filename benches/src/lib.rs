@@ -82,6 +82,21 @@ pub fn text(token: &str) -> TokenText {
         .unwrap_or_else(|_| panic!("a default-format token is {TOKEN_LEN} bytes"))
 }
 
+/// `bytes` of memory as one random cycle through its 64-byte lines: each
+/// line's first word is the index of the next line's, so following it
+/// costs one dependent load per step, which the prefetchers cannot guess.
+pub fn pointer_chain(bytes: usize, seed: u64) -> Vec<usize> {
+    const WORDS_PER_LINE: usize = 64 / size_of::<usize>();
+    let lines = bytes / 64;
+    let mut order: Vec<usize> = (0..lines).collect();
+    shuffle(&mut order, seed);
+    let mut chain = vec![0; lines * WORDS_PER_LINE];
+    for (i, &line) in order.iter().enumerate() {
+        chain[line * WORDS_PER_LINE] = order[(i + 1) % lines] * WORDS_PER_LINE;
+    }
+    chain
+}
+
 /// Fisher–Yates with a SplitMix64 stream: deterministic, good enough to
 /// defeat the prefetcher.
 pub fn shuffle<T>(items: &mut [T], seed: u64) {
@@ -315,6 +330,23 @@ mod tests {
                     .is_err()
             );
         }
+    }
+
+    #[test]
+    fn pointer_chain_is_one_cycle_through_every_line() {
+        // 4 KiB: 64 lines. Following the chain from line 0 must visit each
+        // line once and come back only after the last: a shorter cycle would
+        // let the floor run in cache and read too fast.
+        let chain = pointer_chain(4096, 5);
+        let mut seen = [false; 64];
+        let mut at = 0;
+        for step in 0..64 {
+            assert_eq!(at % 8, 0, "step {step} points inside a line");
+            assert!(!seen[at / 8], "line {} visited twice", at / 8);
+            seen[at / 8] = true;
+            at = chain[at];
+        }
+        assert_eq!(at, 0);
     }
 
     #[test]
