@@ -133,6 +133,7 @@ pub struct Rollover {
 ///
 /// Constant-time in the verifiers; branches only on public facts (whether a
 /// rollover exists and whether `now` is before its end).
+#[inline]
 pub(crate) fn accepts(
     current: &Verifier,
     rollover: Option<&Rollover>,
