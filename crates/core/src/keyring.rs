@@ -305,18 +305,20 @@ impl Keyring {
         // Hash before the lookup: the two are independent, so the CPU overlaps
         // the SHA-256 rounds with the map probe, and an unknown id costs the
         // same hash as a known one.
-        let (id, presented) = self.format.parse_verifier(token)?;
-        self.entries
-            .with(&id, |entry| {
-                let verdict = accepts(&entry.verifier, entry.rollover.as_deref(), &presented, now);
-                ct::reveal(verdict).then(|| {
-                    self.note_use(id, entry, now);
-                    f(PrincipalRef {
-                        token_id: id,
-                        identity: &entry.identity,
+        self.format
+            .with_verifier(token, |id, presented| {
+                self.entries.with(&id, |entry| {
+                    let verdict =
+                        accepts(&entry.verifier, entry.rollover.as_deref(), presented, now);
+                    ct::reveal(verdict).then(|| {
+                        self.note_use(id, entry, now);
+                        f(PrincipalRef {
+                            token_id: id,
+                            identity: &entry.identity,
+                        })
                     })
                 })
-            })
+            })?
             .flatten()
             .ok_or(InvalidToken)
     }

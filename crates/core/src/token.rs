@@ -22,7 +22,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::ct;
 use crate::time::Timestamp;
-use crate::verifier::{Rollover, Verifier, accepts};
+use crate::verifier::{IdSecret, Rollover, Verifier, accepts};
 
 /// The format version byte this crate writes and accepts.
 pub const VERSION: u8 = 1;
@@ -294,29 +294,28 @@ impl TokenFormat {
     /// format, without saying what was wrong.
     #[inline]
     pub fn parse(&self, text: &[u8]) -> Result<ParsedToken, InvalidToken> {
-        self.with_payload(text, |payload| {
-            let [checked_head @ .., last] = payload.checked();
-            ParsedToken {
-                checked_head: *checked_head,
-                checked_last: [*last],
-                id: payload.id(),
-            }
+        self.with_payload(text, |payload| ParsedToken {
+            id_secret: IdSecret::from_checked(payload.checked()),
         })
     }
 
-    /// [`TokenFormat::parse`] followed by [`ParsedToken::verifier`], without
-    /// moving the secret in between: the verifier's block is laid out from
-    /// the bytes where the decoder stored them (see `verifier/block.rs` for
-    /// why a copy in between costs as much as the hash).
+    /// [`TokenFormat::parse`] followed by [`ParsedToken::verifier`], lending
+    /// the id and the verifier to `f`. Nothing is moved on the way: the
+    /// block is laid out from the bytes where the decoder stored them, and
+    /// the verifier stays where it was computed (see `verifier/block.rs` for
+    /// why a copy in between can cost as much as the hash).
     ///
-    /// Deliberately not `#[inline]`: inlined into the keyring's generic
-    /// callers it saved 2.7 ns on `Keyring::verify` but cost 27 ns on
-    /// `Keyring::authenticate` (criterion, same run).
+    /// Not inlined: inlined into `Keyring::authenticate_with` it cost 28 ns
+    /// there (criterion, same run), for 1 ns less on `Keyring::verify`.
     #[cfg(feature = "alloc")]
-    pub(crate) fn parse_verifier(&self, text: &[u8]) -> Result<(TokenId, Verifier), InvalidToken> {
+    #[inline(never)]
+    pub(crate) fn with_verifier<R>(
+        &self,
+        text: &[u8],
+        f: impl FnOnce(TokenId, &Verifier) -> R,
+    ) -> Result<R, InvalidToken> {
         self.with_payload(text, |payload| {
-            let id = payload.id();
-            (id, Verifier::compute(payload.checked()))
+            f(payload.id(), &Verifier::compute(payload.checked()))
         })
     }
 
@@ -446,40 +445,27 @@ impl fmt::Debug for Token {
 
 /// A presented token that passed the format checks; its secret is kept only
 /// to compute the verifier, and wiped on drop.
-// The checked bytes are kept as the hash reads them (see `verifier/block.rs`):
-// the first 32 at offset 0 of a 16-aligned struct, so that moving the token
-// copies them as the same two 16-byte halves the hash then loads. Kept as 33
-// bytes, a move would copy a 16-byte tail overlapping the second half, and
-// the hash's load of that half would stall on the two stores (measured:
-// `parse` then `verifier` 63 → 41 ns with this layout and `#[inline]`).
-#[repr(C, align(16))]
+// It holds exactly the 32 bytes the verifier hashes (`id ‖ secret`, 16-aligned,
+// see `verifier/block.rs`), so moving it copies the same two 16-byte halves
+// the hash then loads. With any smaller field beside them, a move copied a
+// 16-byte chunk written by several smaller stores, and the load of that
+// chunk stalled until they reached the cache (measured: `parse` then
+// `TokenRecord::accepts`, 69 -> 44 ns with this layout and `#[inline]`).
 pub struct ParsedToken {
-    /// `version ‖ id ‖ secret`, bytes 0..32.
-    checked_head: [u8; 32],
-    /// Its last byte.
-    checked_last: [u8; 1],
-    id: TokenId,
-}
-
-impl Drop for ParsedToken {
-    #[inline]
-    fn drop(&mut self) {
-        ct::wipe(&mut self.checked_head);
-        ct::wipe(&mut self.checked_last);
-    }
+    id_secret: IdSecret,
 }
 
 impl ParsedToken {
     /// The public id, for looking the record up.
     pub const fn id(&self) -> TokenId {
-        self.id
+        TokenId(self.id_secret.id())
     }
 
     /// The verifier of this token: what a record must hold for it to be
     /// accepted. Compare it with [`Verifier::ct_eq`]; never with `==` on bytes.
     #[inline]
     pub fn verifier(&self) -> Verifier {
-        Verifier::compute_split(&self.checked_head, self.checked_last[0])
+        Verifier::compute_from(&self.id_secret)
     }
 
     /// Whether a stored verifier (and, during a regeneration grace period,
@@ -501,7 +487,7 @@ impl ParsedToken {
 impl fmt::Debug for ParsedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParsedToken")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("secret", &"<redacted>")
             .finish()
     }

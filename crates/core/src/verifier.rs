@@ -7,6 +7,8 @@ use subtle::{Choice, ConstantTimeEq};
 
 mod block;
 
+pub(crate) use block::IdSecret;
+
 use crate::time::Timestamp;
 use crate::token::{CHECKED_LEN, ID_LEN, SECRET_LEN};
 
@@ -41,16 +43,14 @@ impl Verifier {
     /// (`version ‖ id ‖ secret`; the version is not hashed) with a single
     /// SHA-256 compression over one pre-padded block.
     pub(crate) fn compute(checked: &[u8; CHECKED_LEN]) -> Self {
-        let [head @ .., last] = checked;
-        Self::compute_split(head, *last)
+        Self::compute_from(&IdSecret::from_checked(checked))
     }
 
-    /// [`Verifier::compute`] from the checked part's first 32 bytes and its
-    /// last byte, for a token that holds them apart (see `ParsedToken`).
+    /// [`Verifier::compute`] from the hashed bytes alone (see `ParsedToken`).
     #[inline]
-    pub(crate) fn compute_split(head: &[u8; 32], last: u8) -> Self {
+    pub(crate) fn compute_from(id_secret: &IdSecret) -> Self {
         let mut block = [0u8; 64];
-        block::write(&mut block, head, last);
+        block::write(&mut block, id_secret);
         let mut state = SHA256_IV;
         compress256(&mut state, core::slice::from_ref(&block));
         crate::ct::wipe(&mut block);
