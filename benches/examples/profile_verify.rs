@@ -8,13 +8,15 @@
 //! ```
 //!
 //! Scenarios: `sha` (the floor: one compression), `parse`, `hot` (verify
-//! the same token), `wrong` (wrong secret), `cycle` (100k records, random
+//! the same token), `wrong` (wrong secret), `mcp` (`authenticate` with an
+//! `Authorization: Bearer` header), `cycle` (100k records, random
 //! order). Only `measured_*` functions are counted, not the setup. Note that
 //! valgrind hides SHA-NI, so sha2 takes its software path there.
 
 use core::hint::black_box;
 
 use sha2::block_api::compress256;
+use whatsgate_auth::Profile;
 use whatsgate_auth_benches::{Fixture, NOW, wrong_secret};
 
 #[inline(never)]
@@ -42,6 +44,18 @@ fn measured_verify(fixture: &Fixture, token: &[u8], n: usize) {
 }
 
 #[inline(never)]
+fn measured_authenticate(fixture: &Fixture, header: &[u8], n: usize) {
+    for _ in 0..n {
+        black_box(
+            fixture
+                .keyring
+                .authenticate(Profile::Mcp, [black_box(header)], NOW)
+                .is_ok(),
+        );
+    }
+}
+
+#[inline(never)]
 fn measured_cycle(fixture: &Fixture, n: usize) {
     for i in 0..n {
         let token = &fixture.tokens[i % fixture.tokens.len()];
@@ -65,9 +79,14 @@ fn main() {
             let wrong = wrong_secret(&fixture.tokens[0], 2);
             measured_verify(&fixture, &wrong, n);
         }
+        "mcp" => {
+            let fixture = Fixture::new(1000, 1);
+            let header = [b"Bearer ".as_slice(), &fixture.tokens[0]].concat();
+            measured_authenticate(&fixture, &header, n);
+        }
         "cycle" => measured_cycle(&Fixture::new(100_000, 1), n),
         other => {
-            eprintln!("unknown scenario {other:?}: sha, parse, hot, wrong or cycle");
+            eprintln!("unknown scenario {other:?}: sha, parse, hot, wrong, mcp or cycle");
             std::process::exit(2);
         }
     }
