@@ -7,6 +7,16 @@
 //! callgrind_annotate --inclusive=yes callgrind.out.<pid>
 //! ```
 //!
+//! Or where the cycles go natively (SHA-NI included), with `perf`; a
+//! 16-byte load that stalls on two smaller stores shows up as the hottest
+//! instruction right after it:
+//!
+//! ```text
+//! perf record -F 20000 target/release/examples/profile_verify hot 50000000
+//! perf report --stdio
+//! perf annotate --stdio -s 'whatsgate_auth::keyring::store::imp::Map<V>::with'
+//! ```
+//!
 //! Scenarios: `sha` (the floor: one compression), `parse`, `hot` (verify
 //! the same token), `wrong` (wrong secret), `mcp` (`authenticate` with an
 //! `Authorization: Bearer` header), `cycle` (100k records, random
