@@ -34,7 +34,7 @@ const PADDING: [u8; 64 - MESSAGE_LEN] = {
 /// two 16-byte stores that the next 16-byte loads are forwarded from.
 /// Wiped on drop.
 #[repr(C, align(16))]
-pub(crate) struct IdSecret(pub(crate) [u8; 32]);
+pub(crate) struct IdSecret([u8; 32]);
 
 impl Drop for IdSecret {
     #[inline]
