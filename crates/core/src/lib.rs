@@ -1,8 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
-// `unsafe` lives only in the SIMD kernels (`ct/base64url/avx2.rs`,
-// `ct/crc32/pclmul.rs`, `verifier/block.rs`) and `ct/wipe.rs`: each file
-// allows it and says why each block is sound; Miri runs their tests.
+// `unsafe` lives only in `ct/`: the SIMD kernels (`ct/base64url/avx2.rs`,
+// `ct/crc32/pclmul.rs`, `ct/lanes/sse2.rs`), the one dispatch that calls
+// them (`ct/platform.rs`) and `ct/wipe.rs`. Each file allows it and says
+// why each block is sound; Miri runs their tests.
 #![deny(unsafe_code)]
 // Keep the no_std build honest: reach for `core`/`alloc` first.
 #![warn(
@@ -22,19 +23,20 @@ mod hex;
 pub mod http;
 #[cfg(feature = "alloc")]
 mod keyring;
+mod layout;
 #[cfg(feature = "alloc")]
 mod record;
 mod time;
 pub mod token;
 mod verifier;
 
-/// Which kernel each constant-time routine runs on this CPU (SIMD or
-/// portable); for benchmark reports and test harnesses, not a stable API.
-#[doc(hidden)]
-pub use ct::cpu::kernels as ct_kernels;
 #[cfg(all(whatsgate_ct_check, feature = "std"))]
 #[doc(hidden)]
 pub use ct::declassify;
+/// Which kernel each constant-time routine runs on this CPU (SIMD or
+/// portable); for benchmark reports and test harnesses, not a stable API.
+#[doc(hidden)]
+pub use ct::platform::kernels as ct_kernels;
 pub use http::{Failure, Profile, Rejection};
 #[cfg(feature = "alloc")]
 pub use keyring::{Keyring, KeyringError, Principal, PrincipalRef};

@@ -207,23 +207,6 @@ impl TokenRecord {
 }
 
 #[cfg(feature = "serde")]
-pub(crate) mod hex_verifier {
-    use crate::verifier::Verifier;
-    use alloc::string::String;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(v: &Verifier, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&v.to_hex())
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Verifier, D::Error> {
-        let text = String::deserialize(d)?;
-        Verifier::from_hex(&text)
-            .ok_or_else(|| serde::de::Error::custom("a verifier is 64 hexadecimal digits"))
-    }
-}
-
-#[cfg(feature = "serde")]
 mod wire {
     //! The serialized form, version 1. Changing it means a new version.
 
@@ -241,7 +224,7 @@ mod wire {
         id: String,
         account: String,
         name: String,
-        #[serde(with = "super::hex_verifier")]
+        #[serde(with = "crate::verifier::hex_form")]
         verifier: Verifier,
         created_at: Timestamp,
         last_used_at: Option<Timestamp>,

@@ -21,25 +21,10 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::ct;
+pub use crate::layout::{BODY_LEN, ID_LEN, MAX_PREFIX_LEN, MAX_TOKEN_LEN, SECRET_LEN, VERSION};
+use crate::layout::{CHECKED_LEN, PAYLOAD_LEN};
 use crate::time::Timestamp;
 use crate::verifier::{IdSecret, Rollover, Verifier, accepts};
-
-/// The format version byte this crate writes and accepts.
-pub const VERSION: u8 = 1;
-/// Length of the public token id in bytes (64 bits).
-pub const ID_LEN: usize = 8;
-/// Length of the secret in bytes (192 bits).
-pub const SECRET_LEN: usize = 24;
-/// Length of the checksummed part of the payload: version, id and secret.
-pub(crate) const CHECKED_LEN: usize = 1 + ID_LEN + SECRET_LEN;
-/// Length of the decoded payload: version, id, secret and checksum.
-pub(crate) const PAYLOAD_LEN: usize = CHECKED_LEN + 4;
-/// Length of the base64url body that follows the prefix.
-pub const BODY_LEN: usize = 50;
-/// The longest a token may be (prefix included), per the format's contract.
-pub const MAX_TOKEN_LEN: usize = 64;
-/// The longest prefix that still fits in [`MAX_TOKEN_LEN`].
-pub const MAX_PREFIX_LEN: usize = MAX_TOKEN_LEN - BODY_LEN;
 
 const SECRET_RANGE: core::ops::Range<usize> = 1 + ID_LEN..CHECKED_LEN;
 
@@ -265,7 +250,7 @@ impl TokenFormat {
         payload.0[1..1 + ID_LEN].copy_from_slice(&id.0);
         rng.try_fill_bytes(&mut payload.0[SECRET_RANGE])
             .map_err(|_| RngError)?;
-        let crc = ct::crc32::checksum(payload.checked());
+        let crc = ct::Platform::detect().crc32(payload.checked());
         payload.0[CHECKED_LEN..].copy_from_slice(&crc.to_be_bytes());
 
         let verifier = Verifier::compute(payload.checked());
@@ -332,8 +317,9 @@ impl TokenFormat {
             return Err(InvalidToken);
         }
         let body: &[u8; BODY_LEN] = text[prefix_len..].try_into().map_err(|_| InvalidToken)?;
-        let (bytes, malformed) = ct::base64url::decode::<PAYLOAD_LEN, BODY_LEN>(body);
-        let payload = Payload(bytes);
+        let platform = ct::Platform::detect();
+        let mut payload = Payload([0u8; PAYLOAD_LEN]);
+        let malformed = platform.decode_body(body, &mut payload.0);
         let presented_crc = u32::from_be_bytes([
             payload.0[CHECKED_LEN],
             payload.0[CHECKED_LEN + 1],
@@ -342,7 +328,7 @@ impl TokenFormat {
         ]);
         // Fold every check into one word, so one comparison (and one
         // revealed verdict) covers alphabet, canonical form, version and CRC.
-        let computed_crc = ct::crc32::checksum(payload.checked());
+        let computed_crc = platform.crc32(payload.checked());
         let mismatch = u32::from(malformed)
             | u32::from(payload.0[0] ^ VERSION)
             | (computed_crc ^ presented_crc);
@@ -379,6 +365,7 @@ impl Drop for Payload {
 }
 
 impl Payload {
+    #[cfg(feature = "alloc")]
     #[inline]
     fn id(&self) -> TokenId {
         let mut id = [0u8; ID_LEN];

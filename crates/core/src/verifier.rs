@@ -9,8 +9,8 @@ mod block;
 
 pub(crate) use block::IdSecret;
 
+use crate::layout::{CHECKED_LEN, ID_LEN, SECRET_LEN};
 use crate::time::Timestamp;
-use crate::token::{CHECKED_LEN, ID_LEN, SECRET_LEN};
 
 /// Domain tag that starts the hashed message, so a verifier can never be
 /// mistaken for a SHA-256 of anything else.
@@ -122,7 +122,7 @@ impl fmt::Debug for Verifier {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Rollover {
     /// Verifier of the previous secret.
-    #[cfg_attr(feature = "serde", serde(with = "crate::record::hex_verifier"))]
+    #[cfg_attr(feature = "serde", serde(with = "hex_form"))]
     pub verifier: Verifier,
     /// The previous secret is refused from this instant on.
     pub until: Timestamp,
@@ -147,23 +147,40 @@ pub(crate) fn accepts(
     accepted
 }
 
+/// The serialized form of a verifier: 64 lowercase hexadecimal digits.
+#[cfg(feature = "serde")]
+pub(crate) mod hex_form {
+    use super::Verifier;
+    use alloc::string::String;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &Verifier, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&v.to_hex())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Verifier, D::Error> {
+        let text = String::deserialize(d)?;
+        Verifier::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("a verifier is 64 hexadecimal digits"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::TokenId;
     use sha2::{Digest, Sha256};
 
     #[test]
     fn single_block_compression_equals_sha256_of_the_message() {
-        let id = TokenId::from_bytes(*b"\x01\x02\x03\x04\x05\x06\x07\x08");
+        let id: [u8; ID_LEN] = *b"\x01\x02\x03\x04\x05\x06\x07\x08";
         let secret: [u8; SECRET_LEN] = core::array::from_fn(|i| 0xa0 ^ i as u8);
         let mut checked = [0u8; CHECKED_LEN];
         checked[0] = 0x01;
-        checked[1..1 + ID_LEN].copy_from_slice(&id.to_bytes());
+        checked[1..1 + ID_LEN].copy_from_slice(&id);
         checked[1 + ID_LEN..].copy_from_slice(&secret);
         let mut hasher = Sha256::new();
         hasher.update(VERIFIER_TAG);
-        hasher.update(id.to_bytes());
+        hasher.update(id);
         hasher.update(secret);
         let expected: [u8; 32] = hasher.finalize().into();
         assert_eq!(Verifier::compute(&checked).to_bytes(), expected);

@@ -6,10 +6,12 @@
 //! result becomes public.
 
 pub(crate) mod base64url;
-pub(crate) mod cpu;
 pub(crate) mod crc32;
+pub(crate) mod lanes;
+pub(crate) mod platform;
 mod wipe;
 
+pub(crate) use platform::Platform;
 pub(crate) use wipe::wipe;
 
 use subtle::Choice;

@@ -25,33 +25,6 @@ use core::arch::x86_64::{
     _mm256_slli_epi32, _mm256_srli_epi16, _mm256_srli_epi32, _mm256_storeu_si256,
 };
 
-/// Decodes with the AVX2 kernel if this CPU has AVX2 (`None` otherwise).
-///
-/// The mask is zero exactly when the portable decode's is (every character
-/// in the alphabet, the last one canonical); a nonzero value may differ.
-#[inline(always)]
-pub(super) fn decode(chars: &[u8; 50], out: &mut [u8; 37]) -> Option<u8> {
-    if crate::ct::cpu::has_avx2() {
-        // SAFETY: the CPU supports AVX2, the only feature the kernel enables.
-        Some(unsafe { decode_avx2(chars, out) })
-    } else {
-        None
-    }
-}
-
-/// [`decode`], detecting AVX2 with `std` so tests reach the kernel even in
-/// `--cfg whatsgate_portable` builds (and under Miri, through compile-time
-/// target features).
-#[cfg(test)]
-pub(super) fn decode_if_detected(chars: &[u8; 50], out: &mut [u8; 37]) -> Option<u8> {
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, the only feature the kernel enables.
-        Some(unsafe { decode_avx2(chars, out) })
-    } else {
-        None
-    }
-}
-
 /// Splits 32 characters into their sextets and a per-byte error vector
 /// (nonzero where a byte is not in the alphabet).
 ///
@@ -145,11 +118,10 @@ fn pack(sextets: __m256i) -> __m256i {
 }
 
 /// The kernel. Writes all 37 bytes of `out` (garbage where the mask is
-/// nonzero) and returns the mask.
-///
-/// Safety: the CPU must support AVX2.
+/// nonzero) and returns the mask: zero exactly when the portable decode's
+/// is (every character in the alphabet, the last one canonical).
 #[target_feature(enable = "avx2")]
-fn decode_avx2(chars: &[u8; 50], out: &mut [u8; 37]) -> u8 {
+pub(in crate::ct) fn decode(chars: &[u8; 50], out: &mut [u8; 37]) -> u8 {
     // SAFETY: `chars` has 50 bytes, so bytes 0..32 and 18..50 are in bounds;
     // `loadu` has no alignment requirement.
     let (head, tail) = unsafe {
@@ -206,8 +178,8 @@ fn decode_avx2(chars: &[u8; 50], out: &mut [u8; 37]) -> u8 {
     // a 5-byte tail: every copy of a `[u8; 37]` the compiler makes next
     // loads 0..16, 16..32 and 29..37, each inside the latest store to those
     // bytes, so each is forwarded from the store buffer. A load that spans
-    // two stores waits for both to reach the cache (measured: 7.5 → 3.4 ns
-    // for the whole decode).
+    // two stores waits for both to reach the cache (docs/BENCHMARKS.md has
+    // the figures).
     // SAFETY: `out` has 37 bytes, so bytes 5..37 and 0..16 are in bounds;
     // `storeu` has no alignment requirement.
     unsafe {
@@ -220,21 +192,21 @@ fn decode_avx2(chars: &[u8; 50], out: &mut [u8; 37]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::super::{decode_portable, encode};
+    use crate::ct::platform::for_each_simd_platform;
     use proptest::prelude::*;
-    use std::io::Write;
 
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-    /// The kernel's bytes and mask, or `None` without AVX2 (said on stderr,
-    /// bypassing the test harness's capture, so a skip is never silent).
+    /// The kernel's bytes and mask, or `None` without AVX2.
     fn kernel(chars: &[u8; 50]) -> Option<([u8; 37], u8)> {
-        // Not zero, so a byte the kernel forgets to write shows.
-        let mut out = [0xa5u8; 37];
-        let mask = super::decode_if_detected(chars, &mut out);
-        if mask.is_none() {
-            let _ = std::io::stderr().write_all(b"base64url::avx2: no AVX2, kernel test skipped\n");
-        }
-        Some((out, mask?))
+        let mut result = None;
+        for_each_simd_platform("base64url", |platform| {
+            // Not zero, so a byte the kernel forgets to write shows.
+            let mut out = [0xa5u8; 37];
+            let mask = platform.decode_body(chars, &mut out);
+            result = Some((out, mask));
+        });
+        result
     }
 
     fn portable(chars: &[u8; 50]) -> ([u8; 37], u8) {

@@ -3,10 +3,11 @@
 //! Lookup tables are indexed by the data they encode, which leaks it through
 //! the cache; these routines use only arithmetic on each byte. They are
 //! written over fixed-size arrays so the compiler can vectorise them. The
-//! token body's decode also has an AVX2 kernel (`avx2`), picked at run time.
+//! token body's decode also has an AVX2 kernel (`avx2.rs`), which
+//! `ct::platform` picks at run time.
 
 #[cfg(target_arch = "x86_64")]
-mod avx2;
+pub(super) mod avx2;
 
 /// Encodes one sextet (`0..64`) as its base64url character.
 #[inline(always)]
@@ -67,27 +68,20 @@ pub(crate) fn encode<const N: usize, const M: usize>(bytes: &[u8; N]) -> [u8; M]
 /// in the alphabet and the encoding is canonical (the unused low four bits of
 /// the last character are zero). The mask is data, not a branch: the caller
 /// folds it into its verdict.
-#[inline]
+#[cfg(test)]
 pub(crate) fn decode<const N: usize, const M: usize>(chars: &[u8; M]) -> ([u8; N], u8) {
-    const { assert!(N % 3 == 1 && M == (N / 3) * 4 + 2) };
     let mut out = [0u8; N];
-    // The token body (50 characters, 37 bytes) has an AVX2 kernel. The shape
-    // is a compile-time constant, so these conversions fold away and the
-    // choice never depends on the data.
-    #[cfg(target_arch = "x86_64")]
-    if let (Ok(body), Ok(payload)) = (
-        <&[u8; 50]>::try_from(chars.as_slice()),
-        <&mut [u8; 37]>::try_from(out.as_mut_slice()),
-    ) && let Some(malformed) = avx2::decode(body, payload)
-    {
-        return (out, malformed);
-    }
     let malformed = decode_portable(chars, &mut out);
     (out, malformed)
 }
 
 /// The portable decode: [`decode`] on any target, into `out`.
-fn decode_portable<const N: usize, const M: usize>(chars: &[u8; M], out: &mut [u8; N]) -> u8 {
+#[inline]
+pub(super) fn decode_portable<const N: usize, const M: usize>(
+    chars: &[u8; M],
+    out: &mut [u8; N],
+) -> u8 {
+    const { assert!(N % 3 == 1 && M == (N / 3) * 4 + 2) };
     let mut sextets = [0u8; M];
     let mut invalid: i16 = 0;
     for (sextet, &c) in sextets.iter_mut().zip(chars.iter()) {
@@ -159,7 +153,8 @@ mod tests {
         /// The token shape goes through whichever kernel this CPU picks.
         #[test]
         fn token_shape_matches_portable(chars in proptest::prelude::any::<[u8; 50]>()) {
-            let (bytes, mask) = decode::<37, 50>(&chars);
+            let mut bytes = [0u8; 37];
+            let mask = crate::ct::Platform::detect().decode_body(&chars, &mut bytes);
             let mut want = [0u8; 37];
             let want_mask = decode_portable(&chars, &mut want);
             proptest::prop_assert_eq!(mask == 0, want_mask == 0);

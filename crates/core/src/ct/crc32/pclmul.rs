@@ -50,7 +50,7 @@ use core::arch::x86_64::{
 };
 
 use super::{POLY, ZERO_CRC};
-use crate::token::CHECKED_LEN;
+use crate::layout::CHECKED_LEN;
 
 // The chunk layout and the exponents below are for this length only.
 const _: () = assert!(CHECKED_LEN == 33);
@@ -100,24 +100,11 @@ const K: [u64; 4] = [
     fold_constant(3),
 ];
 
-/// CRC-32 of `message` when this CPU has PCLMULQDQ and SSE4.1, `None`
-/// otherwise (a branch on the CPU, never on the data).
-#[inline(always)]
-pub(super) fn checksum(message: &[u8; CHECKED_LEN]) -> Option<u32> {
-    if super::super::cpu::has_pclmul() {
-        // SAFETY: `has_pclmul` says the CPU supports PCLMULQDQ and SSE4.1,
-        // the features `kernel` is compiled for.
-        Some(unsafe { kernel(message) })
-    } else {
-        None
-    }
-}
-
 /// The kernel; see the module docs for the math. Constant-time: every
 /// instruction is data-independent (PCLMULQDQ included), and the loads read
 /// fixed offsets of `message`, never past its 33 bytes.
 #[target_feature(enable = "pclmulqdq,sse4.1")]
-fn kernel(message: &[u8; CHECKED_LEN]) -> u32 {
+pub(in crate::ct) fn checksum(message: &[u8; CHECKED_LEN]) -> u32 {
     let at = |offset: usize| message[offset..].as_ptr();
     // SAFETY: bytes 0..16 and 16..32 of the 33-byte array are in bounds;
     // `loadu` has no alignment requirement.
@@ -152,7 +139,7 @@ fn kernel(message: &[u8; CHECKED_LEN]) -> u32 {
     _mm_extract_epi32::<2>(_mm_xor_si128(r, qp)) as u32
 }
 
-/// A software model of [`kernel`] (the same steps with a carry-less
+/// A software model of [`checksum`] (the same steps with a carry-less
 /// multiply in plain integer code), to check the math where the
 /// instruction is missing.
 #[cfg(test)]
@@ -173,18 +160,6 @@ pub(super) fn model(message: &[u8; CHECKED_LEN]) -> u32 {
     }
     let q = clmul(r as u64, MU) as u64;
     ((r ^ clmul(q, P_ANCHORED)) >> 64) as u32
-}
-
-/// The kernel itself when this CPU has the features (tests only: detection
-/// through `std`, independent of `cpu::has_pclmul`).
-#[cfg(test)]
-pub(super) fn kernel_if_detected(message: &[u8; CHECKED_LEN]) -> Option<u32> {
-    if std::is_x86_feature_detected!("pclmulqdq") && std::is_x86_feature_detected!("sse4.1") {
-        // SAFETY: both features the kernel is compiled for were detected.
-        Some(unsafe { kernel(message) })
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]
