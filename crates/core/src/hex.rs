@@ -18,9 +18,34 @@ pub(crate) fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The two lowercase hexadecimal digits of a byte.
+const fn digits(byte: u8) -> [u8; 2] {
+    [DIGITS[(byte >> 4) as usize], DIGITS[(byte & 0x0f) as usize]]
+}
+
+/// Encodes `N` bytes as `M = 2 * N` lowercase hexadecimal digits.
+pub(crate) const fn encode<const N: usize, const M: usize>(bytes: &[u8; N]) -> [u8; M] {
+    const { assert!(M == 2 * N) };
+    let mut out = [0u8; M];
+    let mut i = 0;
+    while i < N {
+        let [hi, lo] = digits(bytes[i]);
+        out[2 * i] = hi;
+        out[2 * i + 1] = lo;
+        i += 1;
+    }
+    out
+}
+
 /// Writes bytes as lowercase hexadecimal.
 pub(crate) fn write(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    bytes.iter().try_for_each(|&b| {
+        let pair = digits(b);
+        // Two ASCII digits: always UTF-8.
+        f.write_str(core::str::from_utf8(&pair).map_err(|_| fmt::Error)?)
+    })
 }
 
 /// `Display` adapter for [`write()`].

@@ -32,7 +32,49 @@ pub enum Profile {
     Mcp,
 }
 
+/// A profile name other than `rest` and `mcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileNameError;
+
+impl fmt::Display for ProfileNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            r#"profile must be "rest" (Access-Token header) or "mcp" (Authorization: Bearer)"#,
+        )
+    }
+}
+
+impl core::error::Error for ProfileNameError {}
+
+impl core::str::FromStr for Profile {
+    type Err = ProfileNameError;
+
+    /// Parses a profile's [`name`](Profile::name): exactly `rest` or `mcp`.
+    fn from_str(name: &str) -> Result<Self, ProfileNameError> {
+        match name {
+            "rest" => Ok(Self::Rest),
+            "mcp" => Ok(Self::Mcp),
+            _ => Err(ProfileNameError),
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Profile {
+    /// The profile's name in configuration and in every binding: `rest` or
+    /// `mcp` (parsed back by `str::parse`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Mcp => "mcp",
+        }
+    }
+
     /// The header this profile reads, lowercase (header names are
     /// case-insensitive; compare with [`Profile::is_token_header`]).
     pub const fn header_name(self) -> &'static str {
@@ -316,9 +358,143 @@ impl fmt::Display for Challenge<'_> {
     }
 }
 
+/// A path prefix that a host guards (or leaves public), normalized: it
+/// starts with `/` and, unless it is `/` itself, has no trailing `/`.
+///
+/// `/api` covers `/api` and everything below it (`/api/…`), not `/apix`;
+/// `/` covers every path. A run of slashes in a request path counts as one
+/// (`//api/x` is under `/api`), since many routers merge them: a guard must
+/// not be walked around by doubling a slash.
+///
+/// Generic over its storage: `PathPrefix<&str>` needs no allocator,
+/// `PathPrefix<String>` keeps its own copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PathPrefix<S = &'static str> {
+    text: S,
+    /// The normalized prefix is `text[..len]`: trailing slashes dropped.
+    len: usize,
+}
+
+/// A path prefix that breaks the rules of [`PathPrefix::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathPrefixError;
+
+impl fmt::Display for PathPrefixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a path prefix is an absolute path such as \"/api\": it starts with '/', \
+             has no '?', '#', space, control or non-ASCII character, and no empty segment ('//')",
+        )
+    }
+}
+
+impl core::error::Error for PathPrefixError {}
+
+impl<S: AsRef<str>> PathPrefix<S> {
+    /// Checks and normalizes a prefix: it starts with `/`, is visible ASCII
+    /// without `?` or `#`, and has no `//` before its trailing slashes,
+    /// which are dropped (`/api/` is `/api`).
+    ///
+    /// # Errors
+    /// [`PathPrefixError`] when the prefix breaks these rules.
+    pub fn new(text: S) -> Result<Self, PathPrefixError> {
+        let bytes = text.as_ref().as_bytes();
+        let trimmed = bytes.len() - bytes.iter().rev().take_while(|&&b| b == b'/').count();
+        let len = trimmed.max(1);
+        let ok = bytes.first() == Some(&b'/')
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_graphic() && b != b'?' && b != b'#')
+            && !bytes[..len].windows(2).any(|pair| pair == b"//");
+        if ok {
+            Ok(Self { text, len })
+        } else {
+            Err(PathPrefixError)
+        }
+    }
+
+    /// The normalized prefix, such as `/api` or `/`.
+    pub fn as_str(&self) -> &str {
+        &self.text.as_ref()[..self.len]
+    }
+
+    /// Whether `path` (a request's path, without its query) is this prefix
+    /// or below it; runs of slashes in `path` count as one.
+    pub fn covers(&self, path: &str) -> bool {
+        let prefix = self.as_str().as_bytes();
+        if prefix == b"/" {
+            return true;
+        }
+        let mut rest = path.as_bytes();
+        for &want in prefix {
+            let Some((&got, tail)) = rest.split_first() else {
+                return false;
+            };
+            if got != want {
+                return false;
+            }
+            rest = tail;
+            if got == b'/' {
+                // Only at the start of a segment: skip the rest of the run.
+                while let Some((b'/', tail)) = rest.split_first() {
+                    rest = tail;
+                }
+            }
+        }
+        rest.is_empty() || rest[0] == b'/'
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_names_round_trip() {
+        for profile in [Profile::Rest, Profile::Mcp] {
+            assert_eq!(profile.name().parse(), Ok(profile));
+        }
+        assert_eq!("REST".parse::<Profile>(), Err(ProfileNameError));
+        assert_eq!("".parse::<Profile>(), Err(ProfileNameError));
+    }
+
+    #[test]
+    fn path_prefixes_are_normalized_and_checked() {
+        assert_eq!(PathPrefix::new("/api/").map(|p| p.len), Ok(4));
+        assert_eq!(PathPrefix::new("///").map(|p| p.len), Ok(1));
+        for bad in ["", "api", "/a b", "/a?b", "/a#b", "/a//b", "/é"] {
+            assert_eq!(PathPrefix::new(bad), Err(PathPrefixError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_covers_itself_and_below_with_merged_slashes() {
+        let api = PathPrefix::new("/api/v1").unwrap();
+        for path in [
+            "/api/v1",
+            "/api/v1/",
+            "/api/v1/x",
+            "//api/v1",
+            "/api//v1//x",
+            "///api/v1",
+        ] {
+            assert!(api.covers(path), "{path:?}");
+        }
+        for path in [
+            "/api",
+            "/api/v1x",
+            "/apiv1",
+            "api/v1",
+            "",
+            "/",
+            "/api/v",
+            "/x/api/v1",
+        ] {
+            assert!(!api.covers(path), "{path:?}");
+        }
+        let root = PathPrefix::new("/").unwrap();
+        assert!(root.covers("/anything") && root.covers(""));
+    }
 
     #[test]
     fn rest_values() {

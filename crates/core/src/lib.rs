@@ -20,6 +20,7 @@ extern crate std;
 
 mod ct;
 mod hex;
+pub mod host_records;
 pub mod http;
 #[cfg(feature = "alloc")]
 mod keyring;
@@ -37,7 +38,7 @@ pub use ct::declassify;
 /// portable); for benchmark reports and test harnesses, not a stable API.
 #[doc(hidden)]
 pub use ct::platform::kernels as ct_kernels;
-pub use http::{Failure, Profile, Rejection};
+pub use http::{Failure, PathPrefix, Profile, Rejection};
 #[cfg(feature = "alloc")]
 pub use keyring::{Keyring, KeyringError, Principal, PrincipalRef};
 #[cfg(feature = "alloc")]

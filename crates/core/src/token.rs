@@ -46,6 +46,13 @@ impl TokenId {
         self.0
     }
 
+    /// The id as 16 lowercase hexadecimal digits (ASCII), as `Display`
+    /// writes it: for hosts that need the text without a formatter (C
+    /// buffers, fixed-size columns).
+    pub const fn to_hex_digits(self) -> [u8; 2 * ID_LEN] {
+        crate::hex::encode(&self.0)
+    }
+
     /// The id as one `u64` (native byte order): a well-mixed hash key, since
     /// ids are uniformly random.
     #[inline]
@@ -527,6 +534,13 @@ pub fn parse(text: &[u8]) -> Result<ParsedToken, InvalidToken> {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn hex_digits_are_what_display_writes() {
+        let id = TokenId::from_bytes(*b"\x00\x11\x22\x33\x44\x55\xa6\xff");
+        assert_eq!(&id.to_hex_digits(), b"001122334455a6ff");
+        assert_eq!(id.to_string().as_bytes(), &id.to_hex_digits());
+    }
 
     /// Hands out a fixed byte sequence: the worked example of docs/FORMAT.md.
     struct Counting(u8);
