@@ -11,8 +11,8 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, Entry, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
-use whatsgate_auth::http::ResourceMetadata;
-use whatsgate_auth::{Failure, Keyring, Profile, Rejection, Timestamp};
+use whatsgate_auth::http::{PathPrefixError, ResourceMetadata};
+use whatsgate_auth::{Failure, Keyring, PathPrefix, Profile, Rejection, Timestamp};
 
 use crate::body::AuthBody;
 
@@ -66,18 +66,14 @@ impl Clock {
 #[derive(Clone, Debug)]
 struct Rule {
     /// `/` or an absolute path without a trailing `/`.
-    prefix: Box<str>,
+    prefix: PathPrefix<Box<str>>,
     /// `None`: public, passes through without authentication.
     profile: Option<Profile>,
 }
 
 impl Rule {
     fn matches(&self, path: &str) -> bool {
-        let prefix = &*self.prefix;
-        prefix == "/"
-            || path
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        self.prefix.covers(path)
     }
 }
 
@@ -224,7 +220,8 @@ impl AuthLayer {
         let shared = Shared {
             keyring,
             rules: Box::new([Rule {
-                prefix: "/".into(),
+                prefix: PathPrefix::new("/".into())
+                    .unwrap_or_else(|_| unreachable!("'/' is a path prefix")),
                 profile: Some(profile),
             }]),
             responses: prepare(None).unwrap_or_else(|_| unreachable_prepared()),
@@ -302,8 +299,9 @@ impl<S> Layer<S> for AuthLayer {
 ///
 /// Rules match the raw request path (`uri().path()`, percent-encoding and
 /// case as received, the way axum's router matches) on whole segments:
-/// `/api` covers `/api` and `/api/…`, not `/apis`. The longest matching
-/// prefix decides; `/` covers every path; a path no rule covers passes
+/// `/api` covers `/api` and `/api/…`, not `/apis`, and a run of slashes in
+/// the path counts as one (`//api` is under `/api`; see
+/// [`PathPrefix`](whatsgate_auth::PathPrefix)). The longest matching prefix decides; `/` covers every path; a path no rule covers passes
 /// through without authentication.
 #[derive(Clone)]
 #[must_use = "call .build() to get the layer"]
@@ -362,24 +360,21 @@ impl AuthLayerBuilder {
         }
         let mut rules: Vec<Rule> = Vec::with_capacity(self.rules.len());
         for (prefix, profile) in self.rules {
-            let ok = prefix.starts_with('/')
-                && prefix
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#');
-            if !ok {
+            let Ok(normal) = PathPrefix::new(Box::<str>::from(prefix.as_str())) else {
                 return Err(ConfigError::InvalidPrefix(prefix));
-            }
-            let trimmed = prefix.trim_end_matches('/');
-            let normal = if trimmed.is_empty() { "/" } else { trimmed };
-            if rules.iter().any(|rule| &*rule.prefix == normal) {
+            };
+            if rules
+                .iter()
+                .any(|rule| rule.prefix.as_str() == normal.as_str())
+            {
                 return Err(ConfigError::DuplicatePrefix(prefix));
             }
             rules.push(Rule {
-                prefix: normal.into(),
+                prefix: normal,
                 profile,
             });
         }
-        rules.sort_by_key(|rule| core::cmp::Reverse(rule.prefix.len()));
+        rules.sort_by_key(|rule| core::cmp::Reverse(rule.prefix.as_str().len()));
         let responses = prepare(self.resource_metadata.as_deref())?;
         Ok(AuthLayer {
             shared: Arc::new(Shared {
@@ -399,7 +394,8 @@ impl AuthLayerBuilder {
 pub enum ConfigError {
     /// No `guard` rule: the layer would authenticate nothing.
     NothingGuarded,
-    /// A prefix must start with `/` and be visible ASCII without `?` or `#`.
+    /// A prefix must start with `/`, be visible ASCII without `?` or `#`,
+    /// and have no empty segment (`//`); see [`PathPrefix::new`].
     InvalidPrefix(String),
     /// The same prefix was given twice (after dropping trailing `/`).
     DuplicatePrefix(String),
@@ -414,10 +410,7 @@ impl fmt::Display for ConfigError {
             Self::NothingGuarded => f.write_str(
                 "no path is guarded: add .guard(prefix, profile), e.g. .guard(\"/\", Profile::Rest)",
             ),
-            Self::InvalidPrefix(p) => write!(
-                f,
-                "path prefix {p:?} must start with '/' and be visible ASCII without '?' or '#'"
-            ),
+            Self::InvalidPrefix(p) => write!(f, "path prefix {p:?}: {}", PathPrefixError),
             Self::DuplicatePrefix(p) => write!(f, "path prefix {p:?} is given twice"),
             Self::ResourceMetadata => f.write_str(
                 "the resource_metadata URL must be non-empty visible ASCII without '\"' or '\\'",

@@ -118,6 +118,51 @@ fn rules_match_whole_segments_and_the_longest_prefix_wins() {
     assert_eq!(one.profile_for("/anything"), Some(Profile::Mcp));
 }
 
+/// The shared path cases (`testdata/path-cases.json`), the same every
+/// surface with a path guard runs.
+#[tokio::test]
+async fn shared_path_cases() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/path-cases.json"
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for case in cases["prefixes"].as_array().unwrap() {
+        let prefix = case["prefix"].as_str().unwrap();
+        let built = layer(&[(prefix, Some(Profile::Rest))]);
+        match case["normal"].as_str() {
+            Some(_) => assert!(built.is_ok(), "{prefix:?} is a valid prefix"),
+            None => assert_eq!(
+                built.unwrap_err(),
+                ConfigError::InvalidPrefix(prefix.to_owned())
+            ),
+        }
+    }
+    let covers = cases["covers"].as_array().unwrap();
+    assert!(covers.len() >= 20);
+    let calls = Arc::new(AtomicUsize::new(0));
+    for case in covers {
+        let (prefix, path) = (
+            case["prefix"].as_str().unwrap(),
+            case["path"].as_str().unwrap(),
+        );
+        let covered = case["covered"].as_bool().unwrap();
+        let built = layer(&[(prefix, Some(Profile::Rest))]).unwrap();
+        let want = covered.then_some(Profile::Rest);
+        assert_eq!(built.profile_for(path), want, "{prefix:?} covers {path:?}");
+        // And a real request without a token: refused exactly when covered.
+        let service = built.layer(counting(Arc::clone(&calls)));
+        let (status, _, _) = send(&service, path, &[]).await;
+        let want = if covered {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(status, want, "{prefix:?}, request to {path:?}");
+    }
+}
+
 /// A service that counts its calls and answers 200 with the principal's account.
 fn counting(
     calls: Arc<AtomicUsize>,
