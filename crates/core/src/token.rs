@@ -297,8 +297,9 @@ impl TokenFormat {
     /// the verifier stays where it was computed (see `verifier/block.rs` for
     /// why a copy in between can cost as much as the hash).
     ///
-    /// Not inlined: inlined into `Keyring::authenticate_with` it cost 28 ns
-    /// there (criterion, same run), for 1 ns less on `Keyring::verify`.
+    /// Kept out of line: inlined into `Keyring::authenticate_with` it slowed
+    /// that path far more than it sped up `Keyring::verify`
+    /// (docs/BENCHMARKS.md).
     #[cfg(feature = "alloc")]
     #[inline(never)]
     pub(crate) fn with_verifier<R>(
@@ -441,10 +442,9 @@ impl fmt::Debug for Token {
 /// to compute the verifier, and wiped on drop.
 // It holds exactly the 32 bytes the verifier hashes (`id ‖ secret`, 16-aligned,
 // see `verifier/block.rs`), so moving it copies the same two 16-byte halves
-// the hash then loads. With any smaller field beside them, a move copied a
-// 16-byte chunk written by several smaller stores, and the load of that
-// chunk stalled until they reached the cache (measured: `parse` then
-// `TokenRecord::accepts` 64.7 -> 43.3 ns in the criterion suite, with `#[inline]`).
+// the hash then loads. Any smaller field beside them would make a move copy
+// a 16-byte chunk written by several smaller stores, and the load of that
+// chunk would stall until they reached the cache (see `ct::lanes`).
 pub struct ParsedToken {
     id_secret: IdSecret,
 }
