@@ -1,7 +1,9 @@
 """Keyring.verify_access_token from Python, next to pure Python and the Rust core.
 
-Run after installing the wheel (a release build):
+Run after installing a build with the Cargo feature ``bench`` (a release
+build, as pip makes it; the published wheel lacks the Rust loop below):
 
+    pip install -C maturin.build-args="--features bench" ./bindings/python
     python bindings/python/bench/bench_verify.py [--tokens 1000] [--rounds 60]
 
 All verify the same valid token, as an ``Access-Token`` header value,
@@ -12,8 +14,9 @@ against a keyring of ``--tokens`` records, in one run:
   compare, the ``Principal`` object back);
 - ``pure Python``: the same steps written with ``binascii`` (strict base64),
   ``zlib.crc32``, ``hashlib.sha256``, ``hmac.compare_digest`` and a dict;
-- ``Rust core``, in a Rust loop (``_native._bench_core_verify``), at
-  ``Timestamp::now()`` per verification as the binding:
+- ``Rust core``, in a Rust loop (``_native._bench_core_verify``, in a
+  ``bench`` build only), at ``Timestamp::now()`` per verification as the
+  binding:
   ``Keyring::authenticate(Profile::Rest, [value], now)`` is the core doing
   the same work, the same bytes in and a principal out (owned, as a Rust
   caller keeps it: the binding's ``Principal`` object outlives the call
@@ -36,9 +39,11 @@ import binascii
 import hashlib
 import hmac
 import statistics
+import sys
 import time
 import zlib
 from collections.abc import Callable
+from typing import Protocol, cast
 
 import whatsgate_auth
 from whatsgate_auth import Keyring, _native
@@ -83,6 +88,23 @@ class PurePythonKeyring:
 _TO_STD = str.maketrans("-_", "+/")
 
 
+class CoreVerify(Protocol):
+    """``_native._bench_core_verify``: total ns of ``iterations`` verifications in a Rust loop."""
+
+    def __call__(self, keyring: Keyring, value: str, iterations: int, lent: bool = False) -> int: ...
+
+
+def core_verify() -> CoreVerify:
+    """The Rust-loop helper, or exit saying how to build it in."""
+    helper = getattr(_native, "_bench_core_verify", None)
+    if helper is None:
+        sys.exit(
+            "bench_verify.py: this whatsgate_auth has no _native._bench_core_verify; install a build "
+            'with the `bench` feature: pip install -C maturin.build-args="--features bench" ./bindings/python'
+        )
+    return cast(CoreVerify, helper)
+
+
 def per_call_ns(fn: Callable[[str], object], value: str, calls: int) -> float:
     start = time.perf_counter_ns()
     for _ in range(calls):
@@ -104,6 +126,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000, help="verifications per timed chunk")
     parser.add_argument("--rounds", type=int, default=60, help="chunks per method, interleaved")
     args = parser.parse_args()
+    core = core_verify()
 
     keyring = Keyring()
     issued = [keyring.issue(f"token {i}", f"acct_{i % 50}") for i in range(args.tokens)]
@@ -117,8 +140,8 @@ def main() -> None:
     # Short chunks, interleaved, many rounds: on a shared machine the fastest
     # chunk of each method is the one least disturbed by other processes.
     methods: dict[str, Callable[[], float]] = {
-        "core": lambda: _native._bench_core_verify(keyring, token, calls) / calls,
-        "core_lent": lambda: _native._bench_core_verify(keyring, token, calls, lent=True) / calls,
+        "core": lambda: core(keyring, token, calls) / calls,
+        "core_lent": lambda: core(keyring, token, calls, lent=True) / calls,
         "binding": lambda: per_call_ns(keyring.verify_access_token, token, calls),
         "empty": lambda: empty_loop_ns(calls),
         "len": lambda: per_call_ns(len, token, calls),

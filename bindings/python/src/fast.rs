@@ -1,31 +1,32 @@
 //! The fast path of `Keyring.verify_access_token`, `verify_authorization`
 //! and `verify`: a plain C function per method in place of PyO3's wrapper.
 //!
-//! A verification is about 130 ns of core work, and PyO3's generic method
-//! wrapper (attach bookkeeping in a thread-local, the type check of `self`,
-//! the argument parser, the `Option<u64>` for `now`) added 10–17 ns to it
-//! (measured A/B, see the README's Speed section). So after PyO3 has built
-//! the `Keyring` class, [`install`] replaces these three methods with method
-//! descriptors of [`fast`], a `METH_FASTCALL | METH_KEYWORDS` function that
-//! answers the calls the methods are made for: one positional `str` or
-//! `bytes` (or `None` for a header), and at most the keyword `now` (`None`
-//! or an `int`). It reads the value with `PyUnicode_AsUTF8AndSize` (no
-//! copy), verifies with the core, and returns the `Principal` object this
-//! thread holds for the token (one reference count). Only when it must make
-//! a Python object — a `Principal` not cached yet, or the exception for a
+//! PyO3's generic method wrapper (attach bookkeeping in a thread-local, the
+//! type check of `self`, the argument parser, the `Option<u64>` for `now`)
+//! costs a sizeable share of a call as short as a verification (figures in
+//! the README's Speed section). So after PyO3 has built the `Keyring` class,
+//! [`install`] replaces these three methods with method descriptors of
+//! [`fast`], a `METH_FASTCALL | METH_KEYWORDS` function that answers the
+//! calls the methods are made for: one positional `str` or `bytes` (or
+//! `None` for a header), and at most the keyword `now` (`None` or an
+//! `int`). It reads the value with `PyUnicode_AsUTF8AndSize` (no copy),
+//! verifies with the core, and returns the `Principal` object this thread
+//! holds for the token (one reference count). Only when it must make a
+//! Python object — a `Principal` not cached yet, or the exception for a
 //! refused token — does it attach through PyO3 ([`Python::attach`]; the GIL
 //! is already held, so that only counts the attachment), and then runs the
-//! same code as PyO3's method ([`PyKeyring::new_principal`],
-//! [`crate::reject`]). Any other call (another keyword, a value of another
-//! type, a `now` that is not an unsigned 64-bit `int`) goes to PyO3's
-//! original method, unchanged, for its exact checks and error messages.
+//! same code as PyO3's method ([`principal::new_object`],
+//! [`crate::errors::reject`]). Any other call (another keyword, a value of
+//! another type, a `now` that is not an unsigned 64-bit `int`) goes to
+//! PyO3's original method, unchanged, for its exact checks and error
+//! messages.
 //!
 //! The fast path never drops a Python reference outside `Python::attach`:
 //! PyO3 defers the release of a `Py` dropped where it does not know the
 //! thread is attached, until its next attachment. (A thread's cache of
-//! `Principal` objects is dropped that way when the thread ends, as before
-//! this fast path; the first verification on any new thread attaches, to
-//! make its first `Principal`, and so releases them.)
+//! `Principal` objects is dropped that way when the thread ends; the first
+//! verification on any new thread attaches, to make its first `Principal`,
+//! and so releases them.)
 //!
 //! The replacement keeps the name, docstring and text signature (so
 //! `inspect.signature`, `help()` and stubtest see the same method).
@@ -42,9 +43,12 @@ use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-use whatsgate_auth::{Failure, InvalidToken, PrincipalRef, Profile, Timestamp};
+use whatsgate_auth::{Failure, InvalidToken, PrincipalRef, Profile};
 
-use crate::{PyKeyring, reject};
+use crate::convert::now_or;
+use crate::errors::reject;
+use crate::keyring::PyKeyring;
+use crate::principal;
 
 /// What a method verifies.
 #[derive(Clone, Copy)]
@@ -181,30 +185,27 @@ unsafe fn answer(
     };
     // SAFETY: `slf` is a live `Keyring`, borrowed for the call.
     let keyring: &PyKeyring = unsafe { Borrowed::from_ptr(py, slf).cast_unchecked() }.get();
-    let now = now.map_or_else(Timestamp::now, Timestamp);
+    let now = now_or(now);
     // The cached object, else the principal to make one of (outside the
     // core's lookup, attached).
-    let principal = |p: PrincipalRef<'_>| {
-        keyring
-            .cached_principal(py, p)
-            .ok_or_else(|| p.to_principal())
+    let lookup = |p: PrincipalRef<'_>| {
+        principal::cached(py, &keyring.inner, p).ok_or_else(|| p.to_principal())
     };
     let verdict = match (kind, value) {
         (Kind::Token, Some(token)) => keyring
             .inner
-            .verify_with(token, now, principal)
+            .verify_with(token, now, lookup)
             .map_err(|InvalidToken| Profile::Rest.reject(Failure::Invalid)),
         // `verify(None)` is a TypeError: PyO3's method raises it.
         (Kind::Token, None) => return None,
-        (Kind::Header(profile), value) => keyring
-            .inner
-            .authenticate_with(profile, value, now, principal),
+        (Kind::Header(profile), value) => {
+            keyring.inner.authenticate_with(profile, value, now, lookup)
+        }
     };
     Some(match verdict {
         Ok(Ok(cached)) => cached.into_ptr(),
-        Ok(Err(principal)) => Python::attach(|py| {
-            keyring
-                .new_principal(py, principal)
+        Ok(Err(verified)) => Python::attach(|py| {
+            principal::new_object(py, &keyring.inner, verified)
                 .map_or_else(|e| raise(py, e), Py::into_ptr)
         }),
         Err(rejection) => Python::attach(|py| raise(py, reject(py, rejection))),
@@ -273,7 +274,8 @@ enum Value<'a> {
 /// The bytes of a `str` (its UTF-8 form, which CPython keeps with the
 /// string; an ASCII string is its own) or a `bytes`, without a copy. A
 /// `str` with no UTF-8 form (lone surrogates) is one byte that is never
-/// valid in a token, as in [`crate::value_bytes`]: refused, not an error.
+/// valid in a token, as in [`crate::convert::value_bytes`]: refused, not an
+/// error.
 ///
 /// # Safety
 /// The GIL is held and `value` is live for `'a`.

@@ -12,7 +12,6 @@ __all__ = [
     "MissingToken",
     "InvalidToken",
     "generate",
-    "_bench_core_verify",
 ]
 
 __version__: Final[str]
@@ -108,6 +107,6 @@ class Keyring:
     def __len__(self) -> int: ...
 
 def generate(name: str, account: str) -> tuple[str, TokenRecord]: ...
-def _bench_core_verify(
-    keyring: Keyring, value: str, iterations: int, lent: bool = False
-) -> int: ...
+
+# A build with the Cargo feature `bench` also has `_bench_core_verify`, a
+# benchmark helper (bench/bench_verify.py); the published wheel does not.

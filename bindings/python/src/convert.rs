@@ -1,0 +1,95 @@
+//! Python arguments into the core's types: timestamps, profiles, token ids,
+//! accounts, names, header names and values, header pairs; and Python's
+//! `repr` of user text.
+
+use alloc::borrow::Cow;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use whatsgate_auth as wga;
+use whatsgate_auth::{AccountId, Profile, Timestamp, TokenId, TokenName};
+
+/// The current time, or the `now` a caller passed (tests, replays).
+pub(crate) fn now_or(now: Option<u64>) -> Timestamp {
+    now.map_or_else(Timestamp::now, Timestamp)
+}
+
+pub(crate) fn parse_profile(profile: &str) -> PyResult<Profile> {
+    match profile {
+        "rest" => Ok(Profile::Rest),
+        "mcp" => Ok(Profile::Mcp),
+        _ => Err(PyValueError::new_err(
+            "profile must be \"rest\" (Access-Token header) or \"mcp\" (Authorization: Bearer)",
+        )),
+    }
+}
+
+pub(crate) fn parse_token_id(token_id: &str) -> PyResult<TokenId> {
+    token_id
+        .parse()
+        .map_err(|e: wga::token::ParseTokenIdError| PyValueError::new_err(e.to_string()))
+}
+
+pub(crate) fn parse_account(account: &str) -> PyResult<AccountId> {
+    AccountId::new(account).map_err(|e| PyValueError::new_err(format!("account {e}")))
+}
+
+pub(crate) fn parse_name(name: &str) -> PyResult<TokenName> {
+    TokenName::new(name).map_err(|e| PyValueError::new_err(format!("token name {e}")))
+}
+
+/// Bytes of a header value (or bare token) given as `str` or `bytes`.
+///
+/// A `str` is read as UTF-8; one that cannot be (lone surrogates) is
+/// replaced by a byte that is never valid in a token, so it is refused as a
+/// token rather than raising: any non-ASCII value is invalid either way.
+pub(crate) fn value_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    if let Ok(s) = value.cast::<PyString>() {
+        Ok(s.to_str().map_or(&[0xff][..], str::as_bytes))
+    } else if let Ok(b) = value.cast::<PyBytes>() {
+        Ok(b.as_bytes())
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "a token or header value must be str or bytes, not {}",
+            value.get_type().name()?
+        )))
+    }
+}
+
+/// Bytes of a header name given as `str` or `bytes`. A `str` that has no
+/// UTF-8 form is empty, which names no header.
+pub(crate) fn header_name<'a>(name: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
+    if let Ok(s) = name.cast::<PyString>() {
+        Ok(Cow::Owned(
+            s.to_cow()
+                .map(|c| c.as_bytes().to_vec())
+                .unwrap_or_default(),
+        ))
+    } else {
+        Ok(Cow::Borrowed(value_bytes(name)?))
+    }
+}
+
+/// Splits one `(name, value)` header pair, a tuple or a list (ASGI allows both).
+pub(crate) fn header_pair<'py>(
+    pair: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let bad = || PyTypeError::new_err("headers must be (name, value) pairs of str or bytes");
+    if let Ok(t) = pair.cast::<PyTuple>()
+        && t.len() == 2
+    {
+        return Ok((t.get_item(0)?, t.get_item(1)?));
+    }
+    if let Ok(l) = pair.cast::<PyList>()
+        && l.len() == 2
+    {
+        return Ok((l.get_item(0)?, l.get_item(1)?));
+    }
+    Err(bad())
+}
+
+/// Python's `repr` of a string (names and accounts are user text).
+pub(crate) fn py_repr(py: Python<'_>, s: &str) -> PyResult<String> {
+    Ok(PyString::new(py, s).repr()?.to_cow()?.into_owned())
+}
