@@ -52,7 +52,7 @@ pub unsafe extern "C" fn wga_keyring_new(keyring_out: *mut *mut wga_keyring) -> 
 /// other call during or after this one.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wga_keyring_free(keyring: *mut wga_keyring) {
-    ffi_panic_boundary! { fallback = ();
+    ffi_panic_boundary! {
         if !keyring.is_null() {
             // SAFETY: made by `Box::into_raw` in `wga_keyring_new`; the caller
             // gives it back once.
@@ -67,12 +67,8 @@ pub unsafe extern "C" fn wga_keyring_free(keyring: *mut wga_keyring) {
 /// `keyring` is NULL or a live keyring.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wga_keyring_len(keyring: *const wga_keyring) -> usize {
-    ffi_panic_boundary! { fallback = 0;
-        if keyring.is_null() {
-            return 0;
-        }
-        // SAFETY: non-null and, per the contract, a live keyring.
-        unsafe { &*keyring }.inner.len()
+    ffi_panic_boundary! {
+        try_ref!(keyring).inner.len()
     }
 }
 

@@ -1,8 +1,71 @@
 //! The panic boundary and the argument checks every entry point uses.
+//!
+//! What an entry point answers when its body panics, or when a required
+//! pointer is NULL, follows from its return type (after rustls-ffi): the
+//! status enum implements the two traits below next to its definition, and
+//! every other return type answers with its zero value. This module names
+//! no type of the binding, so everything may import it.
 
-/// Runs an entry point's body inside `catch_unwind`: a panic becomes
-/// `WGA_PANIC` (or the given fallback for functions that return no status),
-/// never an unwind into C. The body is a closure body: `return` leaves it.
+/// The value an entry point returns when its body panics.
+pub(crate) trait PanicOrDefault {
+    fn value() -> Self;
+}
+
+/// The value an entry point returns when a required pointer is NULL.
+pub(crate) trait NullParameterOrDefault {
+    fn value() -> Self;
+}
+
+/// Return types that carry no status: a panic or a NULL argument gives their
+/// zero value (0, nothing), as each such function documents for NULL.
+pub(crate) trait Defaultable: Default {}
+
+impl Defaultable for () {}
+impl Defaultable for u16 {}
+impl Defaultable for usize {}
+
+impl<T: Defaultable> PanicOrDefault for T {
+    fn value() -> Self {
+        T::default()
+    }
+}
+
+impl<T: Defaultable> NullParameterOrDefault for T {
+    fn value() -> Self {
+        T::default()
+    }
+}
+
+impl<T> PanicOrDefault for *const T {
+    fn value() -> Self {
+        core::ptr::null()
+    }
+}
+
+impl<T> PanicOrDefault for *mut T {
+    fn value() -> Self {
+        core::ptr::null_mut()
+    }
+}
+
+impl<T> NullParameterOrDefault for *const T {
+    fn value() -> Self {
+        core::ptr::null()
+    }
+}
+
+impl<T> NullParameterOrDefault for *mut T {
+    fn value() -> Self {
+        core::ptr::null_mut()
+    }
+}
+
+/// Runs an entry point's body inside `catch_unwind`: a panic becomes the
+/// return type's [`PanicOrDefault`] value (`WGA_PANIC` for a status), never
+/// an unwind into C. The body is a closure body: `return` leaves it.
+///
+/// `fallback = …;` overrides that value, for the rare function whose
+/// documented answer is not its type's default (say why at the call).
 macro_rules! ffi_panic_boundary {
     (fallback = $fallback:expr; $($body:tt)*) => {
         match ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(|| { $($body)* })) {
@@ -11,16 +74,20 @@ macro_rules! ffi_panic_boundary {
         }
     };
     ($($body:tt)*) => {
-        ffi_panic_boundary!(fallback = $crate::status::wga_status::WGA_PANIC; $($body)*)
+        match ::std::panic::catch_unwind(::core::panic::AssertUnwindSafe(|| { $($body)* })) {
+            Ok(value) => value,
+            Err(_) => $crate::panic::PanicOrDefault::value(),
+        }
     };
 }
 
-/// `&T` from a pointer argument, or return `WGA_NULL_PARAMETER`.
+/// `&T` from a pointer argument, or return the [`NullParameterOrDefault`]
+/// value (`WGA_NULL_PARAMETER` for a status).
 macro_rules! try_ref {
     ($ptr:expr) => {{
         let ptr = $ptr;
         if ptr.is_null() {
-            return $crate::status::wga_status::WGA_NULL_PARAMETER;
+            return $crate::panic::NullParameterOrDefault::value();
         }
         // SAFETY: non-null; the caller promises (see each function's
         // "Safety" section) that it points to a valid, live object.
@@ -29,23 +96,25 @@ macro_rules! try_ref {
 }
 
 /// Checks that an out-parameter is not NULL (it is written later, through
-/// raw pointer writes, only on success), or returns `WGA_NULL_PARAMETER`.
+/// raw pointer writes, only on success), or returns the
+/// [`NullParameterOrDefault`] value.
 macro_rules! try_out {
     ($ptr:expr) => {{
         let ptr = $ptr;
         if ptr.is_null() {
-            return $crate::status::wga_status::WGA_NULL_PARAMETER;
+            return $crate::panic::NullParameterOrDefault::value();
         }
         ptr
     }};
 }
 
-/// A byte slice from a pointer and length, or return `WGA_NULL_PARAMETER`.
+/// A byte slice from a pointer and length, or return the
+/// [`NullParameterOrDefault`] value.
 macro_rules! try_slice {
     ($ptr:expr, $len:expr) => {{
         let (ptr, len): (*const u8, usize) = ($ptr.cast::<u8>(), $len);
         if ptr.is_null() {
-            return $crate::status::wga_status::WGA_NULL_PARAMETER;
+            return $crate::panic::NullParameterOrDefault::value();
         }
         // SAFETY: non-null; the caller promises `len` readable bytes at
         // `ptr`, alive for the call and not written during it.
@@ -57,19 +126,39 @@ pub(crate) use {ffi_panic_boundary, try_out, try_ref, try_slice};
 
 #[cfg(test)]
 mod tests {
-    use crate::status::wga_status;
+    use super::{NullParameterOrDefault, PanicOrDefault};
 
-    fn boundary(panic: bool) -> wga_status {
+    /// A stand-in for a status enum, so these tests need no other module.
+    #[derive(Debug, PartialEq)]
+    enum Answer {
+        Ok,
+        Panicked,
+        Null,
+    }
+
+    impl PanicOrDefault for Answer {
+        fn value() -> Self {
+            Self::Panicked
+        }
+    }
+
+    impl NullParameterOrDefault for Answer {
+        fn value() -> Self {
+            Self::Null
+        }
+    }
+
+    fn status(panic: bool) -> Answer {
         ffi_panic_boundary! {
             if panic {
                 panic!("deliberate panic inside the boundary");
             }
-            wga_status::WGA_OK
+            Answer::Ok
         }
     }
 
-    fn boundary_with_fallback(panic: bool) -> usize {
-        ffi_panic_boundary! { fallback = 0;
+    fn count(panic: bool) -> usize {
+        ffi_panic_boundary! {
             if panic {
                 panic!("deliberate panic inside the boundary");
             }
@@ -77,31 +166,60 @@ mod tests {
         }
     }
 
-    /// Positive control: a panic inside the boundary is caught and reported.
-    #[test]
-    fn a_panic_becomes_wga_panic() {
-        assert_eq!(boundary(false), wga_status::WGA_OK);
-        assert_eq!(boundary(true), wga_status::WGA_PANIC);
-        assert_eq!(boundary_with_fallback(false), 7);
-        assert_eq!(boundary_with_fallback(true), 0);
+    fn pointer(panic: bool) -> *const u8 {
+        ffi_panic_boundary! {
+            if panic {
+                panic!("deliberate panic inside the boundary");
+            }
+            c"x".as_ptr().cast()
+        }
     }
 
-    fn null_checks(p: *const u8, len: usize) -> wga_status {
+    static FALLBACK: &core::ffi::CStr = c"fallback";
+
+    fn overridden(panic: bool) -> *const u8 {
+        ffi_panic_boundary! { fallback = FALLBACK.as_ptr().cast();
+            if panic {
+                panic!("deliberate panic inside the boundary");
+            }
+            c"x".as_ptr().cast()
+        }
+    }
+
+    /// Positive control: a panic inside the boundary is caught, and the
+    /// answer follows from the return type (or the explicit fallback).
+    #[test]
+    fn a_panic_gives_the_return_types_answer() {
+        assert_eq!(status(false), Answer::Ok);
+        assert_eq!(status(true), Answer::Panicked);
+        assert_eq!(count(false), 7);
+        assert_eq!(count(true), 0);
+        assert!(!pointer(false).is_null());
+        assert!(pointer(true).is_null());
+        assert_eq!(overridden(true), FALLBACK.as_ptr().cast());
+    }
+
+    fn null_checks(p: *const u8, len: usize) -> Answer {
         ffi_panic_boundary! {
             let _ = try_slice!(p, len);
             let _ = try_ref!(p);
             let _ = try_out!(p.cast_mut());
-            wga_status::WGA_OK
+            Answer::Ok
+        }
+    }
+
+    fn len_or_zero(p: *const usize) -> usize {
+        ffi_panic_boundary! {
+            *try_ref!(p)
         }
     }
 
     #[test]
-    fn null_pointers_are_refused() {
-        assert_eq!(
-            null_checks(core::ptr::null(), 0),
-            wga_status::WGA_NULL_PARAMETER
-        );
+    fn null_pointers_get_the_return_types_answer() {
+        assert_eq!(null_checks(core::ptr::null(), 0), Answer::Null);
         let byte = 1u8;
-        assert_eq!(null_checks(&byte, 1), wga_status::WGA_OK);
+        assert_eq!(null_checks(&byte, 1), Answer::Ok);
+        assert_eq!(len_or_zero(core::ptr::null()), 0);
+        assert_eq!(len_or_zero(&5), 5);
     }
 }

@@ -34,6 +34,7 @@ const _: () = {
     assert!(WGA_NAME_MAX_BYTES == 4 * MAX_NAME_CHARS);
     assert!(WGA_NAME_BUFFER_LEN == WGA_NAME_MAX_BYTES + 1);
     assert!(WGA_TOKEN_BUFFER_LEN == wga_core::token::MAX_TOKEN_LEN + 1);
+    assert!(WGA_TOKEN_ID_BUFFER_LEN == 2 * wga_core::token::ID_LEN + 1);
     assert!(TokenFormat::DEFAULT.token_len() < WGA_TOKEN_BUFFER_LEN);
 };
 
@@ -76,26 +77,48 @@ pub struct wga_record {
     pub rollover_until: u64,
 }
 
-/// Copies `text` and a NUL into `dst` (sized by the constants above, which
-/// always fit), returning the number of text bytes.
-pub(crate) fn copy_cstr(dst: &mut [c_char], text: &[u8]) -> usize {
-    let n = text.len().min(dst.len().saturating_sub(1));
-    for (d, s) in dst.iter_mut().zip(&text[..n]) {
-        *d = *s as c_char;
+/// Writes `text` and a NUL into a C string field of `N` bytes, returning the
+/// number of text bytes written. The buffer constants above make every
+/// account id and name fit; the cut to `N - 1` bytes only keeps the write in
+/// bounds regardless. Nothing past the NUL is written, and the field is
+/// reached through a raw pointer, so it may be uninitialised (a caller's
+/// `wga_principal`).
+///
+/// Word by word and inline: account ids and names are short, and this runs
+/// on the verify path, where a `memcpy` call would cost more than the copy.
+///
+/// # Safety
+/// `dst` is valid for writing `N` bytes and does not overlap `text`.
+#[inline(always)]
+pub(crate) unsafe fn write_cstr<const N: usize>(dst: *mut [c_char; N], text: &[u8]) -> usize {
+    let text = &text[..text.len().min(N.saturating_sub(1))];
+    let dst = dst.cast::<u8>();
+    let mut words = text.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        // SAFETY: `at + 8 <= text.len() < N`: inside `dst` (contract).
+        unsafe { dst.add(at).cast::<[u8; 8]>().write_unaligned(bytes) };
+        at += 8;
     }
-    if let Some(nul) = dst.get_mut(n) {
-        *nul = 0;
+    for &b in words.remainder() {
+        // SAFETY: `at < text.len() < N`: inside `dst` (contract).
+        unsafe { dst.add(at).write(b) };
+        at += 1;
     }
-    n
+    if at < N {
+        // SAFETY: `at == text.len() < N`: inside `dst` (contract).
+        unsafe { dst.add(at).write(0) };
+    }
+    at
 }
 
-/// The 16 lowercase hexadecimal digits of an id, and a NUL.
-pub(crate) fn id_hex(id: TokenId) -> [c_char; WGA_TOKEN_ID_BUFFER_LEN] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// An id as a C string: the core's 16 lowercase hexadecimal digits, and a NUL.
+pub(crate) fn id_cstr(id: TokenId) -> [c_char; WGA_TOKEN_ID_BUFFER_LEN] {
     let mut out = [0 as c_char; WGA_TOKEN_ID_BUFFER_LEN];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(id.to_bytes()) {
-        pair[0] = DIGITS[usize::from(byte >> 4)] as c_char;
-        pair[1] = DIGITS[usize::from(byte & 0x0f)] as c_char;
+    for (d, s) in out.iter_mut().zip(id.to_hex_digits()) {
+        *d = s as c_char;
     }
     out
 }
@@ -140,7 +163,7 @@ fn as_bytes(chars: &[c_char]) -> &[u8] {
 impl wga_record {
     pub(crate) fn from_record(record: &TokenRecord) -> Self {
         let mut out = Self {
-            id: id_hex(record.id),
+            id: id_cstr(record.id),
             account: [0; WGA_ACCOUNT_BUFFER_LEN],
             account_len: 0,
             name: [0; WGA_NAME_BUFFER_LEN],
@@ -153,8 +176,12 @@ impl wga_record {
             rollover_verifier: record.rollover.map_or([0; 32], |r| r.verifier.to_bytes()),
             rollover_until: record.rollover.map_or(0, |r| r.until.as_secs()),
         };
-        out.account_len = copy_cstr(&mut out.account, record.account.as_str().as_bytes());
-        out.name_len = copy_cstr(&mut out.name, record.name.as_str().as_bytes());
+        // SAFETY: both fields are `out`'s own, valid for writes of their
+        // size, and the texts are the record's memory.
+        unsafe {
+            out.account_len = write_cstr(&raw mut out.account, record.account.as_str().as_bytes());
+            out.name_len = write_cstr(&raw mut out.name, record.name.as_str().as_bytes());
+        }
         out
     }
 
@@ -309,12 +336,8 @@ impl wga_record_list {
 /// `list` is NULL or a live list from this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wga_record_list_len(list: *const wga_record_list) -> usize {
-    ffi_panic_boundary! { fallback = 0;
-        if list.is_null() {
-            return 0;
-        }
-        // SAFETY: non-null and, per the contract, a live list.
-        unsafe { &*list }.records.len()
+    ffi_panic_boundary! {
+        try_ref!(list).records.len()
     }
 }
 
@@ -348,7 +371,7 @@ pub unsafe extern "C" fn wga_record_list_get(
 /// `list` is NULL or a live list from this library, not used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wga_record_list_free(list: *mut wga_record_list) {
-    ffi_panic_boundary! { fallback = ();
+    ffi_panic_boundary! {
         if !list.is_null() {
             // SAFETY: made by `Box::into_raw` in `into_raw`; the caller gives
             // it back once.

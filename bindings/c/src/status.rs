@@ -8,7 +8,9 @@ use alloc::string::ToString;
 use wga_core::http::ResourceMetadata;
 use wga_core::{Failure, KeyringError, Profile, Rejection};
 
-use crate::panic::{ffi_panic_boundary, try_out, try_slice};
+use crate::panic::{
+    NullParameterOrDefault, PanicOrDefault, ffi_panic_boundary, try_out, try_slice,
+};
 
 /// The result of a call. `WGA_OK` is 0; every other value is explicit and is
 /// never reused for another meaning. In C this is a `uint32_t`.
@@ -179,6 +181,18 @@ impl wga_status {
     }
 }
 
+impl PanicOrDefault for wga_status {
+    fn value() -> Self {
+        Self::WGA_PANIC
+    }
+}
+
+impl NullParameterOrDefault for wga_status {
+    fn value() -> Self {
+        Self::WGA_NULL_PARAMETER
+    }
+}
+
 impl From<KeyringError> for wga_status {
     fn from(e: KeyringError) -> Self {
         match e {
@@ -190,26 +204,75 @@ impl From<KeyringError> for wga_status {
     }
 }
 
-/// The exact JSON bodies and challenges, NUL-terminated; tested equal to the
-/// core's strings.
+/// A `&'static str` constant expression as a `&'static CStr`: the text and a
+/// NUL, built at compile time (a NUL inside the text fails the build).
+macro_rules! static_cstr {
+    ($text:expr) => {{
+        const TEXT: &str = $text;
+        const BYTES: [u8; TEXT.len() + 1] = nul_terminated(TEXT);
+        const CSTR: &CStr = match CStr::from_bytes_with_nul(&BYTES) {
+            Ok(cstr) => cstr,
+            Err(_) => panic!("a static C string has a NUL inside"),
+        };
+        CSTR
+    }};
+}
+
+/// `text` and a NUL; `N` is `text.len() + 1`.
+const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
+    assert!(text.len() + 1 == N);
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < text.len() {
+        out[i] = text.as_bytes()[i];
+        i += 1;
+    }
+    out
+}
+
+/// The core's JSON body for an authentication status (a build error for any
+/// other status).
+const fn body_text(status: wga_status) -> &'static str {
+    match status.rejection() {
+        Some(rejection) => rejection.body(),
+        None => panic!("not an authentication status"),
+    }
+}
+
+/// The core's challenge for an MCP status (a build error for any other).
+const fn challenge_text(status: wga_status) -> &'static str {
+    match status.rejection() {
+        Some(rejection) => match rejection.www_authenticate() {
+            Some(challenge) => challenge,
+            None => panic!("this profile sends no challenge"),
+        },
+        None => panic!("not an authentication status"),
+    }
+}
+
+/// The core's bodies as static C strings: C needs the NUL, so these are
+/// built from the core's text at compile time rather than written again.
 const fn body_cstr(status: wga_status) -> Option<&'static CStr> {
+    use wga_status::{
+        WGA_ACCESS_TOKEN_INVALID, WGA_ACCESS_TOKEN_MISSING, WGA_BEARER_INVALID, WGA_BEARER_MISSING,
+    };
     Some(match status {
-        wga_status::WGA_ACCESS_TOKEN_MISSING => c"{\"message\": \"an Access-Token is required\"}",
-        wga_status::WGA_ACCESS_TOKEN_INVALID => c"{\"message\": \"invalid Access-Token\"}",
-        wga_status::WGA_BEARER_MISSING => c"{\"message\": \"a Bearer token is required\"}",
-        wga_status::WGA_BEARER_INVALID => c"{\"message\": \"invalid Bearer token\"}",
+        WGA_ACCESS_TOKEN_MISSING => static_cstr!(body_text(WGA_ACCESS_TOKEN_MISSING)),
+        WGA_ACCESS_TOKEN_INVALID => static_cstr!(body_text(WGA_ACCESS_TOKEN_INVALID)),
+        WGA_BEARER_MISSING => static_cstr!(body_text(WGA_BEARER_MISSING)),
+        WGA_BEARER_INVALID => static_cstr!(body_text(WGA_BEARER_INVALID)),
         _ => return None,
     })
 }
 
+/// The core's challenges as static C strings, as for [`body_cstr`].
 const fn challenge_cstr(status: wga_status) -> Option<&'static CStr> {
-    match status {
-        wga_status::WGA_BEARER_MISSING => Some(c"Bearer realm=\"whatsgate\""),
-        wga_status::WGA_BEARER_INVALID => {
-            Some(c"Bearer realm=\"whatsgate\", error=\"invalid_token\"")
-        }
-        _ => None,
-    }
+    use wga_status::{WGA_BEARER_INVALID, WGA_BEARER_MISSING};
+    Some(match status {
+        WGA_BEARER_MISSING => static_cstr!(challenge_text(WGA_BEARER_MISSING)),
+        WGA_BEARER_INVALID => static_cstr!(challenge_text(WGA_BEARER_INVALID)),
+        _ => return None,
+    })
 }
 
 fn ptr_or_null(s: Option<&'static CStr>) -> *const c_char {
@@ -221,8 +284,11 @@ fn ptr_or_null(s: Option<&'static CStr>) -> *const c_char {
 /// It never contains a token.
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_status_message(status: u32) -> *const c_char {
-    ffi_panic_boundary! { fallback = c"unknown status".as_ptr();
-        wga_status::from_u32(status).map_or(c"unknown status", wga_status::message).as_ptr()
+    const UNKNOWN: &CStr = c"unknown status";
+    // Not the pointer type's NULL: this function is documented never to
+    // return NULL, so that callers may print its answer unchecked.
+    ffi_panic_boundary! { fallback = UNKNOWN.as_ptr();
+        wga_status::from_u32(status).map_or(UNKNOWN, wga_status::message).as_ptr()
     }
 }
 
@@ -231,7 +297,7 @@ pub extern "C" fn wga_status_message(status: u32) -> *const c_char {
 /// other status (`WGA_OK` included: those are not HTTP answers).
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_status_http_code(status: u32) -> u16 {
-    ffi_panic_boundary! { fallback = 0;
+    ffi_panic_boundary! {
         wga_status::from_u32(status)
             .and_then(wga_status::rejection)
             .map_or(0, |r| r.status())
@@ -243,7 +309,7 @@ pub extern "C" fn wga_status_http_code(status: u32) -> u16 {
 /// static NUL-terminated string (never freed). NULL for other statuses.
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_status_body(status: u32) -> *const c_char {
-    ffi_panic_boundary! { fallback = core::ptr::null();
+    ffi_panic_boundary! {
         ptr_or_null(wga_status::from_u32(status).and_then(body_cstr))
     }
 }
@@ -255,7 +321,7 @@ pub extern "C" fn wga_status_body(status: u32) -> *const c_char {
 /// sent (the REST profile, and every other status).
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_status_www_authenticate(status: u32) -> *const c_char {
-    ffi_panic_boundary! { fallback = core::ptr::null();
+    ffi_panic_boundary! {
         ptr_or_null(wga_status::from_u32(status).and_then(challenge_cstr))
     }
 }
@@ -337,6 +403,38 @@ mod tests {
         assert_eq!(text(wga_status_message(15)), Some("unknown status"));
         assert_eq!(wga_status_http_code(u32::MAX), 0);
         assert_eq!(text(wga_status_body(u32::MAX)), None);
+    }
+
+    /// The panic boundary and the NULL checks answer a status function with
+    /// `WGA_PANIC` and `WGA_NULL_PARAMETER`, through the traits above.
+    #[test]
+    fn a_panic_and_a_null_argument_give_their_statuses() {
+        use crate::panic::try_ref;
+        fn call(panic: bool, p: *const u8) -> wga_status {
+            ffi_panic_boundary! {
+                if panic {
+                    panic!("deliberate panic inside the boundary");
+                }
+                let _ = try_ref!(p);
+                wga_status::WGA_OK
+            }
+        }
+        let byte = 1u8;
+        assert_eq!(call(false, &byte), wga_status::WGA_OK);
+        assert_eq!(call(true, &byte), wga_status::WGA_PANIC);
+        assert_eq!(
+            call(false, core::ptr::null()),
+            wga_status::WGA_NULL_PARAMETER
+        );
+    }
+
+    /// The message for a refused URL is the core's own error text.
+    #[test]
+    fn invalid_url_message_is_the_cores() {
+        assert_eq!(
+            text(wga_status_message(wga_status::WGA_INVALID_URL as u32)),
+            Some(ResourceMetadata::new("").unwrap_err().to_string().as_str())
+        );
     }
 
     #[test]

@@ -4,12 +4,13 @@ use core::ffi::c_char;
 
 use wga_core::http::MAX_VALUE_LEN;
 use wga_core::token::MAX_TOKEN_LEN;
-use wga_core::{PrincipalRef, Profile};
+use wga_core::{Failure, PrincipalRef, Profile};
 
 use crate::keyring::wga_keyring;
 use crate::panic::{ffi_panic_boundary, try_ref};
 use crate::record::{
-    WGA_ACCOUNT_BUFFER_LEN, WGA_NAME_BUFFER_LEN, WGA_TOKEN_ID_BUFFER_LEN, id_hex, instant,
+    WGA_ACCOUNT_BUFFER_LEN, WGA_NAME_BUFFER_LEN, WGA_TOKEN_ID_BUFFER_LEN, id_cstr, instant,
+    write_cstr,
 };
 use crate::status::wga_status;
 
@@ -24,6 +25,20 @@ pub enum wga_profile {
     /// The MCP endpoint: `Authorization: Bearer {token}`; failures are HTTP
     /// 401 with a `WWW-Authenticate` challenge.
     WGA_PROFILE_MCP = 1,
+}
+
+impl wga_profile {
+    /// The core profile a C `uint32_t` profile stands for; `None` for a value
+    /// that is no `wga_profile`.
+    fn to_core(value: u32) -> Option<Profile> {
+        const REST: u32 = wga_profile::WGA_PROFILE_REST as u32;
+        const MCP: u32 = wga_profile::WGA_PROFILE_MCP as u32;
+        match value {
+            REST => Some(Profile::Rest),
+            MCP => Some(Profile::Mcp),
+            _ => None,
+        }
+    }
 }
 
 /// Who a request was authenticated as (never the secret). Written by the
@@ -52,49 +67,15 @@ pub struct wga_principal {
 /// # Safety
 /// `out` is non-null and valid for writing a `wga_principal`.
 unsafe fn write_principal(out: *mut wga_principal, principal: &PrincipalRef<'_>) {
-    let account = principal.account().as_bytes();
-    let name = principal.token_name().as_bytes();
-    // Account ids and names always fit (checked at compile time in
-    // record.rs); the `min` only keeps this write in bounds regardless.
-    let account_len = account.len().min(WGA_ACCOUNT_BUFFER_LEN - 1);
-    let name_len = name.len().min(WGA_NAME_BUFFER_LEN - 1);
     // SAFETY: `out` is valid for writes (contract); every write stays inside
     // its field, and the sources are Rust memory, not overlapping `out`.
     unsafe {
-        (&raw mut (*out).token_id).write(id_hex(principal.token_id()));
-        copy_str(
-            (&raw mut (*out).account).cast::<u8>(),
-            &account[..account_len],
-        );
+        (&raw mut (*out).token_id).write(id_cstr(principal.token_id()));
+        let account_len = write_cstr(&raw mut (*out).account, principal.account().as_bytes());
         (&raw mut (*out).account_len).write(account_len);
-        copy_str((&raw mut (*out).name).cast::<u8>(), &name[..name_len]);
+        let name_len = write_cstr(&raw mut (*out).name, principal.token_name().as_bytes());
         (&raw mut (*out).name_len).write(name_len);
     }
-}
-
-/// Copies `src` and a NUL to `dst` word by word: account ids and names are
-/// short, and an inline copy avoids a `memcpy` call on the verify path.
-///
-/// # Safety
-/// `dst` is valid for writing `src.len() + 1` bytes and does not overlap `src`.
-#[inline(always)]
-unsafe fn copy_str(dst: *mut u8, src: &[u8]) {
-    let mut words = src.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        // SAFETY: `at + 8 <= src.len()`, inside `dst` (contract).
-        unsafe { dst.add(at).cast::<[u8; 8]>().write_unaligned(bytes) };
-        at += 8;
-    }
-    for &b in words.remainder() {
-        // SAFETY: `at < src.len()`, inside `dst` (contract).
-        unsafe { dst.add(at).write(b) };
-        at += 1;
-    }
-    // SAFETY: `at == src.len()`: the last byte of `dst` (contract).
-    unsafe { dst.add(at).write(0) };
 }
 
 /// A byte slice for a header value or token. Values longer than `limit`
@@ -303,10 +284,8 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
 ) -> wga_status {
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
-        let profile = match profile {
-            0 => Profile::Rest,
-            1 => Profile::Mcp,
-            _ => return wga_status::WGA_INVALID_ARGUMENT,
+        let Some(profile) = wga_profile::to_core(profile) else {
+            return wga_status::WGA_INVALID_ARGUMENT;
         };
         // SAFETY: the caller promises arrays of `count` elements.
         let checked = unsafe {
@@ -316,20 +295,23 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
         if let Err(e) = checked {
             return e;
         }
-        let values = (0..count)
-            .filter(|&i| {
-                // SAFETY: checked above; `i < count`. No header name is
-                // longer than 13 bytes, so the bound never changes a match.
-                let name = unsafe { bounded(*names.add(i), *name_lens.add(i), 64) };
-                profile.is_token_header(name)
-            })
-            // SAFETY: checked above; `i < count`.
-            .map(|i| unsafe { nth(values, value_lens, i) });
-        let result = keyring
-            .inner
-            .authenticate_with(profile, values, instant(now), write_to(principal_out))
-            .map_err(wga_status::from_rejection);
-        finish(result)
+        let pairs = (0..count).map(|i| {
+            // SAFETY: checked above; `i < count`. No header name is longer
+            // than 13 bytes, so the bound never changes a match.
+            let name = unsafe { bounded(*names.add(i), *name_lens.add(i), 64) };
+            // SAFETY: as above.
+            (name, unsafe { nth(values, value_lens, i) })
+        });
+        let result = profile
+            .extract_from_pairs(pairs)
+            .map_err(|failure| profile.reject(failure))
+            .and_then(|token| {
+                keyring
+                    .inner
+                    .verify_with(token, instant(now), write_to(principal_out))
+                    .map_err(|_| profile.reject(Failure::Invalid))
+            });
+        finish(result.map_err(wga_status::from_rejection))
     }
 }
 
@@ -525,6 +507,16 @@ mod tests {
         // SAFETY: valid pointers.
         let status = unsafe { wga_keyring_delete(f.keyring, f.record.id.as_ptr(), 16) };
         assert_eq!(status, wga_status::WGA_UNKNOWN_TOKEN);
+    }
+
+    /// The C profile values stand for the core's profiles of the same name.
+    #[test]
+    fn profile_values_map_to_the_cores_profiles() {
+        let rest = wga_profile::to_core(wga_profile::WGA_PROFILE_REST as u32);
+        let mcp = wga_profile::to_core(wga_profile::WGA_PROFILE_MCP as u32);
+        assert_eq!(rest, Some("rest".parse().unwrap()));
+        assert_eq!(mcp, Some("mcp".parse().unwrap()));
+        assert_eq!(wga_profile::to_core(2), None);
     }
 
     #[test]
