@@ -8,7 +8,8 @@
 //!
 //! The peers:
 //! - [`naive::NaiveStore`]: the same token format checked the obvious way:
-//!   table-driven base64 and CRC-32, a SipHash `HashMap`, `Sha256::digest`
+//!   the tests' reference parser (table-driven base64 and CRC-32, from
+//!   `whatsgate-auth-test-support`), a SipHash `HashMap`, `Sha256::digest`
 //!   and `==` on the digests. What constant time costs is ours / naive.
 //! - [`pak::PakStore`]: the `prefixed-api-key` crate (seam's format): split
 //!   on `_`, look up the short token, SHA-256 of the long token, hex, compare.
@@ -151,9 +152,9 @@ pub fn secret_byte_changed(token: &TokenText, index: usize, xor: u8) -> TokenTex
 /// The same token format, verified without any care for timing.
 pub mod naive {
     use super::{HashMap, TokenText};
-    use base64::Engine as _;
     use sha2::{Digest, Sha256};
     use whatsgate_auth::VERIFIER_TAG;
+    use whatsgate_auth_test_support::reference_parse;
 
     /// Id → SHA-256(tag ‖ id ‖ secret), in a std `HashMap` (SipHash).
     #[derive(Default)]
@@ -161,24 +162,10 @@ pub mod naive {
         verifiers: HashMap<[u8; 8], [u8; 32]>,
     }
 
+    /// The format read the obvious way: the reference parser the fuzz
+    /// targets check the core against (no allocation, inlinable).
     fn decode(token: &[u8]) -> Option<([u8; 8], [u8; 24])> {
-        let body = token.strip_prefix(b"wgat_")?;
-        let mut payload = [0u8; 38];
-        let len = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode_slice(body, &mut payload)
-            .ok()?;
-        if len != 37 || payload[0] != 1 {
-            return None;
-        }
-        let crc = u32::from_be_bytes([payload[33], payload[34], payload[35], payload[36]]);
-        if crc32fast::hash(&payload[..33]) != crc {
-            return None;
-        }
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&payload[1..9]);
-        let mut secret = [0u8; 24];
-        secret.copy_from_slice(&payload[9..33]);
-        Some((id, secret))
+        reference_parse("wgat_", token).map(|t| (t.id, t.secret))
     }
 
     fn verifier(id: &[u8; 8], secret: &[u8; 24]) -> [u8; 32] {

@@ -1,14 +1,14 @@
-//! Shared pieces of the fuzz targets: deterministic generators, reference
-//! implementations to compare the core against, the header input encoding,
-//! and the shared test fixture.
+//! Shared pieces of the fuzz targets: deterministic generators, the header
+//! input encoding and its extraction model, and the shared test fixture.
+//! The reference token parser is `whatsgate_auth_test_support::reference_parse`.
 
 use core::convert::Infallible;
 use std::sync::LazyLock;
 
-use base64::Engine as _;
 use whatsgate_auth::http::MAX_VALUE_LEN;
 use whatsgate_auth::rand_core::{TryCryptoRng, TryRng};
 use whatsgate_auth::{Failure, Keyring, Profile, Timestamp, TokenRecord};
+use whatsgate_auth_test_support::{HEADER_CASES_EMBEDDED, HeaderCorpus};
 
 /// A deterministic generator (SplitMix64) seeded from the fuzz input, so a
 /// crash reproduces. Only for fuzzing: it is not a CSPRNG.
@@ -86,30 +86,6 @@ impl TryRng for FailingRng {
 }
 
 impl TryCryptoRng for FailingRng {}
-
-/// What a well-formed token decodes to, by the straightforward (not
-/// constant-time) reading of `docs/FORMAT.md`: the `base64` crate and
-/// `crc32fast`. `None` when the text is not a token of this prefix.
-pub fn reference_parse(prefix: &str, text: &[u8]) -> Option<[u8; 8]> {
-    let body = text.strip_prefix(prefix.as_bytes())?;
-    if body.len() != 50 {
-        return None;
-    }
-    // URL_SAFE_NO_PAD refuses padding and non-zero trailing bits.
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(body)
-        .ok()?;
-    if payload.len() != 37 || payload[0] != 1 {
-        return None;
-    }
-    let crc = u32::from_be_bytes([payload[33], payload[34], payload[35], payload[36]]);
-    if crc32fast::hash(&payload[..33]) != crc {
-        return None;
-    }
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&payload[1..9]);
-    Some(id)
-}
 
 /// Headers of one request, decoded from fuzz bytes.
 ///
@@ -203,23 +179,13 @@ pub struct Fixture {
     pub records: Vec<TokenRecord>,
 }
 
-#[derive(serde::Deserialize)]
-struct Cases {
-    now: u64,
-    records: Vec<TokenRecord>,
-}
-
-/// The fixture, loaded once per process.
+/// The fixture, loaded once per process from the corpus embedded at build
+/// time, so a target binary runs anywhere.
 pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
-    let cases: Cases = serde_json::from_str(include_str!("../../testdata/header-cases.json"))
-        .unwrap_or_else(|e| panic!("testdata/header-cases.json: {e}"));
-    let keyring = Keyring::new();
-    keyring
-        .sync(cases.records.clone())
-        .unwrap_or_else(|e| panic!("testdata/header-cases.json records: {e}"));
+    let corpus = HeaderCorpus::from_text(HEADER_CASES_EMBEDDED);
     Fixture {
-        keyring,
-        now: Timestamp(cases.now),
-        records: cases.records,
+        keyring: corpus.keyring(),
+        now: corpus.now,
+        records: corpus.records,
     }
 });

@@ -17,45 +17,30 @@ mod common;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{Env, Server};
-use serde_json::Value;
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn load() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/header-cases.json"
-    );
-    let text = std::fs::read_to_string(path).expect("testdata/header-cases.json");
-    serde_json::from_str(&text).expect("corpus JSON")
-}
+use whatsgate_auth::{Profile, Timestamp, TokenRecord};
+use whatsgate_auth_test_support::{ExpectedPrincipal, HeaderCorpus};
 
 /// Writes the corpus's records into a fresh store, times shifted by `shift`.
-fn fill_store(env: &Env, records: &[Value], shift: i64) {
+fn fill_store(env: &Env, records: &[TokenRecord], shift: i64) {
     // Let wgauth create the store (schema, WAL), then replace its content.
     env.create("setup", "setup");
     let conn = rusqlite::Connection::open(&env.db).expect("open");
     conn.execute("DELETE FROM tokens", []).expect("clear");
-    let at = |v: &Value| v.as_i64().map(|t| t + shift);
+    let at = |t: Timestamp| i64::try_from(t.0).expect("timestamp") + shift;
     for r in records {
-        let rollover = r.get("rollover");
+        let rollover = r.rollover.as_ref();
         conn.execute(
             "INSERT INTO tokens (id, account, name, verifier, created_at, last_used_at, \
              rollover_verifier, rollover_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             rusqlite::params![
-                r["id"].as_str().expect("id"),
-                r["account"].as_str().expect("account"),
-                r["name"].as_str().expect("name"),
-                unhex(r["verifier"].as_str().expect("verifier")),
-                at(&r["created_at"]).expect("created_at"),
-                at(&r["last_used_at"]),
-                rollover.map(|ro| unhex(ro["verifier"].as_str().expect("verifier"))),
-                rollover.and_then(|ro| at(&ro["until"])),
+                r.id.to_string(),
+                r.account.as_str(),
+                r.name.as_str(),
+                r.verifier.to_bytes().to_vec(),
+                at(r.created_at),
+                r.last_used_at.map(at),
+                rollover.map(|ro| ro.verifier.to_bytes().to_vec()),
+                rollover.map(|ro| at(ro.until)),
             ],
         )
         .expect("insert record");
@@ -64,30 +49,20 @@ fn fill_store(env: &Env, records: &[Value], shift: i64) {
 
 #[test]
 fn every_header_case_gets_the_same_answer_from_the_server() {
-    let corpus = load();
+    let corpus = HeaderCorpus::load();
     let real_now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let shift = i64::try_from(real_now).expect("now") - corpus["now"].as_i64().expect("now");
+    let shift = i64::try_from(real_now).expect("now") - i64::try_from(corpus.now.0).expect("now");
     let env = Env::new();
-    fill_store(&env, corpus["records"].as_array().expect("records"), shift);
+    fill_store(&env, &corpus.records, shift);
     let server = Server::start(&env.db, &[]);
 
     let (mut exact, mut http_refused, mut http_changed, mut skipped) = (0, 0, 0, 0);
-    for case in corpus["cases"].as_array().expect("cases") {
-        let name = case["name"].as_str().expect("name");
-        let headers: Vec<(String, Vec<u8>)> = case["headers"]
-            .as_array()
-            .expect("headers")
-            .iter()
-            .map(|h| {
-                (
-                    h[0].as_str().expect("header name").to_string(),
-                    unhex(h[1].as_str().expect("header value")),
-                )
-            })
-            .collect();
+    for case in &corpus.cases {
+        let name = &case.name;
+        let headers = &case.headers;
         if headers
             .iter()
             .any(|(_, v)| v.contains(&b'\r') || v.contains(&b'\n'))
@@ -100,12 +75,10 @@ fn every_header_case_gets_the_same_answer_from_the_server() {
             .map(|(n, v)| [n.as_bytes(), b": ", v].concat())
             .collect();
         let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-        let response = match case["profile"].as_str() {
-            Some("rest") => server.seed_example(&lines),
-            Some("mcp") => server.get("/mcp/whatsgate", &lines),
-            other => panic!("{name}: profile {other:?}"),
+        let response = match case.profile {
+            Profile::Rest => server.seed_example(&lines),
+            Profile::Mcp => server.get("/mcp/whatsgate", &lines),
         };
-        let status = case["status"].as_u64().expect("status");
         let control_bytes = headers
             .iter()
             .any(|(_, v)| v.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f));
@@ -128,19 +101,18 @@ fn every_header_case_gets_the_same_answer_from_the_server() {
             http_changed += 1;
             continue;
         }
-        assert_eq!(u64::from(response.status), status, "{name}: {response:?}");
-        match case["body"].as_str() {
-            Some(body) => assert_eq!(response.body, body, "{name}"),
+        assert_eq!(response.status, case.status, "{name}: {response:?}");
+        match &case.body {
+            Some(body) => assert_eq!(&response.body, body, "{name}"),
             None => {
-                let principal: Value = serde_json::from_str(&response.body).expect("JSON");
-                for key in ["account", "token_id", "token_name"] {
-                    assert_eq!(principal[key], case["principal"][key], "{name}: {key}");
-                }
+                let principal: ExpectedPrincipal =
+                    serde_json::from_str(&response.body).expect("a principal as JSON");
+                assert_eq!(Some(&principal), case.principal.as_ref(), "{name}");
             }
         }
         assert_eq!(
             response.header("www-authenticate"),
-            case["www_authenticate"].as_str(),
+            case.www_authenticate.as_deref(),
             "{name}"
         );
         exact += 1;

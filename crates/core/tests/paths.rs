@@ -3,14 +3,10 @@
 
 use serde_json::Value;
 use whatsgate_auth::PathPrefix;
+use whatsgate_auth_test_support::{PATH_CASES, load_json};
 
 fn cases() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/path-cases.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("testdata/path-cases.json"))
-        .expect("path-cases.json is JSON")
+    load_json(PATH_CASES)
 }
 
 #[test]

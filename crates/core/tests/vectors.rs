@@ -11,8 +11,6 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_chacha::ChaCha20Rng;
@@ -20,18 +18,14 @@ use rand_chacha::rand_core::SeedableRng;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use whatsgate_auth::{
-    AccountId, Keyring, Profile, Rollover, Timestamp, TokenFormat, TokenId, TokenName, TokenRecord,
-    Verifier,
+    AccountId, Profile, Timestamp, TokenFormat, TokenId, TokenName, TokenRecord, Verifier,
+};
+use whatsgate_auth_test_support::{
+    HEADER_CASES, HeaderCorpus, TOKEN_VECTORS, TokenVectors, testdata,
 };
 
 const NOW: u64 = 1_790_000_000;
 const PREFIX: &str = "wgat_";
-
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(name)
-}
 
 fn rng(seed: u8) -> ChaCha20Rng {
     ChaCha20Rng::from_seed([seed; 32])
@@ -157,23 +151,6 @@ fn record_json(r: &TokenRecord) -> Value {
             json!({"verifier": rollover.verifier.to_hex().to_string(), "until": rollover.until.0});
     }
     v
-}
-
-fn record_from_json(v: &Value) -> TokenRecord {
-    assert_eq!(v["format"], 1);
-    let verifier = |v: &Value| Verifier::from_hex(v.as_str().unwrap()).unwrap();
-    TokenRecord {
-        id: v["id"].as_str().unwrap().parse().unwrap(),
-        account: AccountId::new(v["account"].as_str().unwrap()).unwrap(),
-        name: TokenName::new(v["name"].as_str().unwrap()).unwrap(),
-        verifier: verifier(&v["verifier"]),
-        created_at: Timestamp(v["created_at"].as_u64().unwrap()),
-        last_used_at: v["last_used_at"].as_u64().map(Timestamp),
-        rollover: v.get("rollover").map(|r| Rollover {
-            verifier: verifier(&r["verifier"]),
-            until: Timestamp(r["until"].as_u64().unwrap()),
-        }),
-    }
 }
 
 enum Expect {
@@ -385,45 +362,34 @@ fn check_fresh(name: &str, generated: &Value) {
     );
 }
 
-fn load(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(testdata(name)).unwrap()).unwrap()
-}
-
 #[test]
 fn committed_files_are_fresh() {
-    check_fresh("token-vectors.json", &token_vectors());
-    check_fresh("header-cases.json", &header_cases());
+    check_fresh(TOKEN_VECTORS, &token_vectors());
+    check_fresh(HEADER_CASES, &header_cases());
 }
 
 #[test]
 fn valid_vectors_agree_with_reference_implementations() {
-    let v = load("token-vectors.json");
-    let valid = v["valid"].as_array().unwrap();
+    let valid = TokenVectors::load().valid;
     assert!(valid.len() >= 5);
-    for case in valid {
-        let token = case["token"].as_str().unwrap();
+    for case in &valid {
+        let token = case.token.as_str();
         assert_eq!(token.len(), 55);
         let payload = payload_of(token);
         assert_eq!(payload.len(), 37);
         assert_eq!(payload[0], 1, "version");
-        assert_eq!(hex::encode(&payload[1..9]), case["id"].as_str().unwrap());
-        assert_eq!(
-            hex::encode(&payload[9..33]),
-            case["secret"].as_str().unwrap()
-        );
+        assert_eq!(hex::encode(&payload[1..9]), case.id);
+        assert_eq!(hex::encode(&payload[9..33]), case.secret);
         assert_eq!(
             crc32fast::hash(&payload[..33]).to_be_bytes(),
             &payload[33..37]
         );
-        assert_eq!(
-            hex::encode(&payload[33..37]),
-            case["checksum"].as_str().unwrap()
-        );
+        assert_eq!(hex::encode(&payload[33..37]), case.checksum);
         let verifier = reference_verifier(&payload[1..9], &payload[9..33]);
-        assert_eq!(hex::encode(verifier), case["verifier"].as_str().unwrap());
+        assert_eq!(hex::encode(verifier), case.verifier);
 
         let parsed = whatsgate_auth::parse(token.as_bytes()).expect("valid vector parses");
-        assert_eq!(parsed.id().to_string(), case["id"].as_str().unwrap());
+        assert_eq!(parsed.id().to_string(), case.id);
         assert_eq!(parsed.verifier().to_bytes(), verifier);
         assert!(parsed.is_accepted_by(&Verifier::from_bytes(verifier), None, Timestamp(NOW)));
     }
@@ -431,85 +397,54 @@ fn valid_vectors_agree_with_reference_implementations() {
 
 #[test]
 fn invalid_vectors_are_refused() {
-    let v = load("token-vectors.json");
-    let invalid = v["invalid"].as_array().unwrap();
+    let invalid = TokenVectors::load().invalid;
     assert!(invalid.len() >= 20);
-    for case in invalid {
-        let token = case["token"].as_str().unwrap();
+    for case in &invalid {
         assert!(
-            whatsgate_auth::parse(token.as_bytes()).is_err(),
-            "accepted: {}",
-            case["why"]
+            whatsgate_auth::parse(case.token.as_bytes()).is_err(),
+            "accepted: {:?}",
+            case.why
         );
     }
 }
 
 #[test]
 fn header_cases_give_the_expected_answers() {
-    let v = load("header-cases.json");
-    let now = Timestamp(v["now"].as_u64().unwrap());
-    let keyring = Keyring::new();
-    for record in v["records"].as_array().unwrap() {
-        keyring.insert(record_from_json(record)).unwrap();
-    }
-    let cases = v["cases"].as_array().unwrap();
-    assert!(cases.len() >= 50, "the corpus promises at least 50 cases");
-    for case in cases {
-        let name = case["name"].as_str().unwrap();
-        let profile = match case["profile"].as_str().unwrap() {
-            "rest" => Profile::Rest,
-            "mcp" => Profile::Mcp,
-            other => panic!("unknown profile {other}"),
-        };
-        let headers: Vec<(Vec<u8>, Vec<u8>)> = case["headers"]
-            .as_array()
-            .unwrap()
+    let corpus = HeaderCorpus::load();
+    let keyring = corpus.keyring();
+    assert!(
+        corpus.cases.len() >= 50,
+        "the corpus promises at least 50 cases"
+    );
+    for case in &corpus.cases {
+        let name = &case.name;
+        let profile = case.profile;
+        let values = case
+            .headers
             .iter()
-            .map(|h| {
-                (
-                    h[0].as_str().unwrap().as_bytes().to_vec(),
-                    hex::decode(h[1].as_str().unwrap()).unwrap(),
-                )
-            })
-            .collect();
-        let values = headers
-            .iter()
-            .filter(|(n, _)| profile.is_token_header(n))
+            .filter(|(n, _)| profile.is_token_header(n.as_bytes()))
             .map(|(_, v)| v.as_slice());
         match (
-            keyring.authenticate(profile, values, now),
-            case["expect"].as_str().unwrap(),
+            keyring.authenticate(profile, values, corpus.now),
+            case.expect.failure(),
         ) {
-            (Ok(p), "ok") => {
-                let want = &case["principal"];
-                assert_eq!(p.account(), want["account"], "{name}");
-                assert_eq!(
-                    p.token_id().to_string(),
-                    want["token_id"].as_str().unwrap(),
-                    "{name}"
-                );
-                assert_eq!(p.token_name(), want["token_name"], "{name}");
+            (Ok(p), None) => {
+                let want = case.principal.as_ref().unwrap();
+                assert_eq!(p.account(), want.account, "{name}");
+                assert_eq!(p.token_id().to_string(), want.token_id, "{name}");
+                assert_eq!(p.token_name(), want.token_name, "{name}");
             }
-            (Err(r), expect @ ("missing" | "invalid")) => {
-                let failure = if expect == "missing" {
-                    whatsgate_auth::Failure::Missing
-                } else {
-                    whatsgate_auth::Failure::Invalid
-                };
+            (Err(r), Some(failure)) => {
                 assert_eq!(r.failure, failure, "{name}");
-                assert_eq!(
-                    u64::from(r.status()),
-                    case["status"].as_u64().unwrap(),
-                    "{name}"
-                );
-                assert_eq!(r.body(), case["body"].as_str().unwrap(), "{name}");
+                assert_eq!(r.status(), case.status, "{name}");
+                assert_eq!(Some(r.body()), case.body.as_deref(), "{name}");
                 assert_eq!(
                     r.www_authenticate(),
-                    case["www_authenticate"].as_str(),
+                    case.www_authenticate.as_deref(),
                     "{name}"
                 );
             }
-            (got, want) => panic!("{name}: expected {want}, got {got:?}"),
+            (got, _) => panic!("{name}: expected {:?}, got {got:?}", case.expect),
         }
     }
 }
@@ -517,7 +452,9 @@ fn header_cases_give_the_expected_answers() {
 #[cfg(feature = "serde")]
 #[test]
 fn serde_form_is_the_v1_record_form() {
-    let v = load("header-cases.json");
+    use whatsgate_auth_test_support::record_from_json;
+
+    let v = HeaderCorpus::load().json;
     for record in v["records"].as_array().unwrap() {
         let parsed: TokenRecord = serde_json::from_value(record.clone()).unwrap();
         assert_eq!(&serde_json::to_value(&parsed).unwrap(), record);

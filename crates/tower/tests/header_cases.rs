@@ -11,27 +11,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use serde_json::Value;
 use tower::{Layer, ServiceExt, service_fn};
-use whatsgate_auth::{Keyring, Principal, Profile, Timestamp, TokenRecord};
+use whatsgate_auth::{Principal, Profile};
+use whatsgate_auth_test_support::{Expect, ExpectedPrincipal, HeaderCorpus};
 use whatsgate_auth_tower::AuthLayer;
-
-fn corpus() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/header-cases.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn keyring(corpus: &Value) -> Arc<Keyring> {
-    let keyring = Keyring::new();
-    for record in corpus["records"].as_array().unwrap() {
-        let record: TokenRecord = serde_json::from_value(record.clone()).unwrap();
-        keyring.insert(record).unwrap();
-    }
-    Arc::new(keyring)
-}
 
 /// The inner service: answers 200 with the principal it was given as JSON.
 async fn echo(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -48,9 +31,9 @@ async fn echo(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, In
 
 #[tokio::test]
 async fn every_header_case_gives_the_exact_answer() {
-    let corpus = corpus();
-    let now = Timestamp(corpus["now"].as_u64().unwrap());
-    let keyring = keyring(&corpus);
+    let corpus = HeaderCorpus::load();
+    let now = corpus.now;
+    let keyring = Arc::new(corpus.keyring());
     let mut ran = 0;
     let mut unrepresentable = 0;
     for profile in [Profile::Rest, Profile::Mcp] {
@@ -60,21 +43,16 @@ async fn every_header_case_gives_the_exact_answer() {
             .build()
             .unwrap();
         let service = layer.layer(service_fn(echo));
-        let wanted = match profile {
-            Profile::Rest => "rest",
-            Profile::Mcp => "mcp",
-        };
-        for case in corpus["cases"].as_array().unwrap() {
-            if case["profile"] != wanted {
+        for case in &corpus.cases {
+            if case.profile != profile {
                 continue;
             }
-            let name = case["name"].as_str().unwrap();
+            let name = &case.name;
             let mut request = Request::get("/v1/devices");
             let mut representable = true;
-            for pair in case["headers"].as_array().unwrap() {
-                let header = HeaderName::from_bytes(pair[0].as_str().unwrap().as_bytes()).unwrap();
-                let bytes = hex::decode(pair[1].as_str().unwrap()).unwrap();
-                match HeaderValue::from_bytes(&bytes) {
+            for (header, bytes) in &case.headers {
+                let header = HeaderName::from_bytes(header.as_bytes()).unwrap();
+                match HeaderValue::from_bytes(bytes) {
                     Ok(value) => request = request.header(header, value),
                     Err(_) => representable = false,
                 }
@@ -84,7 +62,7 @@ async fn every_header_case_gives_the_exact_answer() {
                 // server refuses the request (400) before any layer runs. The
                 // corpus must call such a value invalid; the loopback test sends
                 // these bytes raw and checks the server never answers 2xx/5xx.
-                assert_eq!(case["expect"], "invalid", "{name}");
+                assert_eq!(case.expect, Expect::Invalid, "{name}");
                 unrepresentable += 1;
                 continue;
             }
@@ -93,35 +71,31 @@ async fn every_header_case_gives_the_exact_answer() {
             let status = response.status();
             let headers = response.headers().clone();
             let body = response.into_body().collect().await.unwrap().to_bytes();
-            assert_eq!(
-                status.as_u16(),
-                case["status"].as_u64().unwrap() as u16,
-                "{name}"
-            );
+            assert_eq!(status.as_u16(), case.status, "{name}");
             let challenge = headers
                 .get("www-authenticate")
                 .map(|v| v.to_str().unwrap().to_owned());
             assert_eq!(
                 challenge.as_deref(),
-                case["www_authenticate"].as_str(),
+                case.www_authenticate.as_deref(),
                 "{name}"
             );
             assert!(
                 headers.get_all("www-authenticate").iter().count() <= 1,
                 "{name}"
             );
-            if case["expect"] == "ok" {
+            if case.expect == Expect::Ok {
                 assert_eq!(status, StatusCode::OK, "{name}");
-                let principal: Value = serde_json::from_slice(&body).unwrap();
-                assert_eq!(principal, case["principal"], "{name}");
+                let principal: ExpectedPrincipal = serde_json::from_slice(&body).unwrap();
+                assert_eq!(Some(principal), case.principal, "{name}");
             } else {
                 assert_eq!(headers["content-type"], "application/json", "{name}");
-                assert_eq!(body, case["body"].as_str().unwrap().as_bytes(), "{name}");
+                assert_eq!(body, case.body.as_deref().unwrap().as_bytes(), "{name}");
             }
             ran += 1;
         }
     }
-    let total = corpus["cases"].as_array().unwrap().len();
+    let total = corpus.cases.len();
     assert_eq!(ran + unrepresentable, total);
     assert!(ran >= 60, "only {ran} cases ran");
     eprintln!("{ran} cases through the layer, {unrepresentable} not representable in http");

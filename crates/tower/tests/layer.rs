@@ -17,6 +17,7 @@ use whatsgate_auth::{
     AccountId, Failure, Keyring, OsRng, Principal, Profile, Timestamp, Token, TokenName,
     TokenRecord,
 };
+use whatsgate_auth_test_support::{PATH_CASES, load_json};
 use whatsgate_auth_tower::{AuthBody, AuthLayer, ConfigError, mark_sensitive};
 
 fn keyring_with_token() -> (Arc<Keyring>, Token, TokenRecord) {
@@ -122,12 +123,7 @@ fn rules_match_whole_segments_and_the_longest_prefix_wins() {
 /// surface with a path guard runs.
 #[tokio::test]
 async fn shared_path_cases() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/path-cases.json"
-    );
-    let cases: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = load_json(PATH_CASES);
     for case in cases["prefixes"].as_array().unwrap() {
         let prefix = case["prefix"].as_str().unwrap();
         let built = layer(&[(prefix, Some(Profile::Rest))]);
