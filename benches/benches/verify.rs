@@ -114,7 +114,7 @@ fn ours(c: &mut Criterion) {
     bad_checksum[30] = if bad_checksum[30] == b'A' { b'B' } else { b'A' };
 
     group.bench_function("parse", |b| {
-        b.iter(|| whatsgate_auth::parse(black_box(&valid)).is_ok());
+        b.iter(|| whatsgate_auth::host_records::parse(black_box(&valid)).is_ok());
     });
     group.bench_function("verify_hot_valid", |b| {
         b.iter(|| hot.keyring.verify(black_box(&valid), NOW).is_ok());
@@ -135,13 +135,16 @@ fn ours(c: &mut Criterion) {
     group.bench_function("verify_garbage", |b| {
         b.iter(|| hot.keyring.verify(black_box(&garbage), NOW).is_ok());
     });
-    let parsed_id = whatsgate_auth::parse(&valid).map(|t| t.id());
+    let parsed_id = whatsgate_auth::host_records::parse(&valid).map(|t| t.id());
     let record = parsed_id
         .ok()
         .and_then(|id| hot.keyring.get(id))
         .unwrap_or_else(|| panic!("the fixture's first token has a record"));
     group.bench_function("record_accepts_hot_valid", |b| {
-        b.iter(|| whatsgate_auth::parse(black_box(&valid)).is_ok_and(|t| record.accepts(&t, NOW)));
+        b.iter(|| {
+            whatsgate_auth::host_records::parse(black_box(&valid))
+                .is_ok_and(|t| record.accepts(&t, NOW))
+        });
     });
     let header = [b"Bearer ".as_slice(), &valid].concat();
     group.bench_function("authenticate_mcp_hot", |b| {

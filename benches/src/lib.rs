@@ -116,7 +116,8 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
 /// A token with the same id as `token` and another secret, with a valid
 /// checksum: it passes parsing and fails only the verifier comparison.
 pub fn wrong_secret(token: &TokenText, seed: u64) -> TokenText {
-    let parsed = whatsgate_auth::parse(token).unwrap_or_else(|_| panic!("a valid token"));
+    let parsed =
+        whatsgate_auth::host_records::parse(token).unwrap_or_else(|_| panic!("a valid token"));
     let (other, _) = TokenFormat::DEFAULT
         .generate_for(parsed.id(), &mut rng(seed))
         .unwrap_or_else(|e| panic!("generate: {e}"));
@@ -258,7 +259,9 @@ pub mod argon {
     }
 
     fn id(token: &[u8]) -> Option<[u8; 8]> {
-        whatsgate_auth::parse(token).ok().map(|p| p.id().to_bytes())
+        whatsgate_auth::host_records::parse(token)
+            .ok()
+            .map(|p| p.id().to_bytes())
     }
 
     impl ArgonStore {
@@ -381,8 +384,11 @@ mod tests {
         for index in [0, 23] {
             let changed = secret_byte_changed(&token, index, 0x80);
             assert_ne!(changed, token);
-            let parsed = whatsgate_auth::parse(&changed).unwrap();
-            assert_eq!(parsed.id(), whatsgate_auth::parse(&token).unwrap().id());
+            let parsed = whatsgate_auth::host_records::parse(&changed).unwrap();
+            assert_eq!(
+                parsed.id(),
+                whatsgate_auth::host_records::parse(&token).unwrap().id()
+            );
             assert!(fixture.keyring.verify(&changed, NOW).is_err());
         }
     }

@@ -124,7 +124,7 @@ fn verify_through_the_c_abi_vs_rust() {
             let keyring = black_box(c_keyring.cast_const());
             this[which] = match which {
                 0 => time(|| {
-                    let parsed = wga_core::parse(black_box(value)).unwrap();
+                    let parsed = wga_core::host_records::parse(black_box(value)).unwrap();
                     black_box(parsed.verifier());
                 }),
                 1 => time(|| {

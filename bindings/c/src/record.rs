@@ -410,7 +410,7 @@ mod tests {
         assert_eq!(len, 55);
         assert_eq!(buf[len], 0);
         let text: Vec<u8> = buf[..len].iter().map(|c| *c as u8).collect();
-        let parsed = wga_core::parse(&text).unwrap();
+        let parsed = wga_core::host_records::parse(&text).unwrap();
         assert_eq!(record.read().unwrap().id, parsed.id());
         assert!(parsed.is_accepted_by(&Verifier::from_bytes(record.verifier), None, Timestamp(1)));
         assert_eq!(record.created_at, 1_790_000_000);

@@ -411,7 +411,7 @@ fn verify(store: &Store, json: bool) -> Result<(), Error> {
         .extract_value(&input)
         .map_err(|f| Error::Refused(message(f)))?;
     let invalid = || Error::Refused(message(whatsgate_auth::Failure::Invalid));
-    let parsed = whatsgate_auth::parse(token).map_err(|_| invalid())?;
+    let parsed = whatsgate_auth::host_records::parse(token).map_err(|_| invalid())?;
     let record = store.get(parsed.id())?.ok_or_else(invalid)?;
     if !record.accepts(&parsed, Timestamp::now()) {
         return Err(invalid());

@@ -32,3 +32,22 @@
 //! whole records.
 
 pub use crate::token::{ParsedToken, parse};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TokenFormat;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    #[allow(deprecated)]
+    fn the_old_root_names_still_work() {
+        let (token, _) = TokenFormat::DEFAULT
+            .generate(&mut rand_chacha::ChaCha20Rng::from_seed([7; 32]))
+            .unwrap();
+        let text = token.expose_secret().as_bytes();
+        let old: crate::ParsedToken = crate::parse(text).unwrap();
+        assert_eq!(old.id(), parse(text).unwrap().id());
+        assert!(crate::parse(b"wgat_nope").is_err());
+    }
+}

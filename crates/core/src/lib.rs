@@ -48,10 +48,25 @@ pub use record::{
 pub use time::Timestamp;
 #[cfg(feature = "std")]
 pub use token::generate;
-pub use token::{
-    InvalidToken, ParsedToken, RngError, Token, TokenFormat, TokenId, TokenIdHash, TokenIdHasher,
-    parse,
-};
+pub use token::{InvalidToken, RngError, Token, TokenFormat, TokenId, TokenIdHash, TokenIdHasher};
+
+/// Parses a token in the default format: now
+/// [`host_records::parse`], beside the rest of that path.
+///
+/// # Errors
+/// [`InvalidToken`] for anything that is not a well-formed token.
+#[deprecated(since = "0.1.1", note = "use whatsgate_auth::host_records::parse")]
+#[inline]
+pub fn parse(text: &[u8]) -> Result<host_records::ParsedToken, InvalidToken> {
+    host_records::parse(text)
+}
+
+/// A parsed token: now [`host_records::ParsedToken`].
+#[deprecated(
+    since = "0.1.1",
+    note = "use whatsgate_auth::host_records::ParsedToken"
+)]
+pub type ParsedToken = host_records::ParsedToken;
 pub use verifier::{Rollover, VERIFIER_TAG, Verifier};
 
 /// The operating system's CSPRNG (`getrandom`): the generator to pass where

@@ -288,7 +288,7 @@ fn debug_output_never_shows_the_secret() {
     let principal = k
         .verify(t.expose_secret().as_bytes(), Timestamp(1))
         .unwrap();
-    let parsed = whatsgate_auth::parse(t.expose_secret().as_bytes()).unwrap();
+    let parsed = whatsgate_auth::host_records::parse(t.expose_secret().as_bytes()).unwrap();
     for shown in [
         format!("{t:?}"),
         format!("{r:?}"),

@@ -31,7 +31,7 @@ proptest! {
         prop_assert_eq!(text.len(), 55);
         prop_assert!(text.starts_with("wgat_"));
         prop_assert!(text[5..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        let parsed = whatsgate_auth::parse(text.as_bytes()).unwrap();
+        let parsed = whatsgate_auth::host_records::parse(text.as_bytes()).unwrap();
         prop_assert_eq!(parsed.id(), token.id());
         prop_assert!(parsed.is_accepted_by(&verifier, None, Timestamp(0)));
     }
@@ -41,12 +41,12 @@ proptest! {
         let mut text = token_from_seed(seed).into_bytes();
         prop_assume!(text[pos] != byte);
         text[pos] = byte;
-        prop_assert!(whatsgate_auth::parse(&text).is_err());
+        prop_assert!(whatsgate_auth::host_records::parse(&text).is_err());
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let _ = whatsgate_auth::parse(&bytes);
+        let _ = whatsgate_auth::host_records::parse(&bytes);
         let keyring = Keyring::new();
         prop_assert!(keyring.verify(&bytes, Timestamp(0)).is_err());
         for profile in [Profile::Rest, Profile::Mcp] {

@@ -388,7 +388,8 @@ fn valid_vectors_agree_with_reference_implementations() {
         let verifier = reference_verifier(&payload[1..9], &payload[9..33]);
         assert_eq!(hex::encode(verifier), case.verifier);
 
-        let parsed = whatsgate_auth::parse(token.as_bytes()).expect("valid vector parses");
+        let parsed =
+            whatsgate_auth::host_records::parse(token.as_bytes()).expect("valid vector parses");
         assert_eq!(parsed.id().to_string(), case.id);
         assert_eq!(parsed.verifier().to_bytes(), verifier);
         assert!(parsed.is_accepted_by(&Verifier::from_bytes(verifier), None, Timestamp(NOW)));
@@ -401,7 +402,7 @@ fn invalid_vectors_are_refused() {
     assert!(invalid.len() >= 20);
     for case in &invalid {
         assert!(
-            whatsgate_auth::parse(case.token.as_bytes()).is_err(),
+            whatsgate_auth::host_records::parse(case.token.as_bytes()).is_err(),
             "accepted: {:?}",
             case.why
         );

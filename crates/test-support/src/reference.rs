@@ -70,7 +70,8 @@ mod tests {
                 .unwrap_or_else(|| panic!("refused: {}", case.token));
             assert_eq!(hex::encode(reference.id), case.id);
             assert_eq!(hex::encode(reference.secret), case.secret);
-            let parsed = whatsgate_auth::parse(text).expect("the core parses a valid vector");
+            let parsed =
+                whatsgate_auth::host_records::parse(text).expect("the core parses a valid vector");
             assert_eq!(parsed.id().to_bytes(), reference.id);
         }
     }
@@ -82,7 +83,11 @@ mod tests {
         for case in &vectors.invalid {
             let text = case.token.as_bytes();
             assert_eq!(reference_parse(&vectors.prefix, text), None, "{}", case.why);
-            assert!(whatsgate_auth::parse(text).is_err(), "{}", case.why);
+            assert!(
+                whatsgate_auth::host_records::parse(text).is_err(),
+                "{}",
+                case.why
+            );
         }
     }
 
