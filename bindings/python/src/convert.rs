@@ -1,13 +1,15 @@
-//! Python arguments into the core's types: timestamps, profiles, token ids,
-//! accounts, names, header names and values, header pairs; and Python's
-//! `repr` of user text.
-
-use alloc::borrow::Cow;
+//! Python arguments into the core's types: timestamps, profiles,
+//! resource-metadata URLs, token ids, accounts, names, header names and
+//! values, header pairs; and Python's `repr` of user text. The rules are the
+//! core's (`str::parse::<Profile>`, `ResourceMetadata::new`, …); this file
+//! only turns Python objects into their arguments and their errors into
+//! Python exceptions.
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use whatsgate_auth as wga;
+use whatsgate_auth::http::{ProfileNameError, ResourceMetadata};
 use whatsgate_auth::{AccountId, Profile, Timestamp, TokenId, TokenName};
 
 /// The current time, or the `now` a caller passed (tests, replays).
@@ -15,13 +17,40 @@ pub(crate) fn now_or(now: Option<u64>) -> Timestamp {
     now.map_or_else(Timestamp::now, Timestamp)
 }
 
-pub(crate) fn parse_profile(profile: &str) -> PyResult<Profile> {
-    match profile {
-        "rest" => Ok(Profile::Rest),
-        "mcp" => Ok(Profile::Mcp),
-        _ => Err(PyValueError::new_err(
-            "profile must be \"rest\" (Access-Token header) or \"mcp\" (Authorization: Bearer)",
-        )),
+/// A profile by its name, as the core parses it: exactly `rest` or `mcp`.
+pub(crate) fn parse_profile(py: Python<'_>, name: &str) -> PyResult<Profile> {
+    match name.parse() {
+        Ok(profile) => Ok(profile),
+        Err(e) => Err(profile_error(e, &py_repr(py, name)?)),
+    }
+}
+
+/// A profile named by any object: a ValueError for anything but the `str`
+/// `rest` or `mcp` (the middleware's configuration has always said
+/// ValueError, whatever the type).
+pub(crate) fn profile_of(name: &Bound<'_, PyAny>) -> PyResult<Profile> {
+    match name.cast::<PyString>().map(|s| s.to_str()) {
+        Ok(Ok(text)) => parse_profile(name.py(), text),
+        _ => Err(profile_error(ProfileNameError, &name.repr()?.to_cow()?)),
+    }
+}
+
+/// The core's message, then the value given (Python's `repr`).
+fn profile_error(e: ProfileNameError, shown: &str) -> PyErr {
+    PyValueError::new_err(format!("{e}, not {shown}"))
+}
+
+/// An RFC 9728 resource-metadata URL, checked by the core.
+pub(crate) fn parse_resource_metadata<'a>(
+    py: Python<'_>,
+    url: &'a str,
+) -> PyResult<ResourceMetadata<'a>> {
+    match ResourceMetadata::new(url) {
+        Ok(metadata) => Ok(metadata),
+        Err(e) => Err(PyValueError::new_err(format!(
+            "{e}, not {}",
+            py_repr(py, url)?
+        ))),
     }
 }
 
@@ -44,11 +73,12 @@ pub(crate) fn parse_name(name: &str) -> PyResult<TokenName> {
 /// A `str` is read as UTF-8; one that cannot be (lone surrogates) is
 /// replaced by a byte that is never valid in a token, so it is refused as a
 /// token rather than raising: any non-ASCII value is invalid either way.
+/// `bytes` is looked for first: an ASGI scope holds nothing else.
 pub(crate) fn value_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
-    if let Ok(s) = value.cast::<PyString>() {
-        Ok(s.to_str().map_or(&[0xff][..], str::as_bytes))
-    } else if let Ok(b) = value.cast::<PyBytes>() {
+    if let Ok(b) = value.cast::<PyBytes>() {
         Ok(b.as_bytes())
+    } else if let Ok(s) = value.cast::<PyString>() {
+        Ok(s.to_str().map_or(&[0xff][..], str::as_bytes))
     } else {
         Err(PyTypeError::new_err(format!(
             "a token or header value must be str or bytes, not {}",
@@ -57,17 +87,12 @@ pub(crate) fn value_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]>
     }
 }
 
-/// Bytes of a header name given as `str` or `bytes`. A `str` that has no
-/// UTF-8 form is empty, which names no header.
-pub(crate) fn header_name<'a>(name: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
-    if let Ok(s) = name.cast::<PyString>() {
-        Ok(Cow::Owned(
-            s.to_cow()
-                .map(|c| c.as_bytes().to_vec())
-                .unwrap_or_default(),
-        ))
-    } else {
-        Ok(Cow::Borrowed(value_bytes(name)?))
+/// Bytes of a header name given as `str` or `bytes`, without a copy. A
+/// `str` that has no UTF-8 form is empty, which names no header.
+pub(crate) fn header_name<'a>(name: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    match name.cast::<PyString>() {
+        Ok(s) => Ok(s.to_str().map_or(&[][..], str::as_bytes)),
+        Err(_) => value_bytes(name),
     }
 }
 

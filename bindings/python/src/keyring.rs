@@ -2,15 +2,13 @@
 //! wraps (the fast path in `fast.rs` answers the common calls of three of
 //! them).
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use whatsgate_auth as wga;
-use whatsgate_auth::http::ResourceMetadata;
 use whatsgate_auth::{Failure, OsRng, PrincipalRef, Profile, Rejection, Timestamp};
 
 use crate::convert::{
-    header_name, header_pair, now_or, parse_account, parse_name, parse_profile, parse_token_id,
-    value_bytes,
+    header_name, header_pair, now_or, parse_account, parse_name, parse_profile,
+    parse_resource_metadata, parse_token_id, value_bytes,
 };
 use crate::errors::{auth_error, keyring_error, reject};
 use crate::principal::{self, PyPrincipal};
@@ -225,28 +223,31 @@ impl PyKeyring {
         resource_metadata: Option<&str>,
         now: Option<u64>,
     ) -> PyResult<Py<PyPrincipal>> {
-        let profile = parse_profile(profile)?;
+        let profile = parse_profile(py, profile)?;
         let metadata = resource_metadata
-            .map(ResourceMetadata::new)
-            .transpose()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let mut values: Vec<Bound<'_, PyAny>> = Vec::new();
+            .map(|url| parse_resource_metadata(py, url))
+            .transpose()?;
+        // The core reads the names and values in place: their objects are
+        // held until it is done (an iterator may make them as it goes).
+        let mut held = Vec::with_capacity(headers.len().unwrap_or(0));
         for pair in headers.try_iter()? {
-            let pair = pair?;
-            let (name, value) = header_pair(&pair)?;
-            if profile.is_token_header(&header_name(&name)?) {
-                values.push(value);
-            }
+            held.push(header_pair(&pair?)?);
         }
-        let mut slices = Vec::with_capacity(values.len());
-        for value in &values {
-            slices.push(value_bytes(value)?);
+        let mut pairs = Vec::with_capacity(held.len());
+        for (name, value) in &held {
+            pairs.push((header_name(name)?, value_bytes(value)?));
         }
-        match self
-            .inner
-            .authenticate_with(profile, slices, now_or(now), |p| {
-                principal::object(py, &self.inner, p)
-            }) {
+        let result = profile
+            .extract_from_pairs(pairs)
+            .map_err(|failure| profile.reject(failure))
+            .and_then(|token| {
+                self.inner
+                    .verify_with(token, now_or(now), |p| {
+                        principal::object(py, &self.inner, p)
+                    })
+                    .map_err(|wga::InvalidToken| profile.reject(Failure::Invalid))
+            });
+        match result {
             Ok(principal) => principal,
             Err(rejection) => {
                 let challenge = match &metadata {

@@ -12,8 +12,10 @@
 //! One file per concern: `errors` (the exceptions), `convert` (arguments
 //! into the core's types), `record` (`TokenRecord`, `generate`),
 //! `principal` (`Principal` and its per-thread cache), `keyring`
-//! (`Keyring`), `fast` (the fast path of its verification methods) and,
-//! with the `bench` feature only, `bench` (a benchmark helper).
+//! (`Keyring`), `fast` (the fast path of its verification methods),
+//! `middleware` (the core's rules the Python middleware calls: profile
+//! names, resource-metadata URLs, guarded path prefixes) and, with the
+//! `bench` feature only, `bench` (a benchmark helper).
 
 extern crate alloc;
 
@@ -23,6 +25,7 @@ mod convert;
 mod errors;
 mod fast;
 mod keyring;
+mod middleware;
 mod principal;
 mod record;
 
@@ -38,6 +41,8 @@ mod _native {
     use crate::errors::{AuthError, InvalidToken, MissingToken};
     #[pymodule_export]
     use crate::keyring::PyKeyring;
+    #[pymodule_export]
+    use crate::middleware::{_check_profile, _check_resource_metadata, _header_name, PyPathGuard};
     #[pymodule_export]
     use crate::principal::PyPrincipal;
     #[pymodule_export]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 
 from whatsgate_auth import Keyring, TokenRecord
+from whatsgate_auth.asgi import Message
+from whatsgate_auth.wsgi import Environ
 
 TESTDATA = Path(os.environ.get("WHATSGATE_TESTDATA", Path(__file__).resolve().parents[3] / "testdata"))
 
@@ -51,3 +54,30 @@ def case_headers(case: dict[str, Any]) -> list[tuple[bytes, bytes]]:
 @pytest.fixture()
 def keyring() -> Keyring:
     return Keyring()
+
+
+def run_asgi(app: Any, scope: dict[str, Any], incoming: list[Message] | None = None) -> list[Message]:
+    """Runs one ASGI call in-process; returns the messages the app sent."""
+    sent: list[Message] = []
+    queue = list(incoming or [{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> Message:
+        return queue.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def call_wsgi(app: Any, environ: Environ) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Runs one WSGI call in-process; returns the status code, headers and body."""
+    got: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        got.append((int(status.split()[0]), headers))
+        return lambda data: None
+
+    body = b"".join(app(environ, start_response))
+    return got[0][0], got[0][1], body

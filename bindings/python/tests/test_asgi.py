@@ -3,7 +3,6 @@ and every shared header case through the middleware in-process."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,7 @@ from starlette.routing import Route
 from whatsgate_auth import ASGIMiddleware, Keyring, Principal, principal_from
 from whatsgate_auth.asgi import Message
 
-from conftest import case_headers, case_keyring
+from conftest import case_headers, case_keyring, run_asgi
 from servers import request, sendable, tamper, uvicorn_server
 
 METADATA = "https://api.example/.well-known/oauth-protected-resource"
@@ -145,20 +144,6 @@ def test_shared_header_cases_over_the_network(header_cases: dict[str, Any]) -> N
     assert sent >= len(header_cases["cases"]) * 2 // 3
 
 
-def run_asgi(app: Any, scope: dict[str, Any], incoming: list[Message] | None = None) -> list[Message]:
-    sent: list[Message] = []
-    queue = list(incoming or [{"type": "http.request", "body": b"", "more_body": False}])
-
-    async def receive() -> Message:
-        return queue.pop(0)
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent
-
-
 def test_every_shared_header_case_in_process(header_cases: dict[str, Any]) -> None:
     keyring = case_keyring(header_cases, shift_to_now=True)
     seen: list[Principal] = []
@@ -260,16 +245,24 @@ def test_configuration_errors() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         pass
 
-    with pytest.raises(ValueError, match="profile"):
+    with pytest.raises(ValueError, match="profile must be .*, not 'basic'"):
         ASGIMiddleware(app, keyring, profile="basic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="profile must be .*, not None"):
+        ASGIMiddleware(app, keyring, profile=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="starts with '/'"):
         ASGIMiddleware(app, keyring, prefixes=["api"])
+    with pytest.raises(ValueError, match="'/api v1'"):
+        ASGIMiddleware(app, keyring, prefixes=["/api", "/api v1"])
+    with pytest.raises(ValueError, match="starts with '/': 42"):
+        ASGIMiddleware(app, keyring, prefixes=["/api", 42])  # type: ignore[list-item]
     with pytest.raises(TypeError):
         ASGIMiddleware(app, keyring, prefixes="/api")
     with pytest.raises(ValueError, match="at least one"):
         ASGIMiddleware(app, keyring, prefixes=[])
-    with pytest.raises(ValueError, match="resource_metadata"):
+    with pytest.raises(ValueError, match="resource_metadata URL .*, not 'has space'"):
         ASGIMiddleware(app, keyring, profile="mcp", resource_metadata="has space")
+    with pytest.raises(TypeError, match="resource_metadata"):
+        ASGIMiddleware(app, keyring, profile="mcp", resource_metadata=b"https://x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="mcp"):
         ASGIMiddleware(app, keyring, resource_metadata=METADATA)
     with pytest.raises(TypeError, match="Keyring"):

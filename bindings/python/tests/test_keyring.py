@@ -203,8 +203,12 @@ def test_value_types() -> None:
         keyring.authenticate([("access-token",)])  # type: ignore[list-item]
     with pytest.raises(TypeError):
         keyring.authenticate(42)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="profile"):
+    with pytest.raises(ValueError, match="profile must be .*, not 'basic'"):
         keyring.authenticate([], "basic")  # type: ignore[arg-type]
+    # Every pair is read, the other headers too (the core picks the token header).
+    with pytest.raises(TypeError, match="str or bytes"):
+        keyring.authenticate([("x-count", 5), ("access-token", token)])  # type: ignore[list-item]
+    assert keyring.authenticate([("X-Other", b"1"), ["ACCESS-TOKEN", token]]).token_id == record.id
 
 
 def test_exceptions_carry_the_exact_response() -> None:
@@ -249,7 +253,7 @@ def test_exceptions_carry_the_exact_response() -> None:
         assert caught.value.body == body
         assert json.loads(body)["message"]
         assert caught.value.headers == [("Content-Type", "application/json"), *extra]
-    with pytest.raises(ValueError, match="resource_metadata"):
+    with pytest.raises(ValueError, match="resource_metadata URL .*, not 'bad\"url'"):
         keyring.authenticate([], "mcp", resource_metadata='bad"url')
 
 

@@ -13,7 +13,7 @@ from flask import Flask, request as flask_request
 from whatsgate_auth import Keyring, Principal, WSGIMiddleware, principal_from
 from whatsgate_auth.wsgi import Environ, StartResponse
 
-from conftest import case_headers, case_keyring
+from conftest import call_wsgi, case_headers, case_keyring
 from servers import request, sendable, tamper, waitress_server
 
 METADATA = "https://api.example/.well-known/oauth-protected-resource"
@@ -119,17 +119,6 @@ def check_response(case: dict[str, Any], status: int, body: bytes, challenge: li
     else:
         assert body == case["body"].encode(), case["name"]
         assert challenge == ([] if case["www_authenticate"] is None else [case["www_authenticate"]]), case["name"]
-
-
-def call_wsgi(app: Any, environ: Environ) -> tuple[int, list[tuple[str, str]], bytes]:
-    got: list[Any] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        got.append((int(status.split()[0]), headers))
-        return lambda data: None
-
-    body = b"".join(app(environ, start_response))
-    return got[0][0], got[0][1], body
 
 
 def environ_for(case: dict[str, Any]) -> Environ:

@@ -1,6 +1,6 @@
 """Types of the native module (Rust, pyo3). Import the names from ``whatsgate_auth``."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, Literal, final
 
 __all__ = [
@@ -12,6 +12,12 @@ __all__ = [
     "MissingToken",
     "InvalidToken",
     "generate",
+    # Private, for the middleware (_common.py); listed because the module
+    # has no __all__ and so exports every name its stub declares.
+    "_check_profile",
+    "_header_name",
+    "_check_resource_metadata",
+    "_PathGuard",
 ]
 
 __version__: Final[str]
@@ -107,6 +113,20 @@ class Keyring:
     def __len__(self) -> int: ...
 
 def generate(name: str, account: str) -> tuple[str, TokenRecord]: ...
+
+# Private: the core's rules that the ASGI and WSGI middleware call (_common.py).
+
+def _check_profile(profile: object, /) -> Literal["rest", "mcp"]: ...
+def _header_name(profile: object, /) -> Literal["access-token", "authorization"]: ...
+def _check_resource_metadata(url: str, /) -> str: ...
+@final
+class _PathGuard:
+    """Guarded path prefixes, checked and normalized by the core."""
+
+    def __new__(cls, prefixes: Sequence[str], /) -> _PathGuard: ...
+    @property
+    def prefixes(self) -> tuple[str, ...]: ...
+    def covers(self, path: str, /) -> bool: ...
 
 # A build with the Cargo feature `bench` also has `_bench_core_verify`, a
 # benchmark helper (bench/bench_verify.py); the published wheel does not.

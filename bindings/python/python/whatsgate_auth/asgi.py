@@ -13,12 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from ._common import (
-    PRINCIPAL_KEY,
-    Profile,
-    check_config,
-    is_guarded,
-)
+from ._common import PRINCIPAL_KEY, Profile, check_config
 from ._native import AuthError, Keyring
 
 Scope = MutableMapping[str, Any]
@@ -48,13 +43,20 @@ class ASGIMiddleware:
         resource_metadata: str | None = None,
     ) -> None:
         self.app = app
-        self.keyring, self.prefixes, self.profile, self.resource_metadata = check_config(
+        self.keyring, guard, self.profile, self.resource_metadata = check_config(
             keyring, prefixes, profile, resource_metadata
         )
+        self._covers = guard.covers
+        self._prefixes = guard.prefixes
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The guarded path prefixes, normalized (``"/api/"`` is ``"/api"``)."""
+        return self._prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in ("http", "websocket") or not is_guarded(_route_path(scope), self.prefixes):
+        if kind not in ("http", "websocket") or not self._covers(_route_path(scope)):
             await self.app(scope, receive, send)
             return
         try:

@@ -16,15 +16,8 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Protocol
 
-from ._common import (
-    PRINCIPAL_KEY,
-    Profile,
-    check_config,
-    header_name,
-    is_guarded,
-    reason,
-)
-from ._native import AuthError, Keyring
+from ._common import PRINCIPAL_KEY, Profile, check_config, reason
+from ._native import AuthError, Keyring, _header_name
 
 Environ = dict[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
@@ -61,14 +54,21 @@ class WSGIMiddleware:
         resource_metadata: str | None = None,
     ) -> None:
         self.app = app
-        self.keyring, self.prefixes, self.profile, self.resource_metadata = check_config(
+        self.keyring, guard, self.profile, self.resource_metadata = check_config(
             keyring, prefixes, profile, resource_metadata
         )
-        self._name = header_name(self.profile)
+        self._covers = guard.covers
+        self._prefixes = guard.prefixes
+        self._name = _header_name(self.profile)
         self._environ_key = "HTTP_" + self._name.upper().replace("-", "_")
 
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The guarded path prefixes, normalized (``"/api/"`` is ``"/api"``)."""
+        return self._prefixes
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        if not is_guarded(_path(environ), self.prefixes):
+        if not self._covers(_path(environ)):
             return self.app(environ, start_response)
         raw = environ.get(self._environ_key)
         headers = [] if raw is None else [(self._name, _raw_bytes(raw))]
