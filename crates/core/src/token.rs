@@ -363,6 +363,13 @@ impl fmt::Debug for TokenFormat {
 }
 
 /// The decoded payload; it holds the secret, so it is wiped on drop.
+///
+/// 64-aligned, so the decoder's stores into it never cross a cache line: a
+/// store split across two lines cannot be forwarded to the loads of the CRC
+/// and the hash that follow at once, and they would wait for it to reach the
+/// cache. (Without the alignment that depends on where the stack happens to
+/// be, so it would vary from one process to the next.)
+#[repr(C, align(64))]
 struct Payload([u8; PAYLOAD_LEN]);
 
 impl Drop for Payload {

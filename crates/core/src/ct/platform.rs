@@ -48,6 +48,18 @@ impl Platform {
         sse2: false,
     };
 
+    /// The kernels every CPU of this build's target runs, known at compile
+    /// time (SSE2 on x86_64): for the routines whose SIMD kernel needs no
+    /// run-time detection, so their dispatch costs no load.
+    #[inline(always)]
+    pub(crate) const fn baseline() -> Self {
+        Self {
+            avx2: false,
+            pclmul: false,
+            sse2: SSE2,
+        }
+    }
+
     /// The kernels this CPU runs: one relaxed load once detected.
     #[inline(always)]
     pub(crate) fn detect() -> Self {

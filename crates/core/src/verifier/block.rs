@@ -39,7 +39,7 @@ impl IdSecret {
     #[inline(always)]
     pub(crate) fn from_checked(checked: &[u8; CHECKED_LEN]) -> Self {
         const _: () = assert!(CHECKED_LEN == 1 + 32 && ID_LEN + SECRET_LEN == 32);
-        Self(Platform::detect().strip_version(checked))
+        Self(Platform::baseline().strip_version(checked))
     }
 
     /// The token id: its first 8 bytes.
@@ -55,7 +55,7 @@ impl IdSecret {
 #[inline(always)]
 pub(super) fn write(block: &mut [u8; 64], id_secret: &IdSecret) {
     const _: () = assert!(VERIFIER_TAG.len() == 16 && MESSAGE_LEN == 16 + 32);
-    Platform::detect().join_block(block, VERIFIER_TAG, &id_secret.0, &PADDING);
+    Platform::baseline().join_block(block, VERIFIER_TAG, &id_secret.0, &PADDING);
 }
 
 #[cfg(test)]
