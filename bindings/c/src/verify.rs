@@ -4,7 +4,7 @@ use core::ffi::c_char;
 
 use wga_core::http::MAX_VALUE_LEN;
 use wga_core::token::MAX_TOKEN_LEN;
-use wga_core::{Failure, PrincipalRef, Profile};
+use wga_core::{PrincipalRef, Profile};
 
 use crate::keyring::wga_keyring;
 use crate::panic::{ffi_panic_boundary, try_ref};
@@ -302,15 +302,12 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
             // SAFETY: as above.
             (name, unsafe { nth(values, value_lens, i) })
         });
-        let result = profile
-            .extract_from_pairs(pairs)
-            .map_err(|failure| profile.reject(failure))
-            .and_then(|token| {
-                keyring
-                    .inner
-                    .verify_with(token, instant(now), write_to(principal_out))
-                    .map_err(|_| profile.reject(Failure::Invalid))
-            });
+        let result = keyring.inner.authenticate_with(
+            profile,
+            profile.token_values(pairs),
+            instant(now),
+            write_to(principal_out),
+        );
         finish(result.map_err(wga_status::from_rejection))
     }
 }

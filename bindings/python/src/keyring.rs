@@ -237,16 +237,11 @@ impl PyKeyring {
         for (name, value) in &held {
             pairs.push((header_name(name)?, value_bytes(value)?));
         }
-        let result = profile
-            .extract_from_pairs(pairs)
-            .map_err(|failure| profile.reject(failure))
-            .and_then(|token| {
-                self.inner
-                    .verify_with(token, now_or(now), |p| {
-                        principal::object(py, &self.inner, p)
-                    })
-                    .map_err(|wga::InvalidToken| profile.reject(Failure::Invalid))
-            });
+        let result =
+            self.inner
+                .authenticate_with(profile, profile.token_values(pairs), now_or(now), |p| {
+                    principal::object(py, &self.inner, p)
+                });
         match result {
             Ok(principal) => principal,
             Err(rejection) => {

@@ -115,12 +115,21 @@ impl Profile {
     where
         I: IntoIterator<Item = (&'n [u8], &'a [u8])>,
     {
-        self.extract(
-            headers
-                .into_iter()
-                .filter(|(name, _)| self.is_token_header(name))
-                .map(|(_, value)| value),
-        )
+        self.extract(self.token_values(headers))
+    }
+
+    /// The values of this profile's header among every `(name, value)`
+    /// header pair of a request, in order; names are matched
+    /// case-insensitively. What `Keyring::authenticate` takes, for hosts
+    /// that hold a request's headers as pairs.
+    pub fn token_values<'a, 'n, I>(self, headers: I) -> impl Iterator<Item = &'a [u8]>
+    where
+        I: IntoIterator<Item = (&'n [u8], &'a [u8])>,
+    {
+        headers
+            .into_iter()
+            .filter(move |(name, _)| self.is_token_header(name))
+            .map(|(_, value)| value)
     }
 
     /// Finds the token in the single value of this profile's header.
@@ -538,6 +547,17 @@ mod tests {
             (&b"Access-Token"[..], &b""[..]),
         ];
         assert_eq!(Profile::Rest.extract_from_pairs(two), Err(Failure::Invalid));
+        let mixed = [
+            (&b"Authorization"[..], &b"Bearer a"[..]),
+            (&b"accept"[..], &b"*/*"[..]),
+            (&b"AUTHORIZATION"[..], &b"Bearer b"[..]),
+        ];
+        assert!(
+            Profile::Mcp
+                .token_values(mixed)
+                .eq([&b"Bearer a"[..], &b"Bearer b"[..]])
+        );
+        assert_eq!(Profile::Rest.token_values(mixed).count(), 0);
         let other = [(&b"authorization"[..], &b"Bearer x"[..])];
         assert_eq!(
             Profile::Rest.extract_from_pairs(other),
