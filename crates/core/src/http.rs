@@ -6,6 +6,11 @@
 //! | [`Profile::Rest`] | `Access-Token: {token}` | 403 `{"message": "an Access-Token is required"}` | 403 `{"message": "invalid Access-Token"}` |
 //! | [`Profile::Mcp`] | `Authorization: Bearer {token}` | 401 `{"message": "a Bearer token is required"}` + `WWW-Authenticate: Bearer realm="whatsgate"` | 401 `{"message": "invalid Bearer token"}` + `WWW-Authenticate: Bearer realm="whatsgate", error="invalid_token"` |
 //!
+//! A keyring that cannot confirm it is current (see `Keyring::set_available`)
+//! answers every presented token 503 with `Retry-After` and
+//! `{"message": "the token store cannot be reached; retry later"}`, in both
+//! profiles: [`Failure::Unavailable`].
+//!
 //! Header values: surrounding spaces and tabs are trimmed; empty after
 //! trimming means missing; two or more token headers, or a value longer than
 //! [`MAX_VALUE_LEN`] bytes, are invalid; anything that is not then exactly a
@@ -217,6 +222,11 @@ pub enum Failure {
     /// A token was presented and rejected: malformed, unknown, wrong, deleted
     /// or regenerated, all alike.
     Invalid,
+    /// A token was presented, but the keyring cannot confirm it is current
+    /// (its store is out of reach past the bound): neither accepted nor
+    /// called invalid, since a client must not conclude that its good token
+    /// is bad. Answered 503 with `Retry-After`.
+    Unavailable,
 }
 
 impl fmt::Display for Failure {
@@ -224,6 +234,7 @@ impl fmt::Display for Failure {
         f.write_str(match self {
             Self::Missing => "no token was presented",
             Self::Invalid => "the presented token is invalid",
+            Self::Unavailable => "the token store cannot be reached",
         })
     }
 }
@@ -250,12 +261,27 @@ impl core::error::Error for Rejection {}
 /// The realm in every `mcp` challenge.
 pub const REALM: &str = "whatsgate";
 
+/// The `Retry-After` of a 503: followers poll their store more often than
+/// this, so a client that waits this long meets a recovered host.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
 impl Rejection {
-    /// The status code: 403 for `rest`, 401 for `mcp`.
+    /// The status code: 403 for `rest`, 401 for `mcp`, 503 for
+    /// [`Failure::Unavailable`] in both.
     pub const fn status(&self) -> u16 {
-        match self.profile {
-            Profile::Rest => 403,
-            Profile::Mcp => 401,
+        match (self.profile, self.failure) {
+            (_, Failure::Unavailable) => 503,
+            (Profile::Rest, _) => 403,
+            (Profile::Mcp, _) => 401,
+        }
+    }
+
+    /// The `Retry-After` value in seconds, for the answers that send one
+    /// ([`Failure::Unavailable`]).
+    pub const fn retry_after(&self) -> Option<u32> {
+        match self.failure {
+            Failure::Unavailable => Some(RETRY_AFTER_SECS),
+            Failure::Missing | Failure::Invalid => None,
         }
     }
 
@@ -282,13 +308,16 @@ impl Rejection {
             (Profile::Rest, Failure::Invalid) => answer!("invalid Access-Token"),
             (Profile::Mcp, Failure::Missing) => answer!("a Bearer token is required"),
             (Profile::Mcp, Failure::Invalid) => answer!("invalid Bearer token"),
+            (_, Failure::Unavailable) => {
+                answer!("the token store cannot be reached; retry later")
+            }
         }
     }
 
     /// The `WWW-Authenticate` value, if the profile sends one (`mcp` does).
     pub const fn www_authenticate(&self) -> Option<&'static str> {
         match (self.profile, self.failure) {
-            (Profile::Rest, _) => None,
+            (Profile::Rest, _) | (_, Failure::Unavailable) => None,
             (Profile::Mcp, Failure::Missing) => Some(r#"Bearer realm="whatsgate""#),
             (Profile::Mcp, Failure::Invalid) => {
                 Some(r#"Bearer realm="whatsgate", error="invalid_token""#)
@@ -592,6 +621,17 @@ mod tests {
             s,
             r#"Bearer realm="whatsgate", error="invalid_token", resource_metadata="https://x.example/.well-known/oauth-protected-resource""#
         );
+        for profile in [Profile::Rest, Profile::Mcp] {
+            let r = profile.reject(Failure::Unavailable);
+            assert_eq!((r.status(), r.retry_after()), (503, Some(1)));
+            assert_eq!(
+                r.body(),
+                r#"{"message": "the token store cannot be reached; retry later"}"#
+            );
+            assert_eq!(r.www_authenticate(), None);
+            assert_eq!(r.www_authenticate_with(&url).map(|_| ()), None);
+        }
+        assert_eq!(Profile::Rest.reject(Failure::Invalid).retry_after(), None);
         assert!(ResourceMetadata::new("a\"b").is_err());
         assert!(ResourceMetadata::new("a b").is_err());
     }

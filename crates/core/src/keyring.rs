@@ -12,7 +12,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use rand_core::TryCryptoRng;
 
 use crate::ct;
-use crate::http::{Profile, Rejection};
+use crate::http::{Failure, Profile, Rejection};
 use crate::record::{AccountId, TokenName, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
@@ -230,6 +230,9 @@ pub struct Keyring {
     entries: Map<Entry>,
     names: Mutex<NameIndex>,
     touched: Mutex<Vec<TokenId>>,
+    /// Cleared by a follower that cannot confirm it is current: every
+    /// verification is then refused (fail closed).
+    available: AtomicBool,
 }
 
 impl Default for Keyring {
@@ -260,7 +263,24 @@ impl Keyring {
             entries: Map::new(),
             names: Mutex::new(BTreeMap::new()),
             touched: Mutex::new(Vec::new()),
+            available: AtomicBool::new(true),
         }
+    }
+
+    /// Marks the keyring current (`true`, the default) or not. A follower
+    /// of a token store clears it when it cannot confirm, within its bound,
+    /// that the keyring holds every change; while cleared, every presented
+    /// token is refused: [`Keyring::authenticate`] answers
+    /// [`Failure::Unavailable`](crate::Failure::Unavailable) (503),
+    /// [`Keyring::verify`] answers [`InvalidToken`]. Lifecycle calls still work.
+    pub fn set_available(&self, available: bool) {
+        self.available.store(available, Ordering::Release);
+    }
+
+    /// Whether the keyring is current (see [`Keyring::set_available`]).
+    #[inline]
+    pub fn is_available(&self) -> bool {
+        self.available.load(Ordering::Acquire)
     }
 
     /// The token format this keyring issues and accepts.
@@ -297,6 +317,20 @@ impl Keyring {
     /// # Errors
     /// [`InvalidToken`], the same for every reason; `f` is not called then.
     pub fn verify_with<R>(
+        &self,
+        token: &[u8],
+        now: Timestamp,
+        f: impl FnOnce(PrincipalRef<'_>) -> R,
+    ) -> Result<R, InvalidToken> {
+        if !self.is_available() {
+            return Err(InvalidToken);
+        }
+        self.verify_current(token, now, f)
+    }
+
+    /// [`Keyring::verify_with`] once availability is known.
+    #[inline]
+    fn verify_current<R>(
         &self,
         token: &[u8],
         now: Timestamp,
@@ -360,8 +394,12 @@ impl Keyring {
         let token = profile
             .extract(header_values)
             .map_err(|failure| profile.reject(failure))?;
-        self.verify_with(token, now, f)
-            .map_err(|InvalidToken| profile.reject(crate::http::Failure::Invalid))
+        // No token needs no store; any token does.
+        if !self.is_available() {
+            return Err(profile.reject(Failure::Unavailable));
+        }
+        self.verify_current(token, now, f)
+            .map_err(|InvalidToken| profile.reject(Failure::Invalid))
     }
 
     fn note_use(&self, id: TokenId, entry: &Entry, now: Timestamp) {
@@ -410,6 +448,58 @@ impl Keyring {
             });
         }
         Ok(())
+    }
+
+    /// Inserts a record, replacing the one with its id and evicting any
+    /// other that holds its account and name; returns the evicted ids.
+    ///
+    /// This is how a follower applies a store's changes: the store's own
+    /// constraints hold at every read, so a record evicted here was renamed
+    /// or deleted in the store by the time of that read, and its own change
+    /// follows. A last-used instant kept in memory is not moved back.
+    pub fn replace(&self, record: TokenRecord) -> Vec<TokenId> {
+        let mut names = self.names.lock();
+        let key = (record.account.clone(), record.name.clone());
+        let mut evicted = Vec::new();
+        if let Some(&holder) = names.get(&key)
+            && holder != record.id
+        {
+            self.entries.remove(&holder);
+            evicted.push(holder);
+        }
+        let id = record.id;
+        let previous = self.entries.with(&id, |entry| {
+            (
+                (entry.identity.account.clone(), entry.identity.name.clone()),
+                entry.last_used.get(),
+                entry.dirty.load(Ordering::Acquire),
+            )
+        });
+        let record = match previous {
+            Some((old_key, last_used, dirty)) => {
+                if old_key != key {
+                    names.remove(&old_key);
+                }
+                let last_used_at = last_used.max(record.last_used_at);
+                (
+                    TokenRecord {
+                        last_used_at,
+                        ..record
+                    },
+                    dirty,
+                )
+            }
+            None => (record, false),
+        };
+        names.insert(key, id);
+        self.entries.insert(id, Entry::new(record.0, record.1));
+        evicted
+    }
+
+    /// Removes a token if it is there (see [`Keyring::remove`]): for
+    /// followers applying a deletion that may already have been applied.
+    pub fn discard(&self, id: TokenId) -> Option<TokenRecord> {
+        self.remove(id).ok()
     }
 
     /// Issues a new token for an account and adds its record. Returns the

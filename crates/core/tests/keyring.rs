@@ -460,3 +460,128 @@ fn many_threads_verify_while_tokens_come_and_go() {
     });
     assert_eq!(k.len(), 16);
 }
+
+#[test]
+fn an_unavailable_keyring_answers_503_to_every_token_and_recovers() {
+    use whatsgate_auth::{Failure, Profile};
+    let keyring = Keyring::new();
+    let now = Timestamp(1_790_000_000);
+    let (token, record) = keyring
+        .issue(
+            &mut OsRng,
+            AccountId::new("acct_42").unwrap(),
+            TokenName::new("Production API").unwrap(),
+            now,
+        )
+        .unwrap();
+    let good = token.expose_secret().as_bytes();
+    assert!(keyring.is_available());
+    keyring.set_available(false);
+    for profile in [Profile::Rest, Profile::Mcp] {
+        let scheme: &[u8] = match profile {
+            Profile::Rest => b"",
+            Profile::Mcp => b"Bearer ",
+        };
+        // A good token and a bad one alike: 503, never 200 and never "invalid".
+        for token in [good, &b"wgat_not_a_token"[..]] {
+            let value = [scheme, token].concat();
+            let value = &value[..];
+            let rejection = keyring.authenticate(profile, [value], now).unwrap_err();
+            assert_eq!(rejection.failure, Failure::Unavailable);
+            assert_eq!(
+                (rejection.status(), rejection.retry_after()),
+                (503, Some(1))
+            );
+        }
+        // No token: the seed's answer, which needs no store.
+        let missing = keyring.authenticate(profile, [], now).unwrap_err();
+        assert_eq!(missing.failure, Failure::Missing);
+    }
+    assert!(keyring.verify(good, now).is_err());
+    // Lifecycle calls still work while unavailable.
+    keyring.remove(record.id).unwrap();
+    keyring.insert(record).unwrap();
+    keyring.set_available(true);
+    assert_eq!(keyring.verify(good, now).unwrap().account(), "acct_42");
+    assert!(keyring.authenticate(Profile::Rest, [good], now).is_ok());
+}
+
+#[test]
+fn replace_applies_a_store_change_and_evicts_a_name_holder() {
+    use whatsgate_auth::TokenFormat;
+    let keyring = Keyring::new();
+    let now = Timestamp(1_790_000_000);
+    let account = AccountId::new("acct_42").unwrap();
+    let (old_token, mut record) = TokenRecord::issue(
+        &TokenFormat::DEFAULT,
+        &mut OsRng,
+        account.clone(),
+        TokenName::new("Production API").unwrap(),
+        now,
+    )
+    .unwrap();
+    assert!(keyring.replace(record.clone()).is_empty());
+    assert!(
+        keyring
+            .verify(old_token.expose_secret().as_bytes(), now)
+            .is_ok()
+    );
+    // Memory's last use is kept when the store's row is older.
+    let later = Timestamp(now.0 + 60);
+    keyring
+        .verify(old_token.expose_secret().as_bytes(), later)
+        .unwrap();
+
+    // The same id with a new secret and a new name: the old secret is refused
+    // once replace returns, and the old name is free again.
+    let new_token = record
+        .regenerate(&TokenFormat::DEFAULT, &mut OsRng, now, None)
+        .unwrap();
+    record.name = TokenName::new("Renamed").unwrap();
+    assert!(keyring.replace(record.clone()).is_empty());
+    assert!(
+        keyring
+            .verify(old_token.expose_secret().as_bytes(), later)
+            .is_err()
+    );
+    assert!(
+        keyring
+            .verify(new_token.expose_secret().as_bytes(), later)
+            .is_ok()
+    );
+    assert_eq!(keyring.get(record.id).unwrap().last_used_at, Some(later));
+    let (_, other) = keyring
+        .issue(
+            &mut OsRng,
+            account.clone(),
+            TokenName::new("Production API").unwrap(),
+            now,
+        )
+        .unwrap();
+
+    // Another id taking a held name evicts its holder (the store's later
+    // change for the holder follows).
+    let (third_token, mut third) = TokenRecord::issue(
+        &TokenFormat::DEFAULT,
+        &mut OsRng,
+        account,
+        TokenName::new("Third").unwrap(),
+        now,
+    )
+    .unwrap();
+    third.name = TokenName::new("Renamed").unwrap();
+    assert_eq!(keyring.replace(third), vec![record.id]);
+    assert!(
+        keyring
+            .verify(new_token.expose_secret().as_bytes(), later)
+            .is_err()
+    );
+    assert!(
+        keyring
+            .verify(third_token.expose_secret().as_bytes(), later)
+            .is_ok()
+    );
+    assert_eq!(keyring.len(), 2);
+    assert!(keyring.discard(other.id).is_some());
+    assert!(keyring.discard(other.id).is_none());
+}

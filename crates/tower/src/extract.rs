@@ -6,7 +6,7 @@ use core::ops::Deref;
 use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
 use whatsgate_auth::{Failure, Principal, Profile, Rejection};
@@ -87,14 +87,16 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         let rejection = self.0;
         let mut response = Response::new(Body::from(rejection.body()));
-        *response.status_mut() = match rejection.profile {
-            Profile::Rest => StatusCode::FORBIDDEN,
-            Profile::Mcp => StatusCode::UNAUTHORIZED,
-        };
+        // 403, 401 or 503: always a valid code.
+        *response.status_mut() =
+            StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::FORBIDDEN);
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(challenge) = rejection.www_authenticate() {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(seconds) = rejection.retry_after() {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

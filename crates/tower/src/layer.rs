@@ -7,7 +7,7 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, Entry, WWW_AUTHENTICATE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, Entry, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -83,6 +83,7 @@ struct Prepared {
     status: StatusCode,
     body: Bytes,
     www_authenticate: Option<HeaderValue>,
+    retry_after: Option<HeaderValue>,
 }
 
 impl Prepared {
@@ -100,10 +101,11 @@ impl Prepared {
             .map(|value| HeaderValue::try_from(value).map_err(|_| ConfigError::ResourceMetadata))
             .transpose()?;
         Ok(Self {
-            // 403 or 401: always a valid code.
+            // 403, 401 or 503: always a valid code.
             status: StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::FORBIDDEN),
             body: Bytes::from_static(rejection.body().as_bytes()),
             www_authenticate,
+            retry_after: rejection.retry_after().map(HeaderValue::from),
         })
     }
 
@@ -115,6 +117,9 @@ impl Prepared {
         if let Some(challenge) = self.www_authenticate {
             headers.insert(WWW_AUTHENTICATE, challenge);
         }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, seconds);
+        }
         response
     }
 }
@@ -125,19 +130,23 @@ struct Shared {
     /// Longest prefix first: the first match decides.
     rules: Box<[Rule]>,
     /// Indexed by [`slot`].
-    responses: [Prepared; 4],
+    responses: [Prepared; SLOTS],
     clock: Clock,
     resource_metadata: Option<Box<str>>,
 }
 
+/// One prepared response per profile and failure.
+const SLOTS: usize = 6;
+
 const fn slot(rejection: Rejection) -> usize {
     let profile = match rejection.profile {
         Profile::Rest => 0,
-        Profile::Mcp => 2,
+        Profile::Mcp => 3,
     };
     let failure = match rejection.failure {
         Failure::Missing => 0,
         Failure::Invalid => 1,
+        Failure::Unavailable => 2,
     };
     profile + failure
 }
@@ -263,24 +272,28 @@ impl AuthLayer {
     }
 }
 
-fn prepare(resource_metadata: Option<&str>) -> Result<[Prepared; 4], ConfigError> {
+fn prepare(resource_metadata: Option<&str>) -> Result<[Prepared; SLOTS], ConfigError> {
     let p = |profile: Profile, failure| Prepared::new(profile.reject(failure), resource_metadata);
-    Ok([
+    let prepared = [
         p(Profile::Rest, Failure::Missing)?,
         p(Profile::Rest, Failure::Invalid)?,
+        p(Profile::Rest, Failure::Unavailable)?,
         p(Profile::Mcp, Failure::Missing)?,
         p(Profile::Mcp, Failure::Invalid)?,
-    ])
+        p(Profile::Mcp, Failure::Unavailable)?,
+    ];
+    Ok(prepared)
 }
 
 /// Only reached if the core's fixed responses stopped being valid HTTP,
 /// which its tests rule out; answers a bare 403 rather than panic.
 #[cold]
-fn unreachable_prepared() -> [Prepared; 4] {
+fn unreachable_prepared() -> [Prepared; SLOTS] {
     core::array::from_fn(|_| Prepared {
         status: StatusCode::FORBIDDEN,
         body: Bytes::new(),
         www_authenticate: None,
+        retry_after: None,
     })
 }
 

@@ -159,6 +159,48 @@ async fn shared_path_cases() {
     }
 }
 
+/// A keyring that cannot confirm it is current answers 503 with
+/// `Retry-After` to every presented token, never 200 and never "invalid",
+/// and recovers when it is current again.
+#[tokio::test]
+async fn an_unavailable_keyring_answers_503_with_retry_after() {
+    let (keyring, token, _) = keyring_with_token();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = AuthLayer::builder(Arc::clone(&keyring))
+        .guard("/api", Profile::Rest)
+        .guard("/mcp", Profile::Mcp)
+        .build()
+        .unwrap()
+        .layer(counting(Arc::clone(&calls)));
+    let good = token.expose_secret().as_bytes();
+    let bearer = [&b"Bearer "[..], good].concat();
+    keyring.set_available(false);
+    for (path, header, value) in [
+        ("/api/x", "access-token", good),
+        ("/api/x", "access-token", &b"wgat_wrong"[..]),
+        ("/mcp", "authorization", &bearer[..]),
+    ] {
+        let (status, headers, body) = send(&service, path, &[(header, value)]).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(headers["retry-after"], "1");
+        assert_eq!(headers["content-type"], "application/json");
+        assert!(headers.get("www-authenticate").is_none());
+        assert_eq!(
+            &body[..],
+            br#"{"message": "the token store cannot be reached; retry later"}"#
+        );
+    }
+    // No token: the seed's answer, which needs no store.
+    let (status, _, _) = send(&service, "/api/x", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    keyring.set_available(true);
+    let (status, headers, _) = send(&service, "/api/x", &[("access-token", good)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("retry-after").is_none());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 /// A service that counts its calls and answers 200 with the principal's account.
 fn counting(
     calls: Arc<AtomicUsize>,
@@ -484,7 +526,7 @@ async fn the_extractor_rejects_like_the_layer() {
 
     let layer = AuthLayer::new(Arc::new(Keyring::new()), Profile::Rest);
     for profile in [Profile::Rest, Profile::Mcp] {
-        for failure in [Failure::Missing, Failure::Invalid] {
+        for failure in [Failure::Missing, Failure::Invalid, Failure::Unavailable] {
             let rejection = profile.reject(failure);
             let from_layer = layer.rejection_response::<Full<Bytes>>(rejection);
             let from_extractor = AuthRejection(rejection).into_response();
