@@ -1,0 +1,644 @@
+//! The backend suite: the behaviour every backend must have, written only
+//! against `Store::open(url, …)`, so each backend runs the same checks.
+//!
+//! A backend's test file implements [`TestBackend`] (a fresh, empty store
+//! per test, and a way to run raw SQL against it, to damage a row as another
+//! program might) and invokes [`backend_suite!`], which defines one `#[test]`
+//! per check:
+//!
+//! ```ignore
+//! #[macro_use]
+//! mod common;
+//! struct Sqlite;
+//! impl common::TestBackend for Sqlite { … }
+//! backend_suite!(Sqlite);
+//! ```
+
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use whatsgate_auth::host_records::parse;
+use whatsgate_auth::{AccountId, Timestamp, Token, TokenId, TokenName, TokenRecord};
+use whatsgate_auth_store::{OpenMode, RowState, Store, StoreError};
+
+/// What a backend's test file provides.
+pub trait TestBackend {
+    /// Keeps a fresh store alive (a temporary directory, a database) until
+    /// dropped.
+    type Guard;
+    /// A new, empty store no other test uses: its URL, and its guard.
+    fn fresh(&self) -> (String, Self::Guard);
+    /// Runs raw SQL against the store at `url`, as another program would
+    /// (writes no change, bypasses the store's checks where the backend can).
+    fn raw_sql(&self, url: &str, sql: &str);
+}
+
+/// Defines the suite's tests for a backend: `backend_suite!(MyBackend);`
+/// where `MyBackend` is a constant expression implementing [`TestBackend`].
+/// The test file declares `#[macro_use] mod common;` at its root.
+macro_rules! backend_suite {
+    ($backend:expr) => {
+        #[test]
+        fn suite_lifecycle() {
+            $crate::common::lifecycle(&$backend);
+        }
+        #[test]
+        fn suite_regenerate_with_and_without_grace() {
+            $crate::common::regenerate_with_and_without_grace(&$backend);
+        }
+        #[test]
+        fn suite_duplicate_names_are_refused_and_change_nothing() {
+            $crate::common::duplicate_names_are_refused_and_change_nothing(&$backend);
+        }
+        #[test]
+        fn suite_unknown_ids_are_refused_and_change_nothing() {
+            $crate::common::unknown_ids_are_refused_and_change_nothing(&$backend);
+        }
+        #[test]
+        fn suite_every_write_is_one_change_in_order() {
+            $crate::common::every_write_is_one_change_in_order(&$backend);
+        }
+        #[test]
+        fn suite_last_use_is_not_a_change() {
+            $crate::common::last_use_is_not_a_change(&$backend);
+        }
+        #[test]
+        fn suite_a_damaged_row_is_reported_and_never_blocks_a_removal() {
+            $crate::common::a_damaged_row_is_reported_and_never_blocks_a_removal(&$backend);
+        }
+        #[test]
+        fn suite_wait_for_change_wakes_on_another_stores_write() {
+            $crate::common::wait_for_change_wakes_on_another_stores_write(&$backend);
+        }
+        #[test]
+        fn suite_wait_for_change_times_out_without_a_write() {
+            $crate::common::wait_for_change_times_out_without_a_write(&$backend);
+        }
+        #[test]
+        fn suite_concurrent_writers_in_threads_make_seq_1_to_n() {
+            $crate::common::concurrent_writers_in_threads(&$backend);
+        }
+        #[test]
+        fn suite_concurrent_writers_in_processes_make_seq_1_to_n() {
+            $crate::common::concurrent_writers_in_processes(&$backend, module_path!());
+        }
+        /// Not a check: the writer process the test above starts (it does
+        /// nothing when run on its own).
+        #[test]
+        fn suite_writer_process() {
+            $crate::common::writer_process();
+        }
+    };
+}
+
+pub fn open(url: &str) -> Store {
+    Store::open(url, OpenMode::CreateIfMissing).unwrap_or_else(|e| panic!("open {url}: {e}"))
+}
+
+pub fn account(text: &str) -> AccountId {
+    AccountId::new(text).unwrap()
+}
+
+pub fn name(text: &str) -> TokenName {
+    TokenName::new(text).unwrap()
+}
+
+const T0: Timestamp = Timestamp(1_700_000_000);
+
+pub fn create(store: &mut Store, acct: &str, n: &str) -> (Token, TokenRecord) {
+    store
+        .create(account(acct), name(n), T0)
+        .unwrap_or_else(|e| panic!("create {acct}/{n}: {e}"))
+}
+
+/// Whether `record` accepts `token` at `now`.
+pub fn accepts(record: &TokenRecord, token: &Token, now: Timestamp) -> bool {
+    let parsed = parse(token.expose_secret().as_bytes()).unwrap();
+    record.accepts(&parsed, now)
+}
+
+fn same(a: &TokenRecord, b: &TokenRecord) {
+    assert_eq!(a.id, b.id);
+    assert_eq!(a.account, b.account);
+    assert_eq!(a.name, b.name);
+    assert_eq!(a.verifier.to_bytes(), b.verifier.to_bytes());
+    assert_eq!(a.created_at, b.created_at);
+    assert_eq!(a.last_used_at, b.last_used_at);
+    assert_eq!(
+        a.rollover.map(|r| (r.verifier.to_bytes(), r.until)),
+        b.rollover.map(|r| (r.verifier.to_bytes(), r.until))
+    );
+}
+
+/// The seqs and ids of every change, in order.
+fn log(store: &mut Store) -> Vec<(u64, TokenId)> {
+    store
+        .changes_since(0, 100_000)
+        .unwrap()
+        .into_iter()
+        .map(|(c, _)| (c.seq, c.id))
+        .collect()
+}
+
+pub fn lifecycle(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    assert!(store.list(None).unwrap().is_empty());
+    assert_eq!(store.head().unwrap(), 0);
+
+    let (t1, r1) = create(&mut store, "acct_1", "Production API");
+    let (t2, r2) = create(&mut store, "acct_1", "Testing");
+    let (t3, r3) = create(&mut store, "acct_2", "Production API");
+    assert_eq!(r1.account.as_str(), "acct_1");
+    assert_eq!(r1.name.as_str(), "Production API");
+    assert_eq!(r1.created_at, T0);
+    assert!(r1.last_used_at.is_none() && r1.rollover.is_none());
+    assert_eq!(t1.id(), r1.id);
+    assert!(accepts(&r1, &t1, T0) && !accepts(&r1, &t2, T0));
+
+    // Another connection sees the same records.
+    let mut other = open(&url);
+    let all = other.list(None).unwrap();
+    assert_eq!(all.len(), 3);
+    // Ordered by account, creation time and id.
+    assert_eq!(all[2].id, r3.id);
+    let mut first_two = [r1.id, r2.id];
+    first_two.sort();
+    assert_eq!([all[0].id, all[1].id], first_two);
+    for (stored, issued) in all.iter().zip([&r1, &r2]).filter(|(s, i)| s.id == i.id) {
+        same(stored, issued);
+    }
+    let acct_1 = other.list(Some("acct_1")).unwrap();
+    assert_eq!(acct_1.len(), 2);
+    assert!(acct_1.iter().all(|r| r.account.as_str() == "acct_1"));
+    assert!(other.list(Some("nobody")).unwrap().is_empty());
+
+    same(&other.get(r2.id).unwrap().unwrap(), &r2);
+    let found = other
+        .find(&account("acct_2"), &name("Production API"))
+        .unwrap()
+        .unwrap();
+    same(&found, &r3);
+    assert!(accepts(&found, &t3, T0));
+    assert!(
+        other
+            .find(&account("acct_2"), &name("Testing"))
+            .unwrap()
+            .is_none()
+    );
+
+    // Delete: the record comes back, then it is gone everywhere.
+    let deleted = store.delete(r1.id).unwrap().unwrap();
+    same(&deleted, &r1);
+    assert!(other.get(r1.id).unwrap().is_none());
+    assert!(
+        other
+            .find(&account("acct_1"), &name("Production API"))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(other.list(None).unwrap().len(), 2);
+    match store.delete(r1.id) {
+        Err(StoreError::UnknownToken(id)) => assert_eq!(id, r1.id),
+        other => panic!("second delete: {other:?}"),
+    }
+    // The name is free again.
+    let (_, again) = create(&mut store, "acct_1", "Production API");
+    assert_ne!(again.id, r1.id);
+
+    // Reopening keeps everything.
+    drop(store);
+    drop(other);
+    let mut store = Store::open(&url, OpenMode::Existing).unwrap();
+    assert_eq!(store.list(None).unwrap().len(), 3);
+    assert!(accepts(&store.get(r2.id).unwrap().unwrap(), &t2, T0));
+}
+
+pub fn regenerate_with_and_without_grace(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let (old, issued) = create(&mut store, "acct_1", "Production API");
+    let now = Timestamp(T0.0 + 100);
+
+    // With grace: both secrets work until the grace ends; id, name, account stay.
+    let until = Timestamp(now.0 + 600);
+    let (new, record) = store.regenerate(issued.id, now, Some(until)).unwrap();
+    assert_eq!(new.id(), issued.id);
+    assert_eq!(
+        (record.id, &record.account, &record.name),
+        (issued.id, &issued.account, &issued.name)
+    );
+    assert_eq!(record.created_at, issued.created_at);
+    let stored = open(&url).get(issued.id).unwrap().unwrap();
+    same(&stored, &record);
+    assert_eq!(stored.rollover.map(|r| r.until), Some(until));
+    assert!(accepts(&stored, &new, now));
+    assert!(accepts(&stored, &old, now));
+    assert!(!accepts(&stored, &old, until));
+    assert!(accepts(&stored, &new, until));
+
+    // Without grace: only the newest works, and the grace period is gone.
+    let (newest, record) = store.regenerate(issued.id, now, None).unwrap();
+    let stored = open(&url).get(issued.id).unwrap().unwrap();
+    same(&stored, &record);
+    assert!(stored.rollover.is_none());
+    assert!(accepts(&stored, &newest, now));
+    assert!(!accepts(&stored, &new, now));
+    assert!(!accepts(&stored, &old, now));
+
+    // A grace that ends at or before now is no grace.
+    let (_, record) = store.regenerate(issued.id, now, Some(now)).unwrap();
+    assert!(record.rollover.is_none());
+    assert!(
+        open(&url)
+            .get(issued.id)
+            .unwrap()
+            .unwrap()
+            .rollover
+            .is_none()
+    );
+    assert_eq!(store.list(None).unwrap().len(), 1);
+}
+
+pub fn duplicate_names_are_refused_and_change_nothing(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let (_, first) = create(&mut store, "acct_1", "Production API");
+    let head = store.head().unwrap();
+    for n in ["Production API", "  Production API "] {
+        match store.create(account("acct_1"), name(n), T0) {
+            Err(StoreError::DuplicateName(a, dup)) => {
+                assert_eq!(a.as_str(), "acct_1");
+                assert_eq!(dup.as_str(), "Production API");
+            }
+            other => panic!("duplicate {n:?}: {other:?}"),
+        }
+    }
+    let message = store
+        .create(account("acct_1"), name("Production API"), T0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("already has a token named \"Production API\""),
+        "{message}"
+    );
+    assert_eq!(store.head().unwrap(), head, "a refused write is no change");
+    assert_eq!(store.list(None).unwrap().len(), 1);
+    same(&store.get(first.id).unwrap().unwrap(), &first);
+    // Names are per account; and the next write takes the next seq: no gap.
+    create(&mut store, "acct_2", "Production API");
+    assert_eq!(store.head().unwrap(), head + 1);
+}
+
+pub fn unknown_ids_are_refused_and_change_nothing(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    create(&mut store, "acct_1", "Production API");
+    let unknown: TokenId = "0123456789abcdef".parse().unwrap();
+    assert!(store.get(unknown).unwrap().is_none());
+    assert!(matches!(store.delete(unknown), Err(StoreError::UnknownToken(id)) if id == unknown));
+    assert!(matches!(
+        store.regenerate(unknown, T0, None),
+        Err(StoreError::UnknownToken(id)) if id == unknown
+    ));
+    let message = store.delete(unknown).unwrap_err().to_string();
+    assert!(
+        message.contains("no token has id 0123456789abcdef"),
+        "{message}"
+    );
+    // Last use of an unknown (say, just deleted) token is skipped quietly.
+    store.record_last_used(&[(unknown, T0)]).unwrap();
+    assert_eq!(store.head().unwrap(), 1);
+    assert_eq!(store.list(None).unwrap().len(), 1);
+}
+
+pub fn every_write_is_one_change_in_order(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let mut reader = open(&url);
+    assert!(reader.changes_since(0, 10).unwrap().is_empty());
+    assert_eq!(reader.snapshot().unwrap().head, 0);
+
+    let (_, a) = create(&mut store, "acct_1", "A");
+    let changes = reader.changes_since(0, 10).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!((changes[0].0.seq, changes[0].0.id), (1, a.id));
+    match &changes[0].1 {
+        RowState::Present(r) => same(r, &a),
+        other => panic!("{other:?}"),
+    }
+
+    let (_, b_rec) = create(&mut store, "acct_1", "B");
+    let (_, regenerated) = store.regenerate(a.id, T0, None).unwrap();
+    store.delete(b_rec.id).unwrap();
+    assert_eq!(reader.head().unwrap(), 4);
+    assert_eq!(
+        log(&mut reader),
+        [(1, a.id), (2, b_rec.id), (3, a.id), (4, b_rec.id)]
+    );
+
+    // Each change comes with its token's row as of the read, not as of the
+    // write: both of A's changes show the regenerated record, both of B's
+    // show it gone.
+    let changes = reader.changes_since(0, 10).unwrap();
+    for (change, state) in &changes {
+        match state {
+            RowState::Present(r) if change.id == a.id => same(r, &regenerated),
+            RowState::Absent if change.id == b_rec.id => {}
+            other => panic!("change {change:?}: {other:?}"),
+        }
+    }
+    // `after` and `limit`.
+    let page: Vec<u64> = reader
+        .changes_since(1, 2)
+        .unwrap()
+        .iter()
+        .map(|(c, _)| c.seq)
+        .collect();
+    assert_eq!(page, [2, 3]);
+    assert!(reader.changes_since(4, 10).unwrap().is_empty());
+    assert!(reader.changes_since(u64::MAX, 10).unwrap().is_empty());
+    assert!(reader.changes_since(0, 0).unwrap().is_empty());
+
+    // The snapshot's head is the latest change it includes.
+    let snapshot = reader.snapshot().unwrap();
+    assert_eq!(snapshot.head, 4);
+    assert_eq!(snapshot.records.len(), 1);
+    same(&snapshot.records[0], &regenerated);
+    assert!(snapshot.bad_rows.is_empty());
+}
+
+pub fn last_use_is_not_a_change(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let (_, a) = create(&mut store, "acct_1", "A");
+    let (_, b_rec) = create(&mut store, "acct_1", "B");
+    let later = Timestamp(T0.0 + 50);
+    store
+        .record_last_used(&[(a.id, later), (b_rec.id, T0)])
+        .unwrap();
+    store.record_last_used(&[]).unwrap();
+    let mut reader = open(&url);
+    assert_eq!(reader.head().unwrap(), 2);
+    assert_eq!(reader.changes_since(0, 10).unwrap().len(), 2);
+    assert_eq!(reader.get(a.id).unwrap().unwrap().last_used_at, Some(later));
+    assert_eq!(
+        reader.get(b_rec.id).unwrap().unwrap().last_used_at,
+        Some(T0)
+    );
+    // It never moves back.
+    store.record_last_used(&[(a.id, T0)]).unwrap();
+    assert_eq!(reader.get(a.id).unwrap().unwrap().last_used_at, Some(later));
+    let snapshot = reader.snapshot().unwrap();
+    assert_eq!(snapshot.head, 2);
+}
+
+/// Another program wrote a row that is not a valid record: a name that
+/// differs from another of its account only by a trailing space.
+pub fn a_damaged_row_is_reported_and_never_blocks_a_removal(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let (tx, x) = create(&mut store, "acct_1", "Production API");
+    let (_, y) = create(&mut store, "acct_2", "Testing");
+    let (_, z) = create(&mut store, "acct_1", "Spare");
+    b.raw_sql(
+        &url,
+        &format!(
+            "UPDATE tokens SET name = 'Production API ' WHERE id = '{}'",
+            z.id
+        ),
+    );
+
+    // The snapshot loads the rest and reports the bad row by id.
+    let snapshot = store.snapshot().unwrap();
+    assert_eq!(snapshot.head, 3);
+    let mut loaded: Vec<TokenId> = snapshot.records.iter().map(|r| r.id).collect();
+    loaded.sort();
+    let mut wanted = vec![x.id, y.id];
+    wanted.sort();
+    assert_eq!(loaded, wanted);
+    assert_eq!(snapshot.bad_rows.len(), 1);
+    assert_eq!(snapshot.bad_rows[0].id, z.id.to_string());
+    assert!(
+        snapshot.bad_rows[0].why.contains("whitespace"),
+        "{:?}",
+        snapshot.bad_rows[0]
+    );
+
+    // Its change reads as Invalid (the row as of the read); others are fine.
+    let changes = store.changes_since(0, 10).unwrap();
+    assert_eq!(changes.len(), 3);
+    match &changes[2] {
+        (c, RowState::Invalid(bad)) if c.id == z.id => assert_eq!(bad.id, z.id.to_string()),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&changes[0].1, RowState::Present(r) if r.id == x.id));
+
+    // Asking for that very record is an error that says what to do; asking
+    // for another is not.
+    let message = store.get(z.id).unwrap_err().to_string();
+    assert!(
+        message.contains("damaged") && message.contains(&z.id.to_string()),
+        "{message}"
+    );
+    assert!(matches!(store.list(None), Err(StoreError::Damaged(_))));
+    assert!(accepts(&store.get(x.id).unwrap().unwrap(), &tx, T0));
+    assert!(matches!(
+        store.regenerate(z.id, T0, None),
+        Err(StoreError::Damaged(_))
+    ));
+    assert_eq!(
+        store.head().unwrap(),
+        3,
+        "a refused regenerate is no change"
+    );
+
+    // The removal goes through, with its change.
+    assert!(store.delete(z.id).unwrap().is_none());
+    let changes = store.changes_since(3, 10).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert!(matches!(&changes[0], (c, RowState::Absent) if c.seq == 4 && c.id == z.id));
+    let snapshot = store.snapshot().unwrap();
+    assert!(snapshot.bad_rows.is_empty());
+    assert_eq!(snapshot.records.len(), 2);
+    assert_eq!(store.list(None).unwrap().len(), 2);
+}
+
+pub fn wait_for_change_wakes_on_another_stores_write(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut follower = open(&url);
+    let mut writer = open(&url);
+    assert_eq!(follower.snapshot().unwrap().head, 0);
+
+    // A write while the follower waits.
+    let waited = thread::scope(|s| {
+        let barrier = Arc::new(Barrier::new(2));
+        let b2 = Arc::clone(&barrier);
+        let write = s.spawn(move || {
+            b2.wait();
+            thread::sleep(Duration::from_millis(100));
+            create(&mut writer, "acct_1", "A");
+            (Instant::now(), writer)
+        });
+        barrier.wait();
+        let started = Instant::now();
+        follower.wait_for_change(Duration::from_secs(20)).unwrap();
+        let woke = Instant::now();
+        let (wrote, writer) = write.join().unwrap();
+        (
+            woke.duration_since(started),
+            woke.saturating_duration_since(wrote),
+            writer,
+        )
+    });
+    let (waited, after_write, mut writer) = waited;
+    assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
+    assert!(
+        after_write < Duration::from_secs(5),
+        "{after_write:?} after the write"
+    );
+    assert_eq!(follower.changes_since(0, 10).unwrap().len(), 1);
+
+    // A write between the follower's read and its wait still wakes it.
+    create(&mut writer, "acct_1", "B");
+    let started = Instant::now();
+    follower.wait_for_change(Duration::from_secs(20)).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(follower.changes_since(1, 10).unwrap().len(), 1);
+}
+
+pub fn wait_for_change_times_out_without_a_write(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut writer = open(&url);
+    create(&mut writer, "acct_1", "A");
+    // Opened after the write: nothing new for it to see.
+    let mut follower = open(&url);
+    follower.snapshot().unwrap();
+    let started = Instant::now();
+    follower
+        .wait_for_change(Duration::from_millis(300))
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(290),
+        "returned after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "returned after {waited:?}");
+    assert_eq!(follower.head().unwrap(), 1);
+    // A zero timeout checks once and returns.
+    let started = Instant::now();
+    follower.wait_for_change(Duration::ZERO).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// Checks that the log holds seq 1..=n, each once, and that every created
+/// token has exactly one change.
+fn check_log(store: &mut Store, n: usize) {
+    let entries = log(store);
+    let seqs: Vec<u64> = entries.iter().map(|(s, _)| *s).collect();
+    let expected: Vec<u64> = (1..=n as u64).collect();
+    assert_eq!(seqs, expected, "seq 1..={n}, no gap, no duplicate");
+    let ids: BTreeSet<TokenId> = entries.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids.len(), n, "one change per created token");
+    let records = store.list(None).unwrap();
+    assert_eq!(records.len(), n);
+    assert!(records.iter().all(|r| ids.contains(&r.id)));
+    assert_eq!(store.head().unwrap(), n as u64);
+    assert_eq!(store.snapshot().unwrap().head, n as u64);
+}
+
+const THREADS: usize = 8;
+const PROCESSES: usize = 4;
+const WRITES_EACH: usize = 20;
+
+pub fn concurrent_writers_in_threads(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    open(&url);
+    let barrier = Arc::new(Barrier::new(THREADS));
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            let (url, barrier) = (&url, Arc::clone(&barrier));
+            s.spawn(move || {
+                let mut store =
+                    Store::open_with_timeout(url, OpenMode::Existing, Duration::from_secs(60))
+                        .unwrap();
+                barrier.wait();
+                for i in 0..WRITES_EACH {
+                    create(&mut store, &format!("acct_{t}"), &format!("token {i}"));
+                }
+            });
+        }
+    });
+    check_log(&mut open(&url), THREADS * WRITES_EACH);
+}
+
+const CHILD_URL: &str = "WGAUTH_STORE_SUITE_WRITER_URL";
+const CHILD_ACCOUNT: &str = "WGAUTH_STORE_SUITE_WRITER_ACCOUNT";
+
+pub fn concurrent_writers_in_processes(b: &impl TestBackend, module: &str) {
+    let (url, _guard) = b.fresh();
+    open(&url);
+    // The test binary runs itself, filtered to the writer "test".
+    let test = match module.split_once("::") {
+        Some((_, path)) => format!("{path}::suite_writer_process"),
+        None => "suite_writer_process".to_string(),
+    };
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|p| {
+            Command::new(&exe)
+                .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+                .env(CHILD_URL, &url)
+                .env(CHILD_ACCOUNT, format!("proc_{p}"))
+                .output_in_background()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "writer failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("1 passed"),
+            "the writer did not run: {stdout}"
+        );
+    }
+    check_log(&mut open(&url), PROCESSES * WRITES_EACH);
+}
+
+/// The writer process of [`concurrent_writers_in_processes`].
+pub fn writer_process() {
+    let (Ok(url), Ok(acct)) = (std::env::var(CHILD_URL), std::env::var(CHILD_ACCOUNT)) else {
+        return;
+    };
+    let mut store =
+        Store::open_with_timeout(&url, OpenMode::Existing, Duration::from_secs(60)).unwrap();
+    for i in 0..WRITES_EACH {
+        create(&mut store, &acct, &format!("token {i}"));
+    }
+}
+
+trait Spawn {
+    fn output_in_background(&mut self) -> std::process::Child;
+}
+
+impl Spawn for Command {
+    fn output_in_background(&mut self) -> std::process::Child {
+        self.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
