@@ -1,5 +1,6 @@
-//! `wgauth`: the WhatsGate API token lifecycle on an embedded SQLite store,
-//! and a reference server that authenticates with it.
+//! `wgauth`: the WhatsGate API token lifecycle on a token store (an embedded
+//! SQLite file, or PostgreSQL), and a reference server that authenticates
+//! with it.
 //!
 //! This library is the implementation of the `wgauth` binary; its only
 //! public entry point is [`main`]. See `README.md` for the commands.
@@ -8,7 +9,6 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, IsTerminal, Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,11 +26,10 @@ macro_rules! say {
 }
 
 mod serve;
-mod store;
 mod units;
 
-use store::{OpenMode, Store, StoreError};
 use units::{parse_duration, rfc3339};
+use whatsgate_auth_store::{OpenMode, Store, StoreError};
 
 /// Exit status when `wgauth verify` refuses the token.
 const EXIT_REFUSED: u8 = 1;
@@ -44,17 +43,19 @@ const MAX_STDIN_TOKEN: u64 = 8 * 1024;
 #[derive(Debug, Parser)]
 #[command(name = "wgauth", version, about, long_about = None)]
 struct Cli {
-    /// The token store, a SQLite file.
+    /// The token store: a SQLite file (a path, or sqlite:PATH), or
+    /// postgresql://… for a store shared by many machines.
     #[arg(
         long,
         global = true,
         env = "WGAUTH_DB",
         default_value = "whatsgate-auth.db",
-        value_name = "PATH"
+        value_name = "URL"
     )]
-    db: PathBuf,
+    db: String,
 
-    /// How long to wait for another process that holds the store's lock.
+    /// How long to wait for another process that holds the store's lock
+    /// (or, with PostgreSQL, for the server).
     #[arg(
         long,
         global = true,
@@ -210,7 +211,7 @@ fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let open = |mode| Store::open(&cli.db, mode, cli.busy_timeout);
+    let open = |mode| Store::open_with_timeout(&cli.db, mode, cli.busy_timeout);
     match cli.command {
         Command::Token(TokenCommand::Create { account, name }) => {
             let mut store = open(OpenMode::CreateIfMissing)?;
@@ -224,7 +225,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             print_token(&token)
         }
         Command::Token(TokenCommand::List { account, json }) => {
-            let store = open(OpenMode::Existing)?;
+            let mut store = open(OpenMode::Existing)?;
             let records = store.list(account.as_deref())?;
             if json {
                 print_json(&records)
@@ -246,13 +247,18 @@ fn run(cli: Cli) -> Result<(), Error> {
                     ));
                 }
             };
-            let record = store.delete(id)?;
-            say!(
-                "wgauth: deleted token {} {:?} of account {:?}; it is refused from now on",
-                record.id,
-                record.name.as_str(),
-                record.account.as_str()
-            );
+            match store.delete(id)? {
+                Some(record) => say!(
+                    "wgauth: deleted token {} {:?} of account {:?}; it is refused from now on",
+                    record.id,
+                    record.name.as_str(),
+                    record.account.as_str()
+                ),
+                // Its row was damaged (another program wrote it); it is gone all the same.
+                None => say!(
+                    "wgauth: deleted token {id} (its row was damaged); it is refused from now on"
+                ),
+            }
             Ok(())
         }
         Command::Token(TokenCommand::Regenerate { id, grace }) => {
@@ -275,7 +281,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             print_token(&token)
         }
-        Command::Verify(args) => verify(&open(OpenMode::Existing)?, args.json),
+        Command::Verify(args) => verify(&mut open(OpenMode::Existing)?, args.json),
         Command::Serve(args) => serve::run(serve::Options {
             db: cli.db,
             busy_timeout: cli.busy_timeout,
@@ -403,7 +409,7 @@ fn print_table(records: &[TokenRecord], account: Option<&str>) -> Result<(), Err
 /// Reads the token (WGAUTH_TOKEN first, else stdin) and checks it as the
 /// `rest` profile would check an `Access-Token` value. Read-only: it does
 /// not count as a use of the token.
-fn verify(store: &Store, json: bool) -> Result<(), Error> {
+fn verify(store: &mut Store, json: bool) -> Result<(), Error> {
     let input = read_token_input()?;
     let profile = Profile::Rest;
     let message = |failure| profile.reject(failure).message();

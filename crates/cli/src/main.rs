@@ -1,4 +1,4 @@
-//! `wgauth`: WhatsGate API tokens on an embedded SQLite store, and a
+//! `wgauth`: WhatsGate API tokens on a token store (SQLite or PostgreSQL), and a
 //! reference server. See the crate's README.md.
 
 fn main() -> std::process::ExitCode {

@@ -5,9 +5,10 @@
 //!   `whatsgate-auth-tower`'s `AuthLayer`; an accepted request gets 200 JSON
 //!   naming the account, token id and token name.
 //! - The tokens live in memory in a core `Keyring`. A follower thread polls
-//!   `PRAGMA data_version` every [`POLL_EVERY`] and, when another process
-//!   changed the store, makes the keyring equal to it (`Keyring::sync`): a
-//!   token deleted or regenerated elsewhere is refused within a second.
+//!   the head of the store's change log every [`POLL_EVERY`] and, when
+//!   another process changed the store, makes the keyring equal to it
+//!   (`Keyring::sync`): a token deleted or regenerated elsewhere is refused
+//!   within a second.
 //! - The same thread writes last-used instants in batches, every
 //!   [`FLUSH_EVERY`] and at shutdown, never once per request.
 //! - HTTP/1.1 through hyper: request line and headers are capped at
@@ -17,7 +18,6 @@
 //!   at most [`DRAIN_TIMEOUT`]), flush last use, exit 0.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
@@ -32,10 +32,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use whatsgate_auth::{AccountId, Keyring, Profile, Timestamp, Token, TokenId, TokenName};
+use whatsgate_auth_store::{BackendKind, OpenMode, Store, StoreError};
 use whatsgate_auth_tower::{AuthLayer, Authenticated};
 
 use crate::Error;
-use crate::store::{OpenMode, Store};
 
 /// How often the follower checks the store for changes by other processes.
 pub const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -56,7 +56,8 @@ const DEMO_NAME: &str = "Demo token";
 /// What `wgauth serve` was asked to do.
 #[derive(Debug)]
 pub struct Options {
-    pub db: PathBuf,
+    /// The store's URL, as given.
+    pub db: String,
     pub busy_timeout: Duration,
     pub listen: SocketAddr,
     pub demo: bool,
@@ -70,16 +71,21 @@ pub fn run(options: Options) -> Result<(), Error> {
     } else {
         OpenMode::Existing
     };
-    let mut store = Store::open(&options.db, mode, options.busy_timeout)?;
+    let mut store = Store::open_with_timeout(&options.db, mode, options.busy_timeout)?;
+    // As given for a file; a server's URL with its password redacted.
+    let shown = match store.url().backend() {
+        BackendKind::Sqlite => options.db.clone(),
+        BackendKind::Postgres => store.url().to_string(),
+    };
     let demo = if options.demo {
         Some(demo_token(&mut store)?)
     } else {
         None
     };
     let keyring = Arc::new(Keyring::new());
-    // Read the version before the records: a change in between is seen on
-    // the first poll.
-    let version = store.data_version()?;
+    // Read the head of the change log before the records: a change in
+    // between is seen on the first poll.
+    let head = store.head()?;
     keyring
         .sync(store.list(None)?)
         .map_err(|e| Error::Other(format!("cannot load the tokens: {e}")))?;
@@ -113,7 +119,7 @@ pub fn run(options: Options) -> Result<(), Error> {
         let keyring = Arc::clone(&keyring);
         thread::Builder::new()
             .name("wgauth-store".into())
-            .spawn(move || follow(store, &keyring, version, &stop_rx))
+            .spawn(move || follow(store, &keyring, head, &stop_rx))
             .map_err(|e| Error::Io("starting the store thread", e))?
     };
 
@@ -121,7 +127,7 @@ pub fn run(options: Options) -> Result<(), Error> {
         "wgauth: serving http://{local} with {} token(s) from {}; /api/* needs `Access-Token`, \
          /mcp/* needs `Authorization: Bearer`; Ctrl-C stops",
         keyring.len(),
-        options.db.display()
+        shown
     );
     if options.no_auth {
         say!("wgauth: WARNING: --no-auth: nothing is authenticated (benchmarks only)");
@@ -132,7 +138,7 @@ pub fn run(options: Options) -> Result<(), Error> {
         );
     }
     if let Some(token) = demo {
-        print_demo(&token, local, &options.db);
+        print_demo(&token, local, &shown);
         // Dropping the token zeroizes it.
     }
 
@@ -164,7 +170,7 @@ fn demo_token(store: &mut Store) -> Result<Token, Error> {
     Ok(token)
 }
 
-fn print_demo(token: &Token, local: SocketAddr, db: &std::path::Path) {
+fn print_demo(token: &Token, local: SocketAddr, db: &str) {
     let id = token.id();
     let token = token.expose_secret();
     let host = match local {
@@ -183,7 +189,7 @@ fn print_demo(token: &Token, local: SocketAddr, db: &std::path::Path) {
          Revoke it from another terminal (refused here within a second):\n\
          \n    wgauth --db {db} token delete {id}\n\
          \n(from a checkout: cargo run --release -p whatsgate-auth-cli -- --db {db} token delete {id})\n\n",
-        db = shell_quote(&db.display().to_string()),
+        db = shell_quote(db),
     ));
     // Best effort: a closed stdout must not stop the server.
     let _ = crate::write_stdout(&text);
@@ -341,7 +347,7 @@ impl Signals {
 
 /// The follower thread: keeps the keyring equal to the store and writes
 /// last use in batches, until `stop` is dropped (then flushes once more).
-fn follow(mut store: Store, keyring: &Keyring, mut version: i64, stop: &mpsc::Receiver<()>) {
+fn follow(mut store: Store, keyring: &Keyring, mut head: u64, stop: &mpsc::Receiver<()>) {
     let mut last_flush = Instant::now();
     let mut pending: Vec<(TokenId, Timestamp)> = Vec::new();
     let mut sync_failing = false;
@@ -351,13 +357,13 @@ fn follow(mut store: Store, keyring: &Keyring, mut version: i64, stop: &mpsc::Re
             stop.recv_timeout(POLL_EVERY),
             Err(mpsc::RecvTimeoutError::Timeout)
         );
-        let synced = store.data_version().and_then(|now_version| {
-            if now_version != version {
+        let synced = store.head().and_then(|now_head| {
+            if now_head != head {
                 let records = store.list(None)?;
-                keyring.sync(records).map_err(|e| {
-                    crate::store::StoreError::Damaged(format!("inconsistent records: {e}"))
-                })?;
-                version = now_version;
+                keyring
+                    .sync(records)
+                    .map_err(|e| StoreError::Damaged(format!("inconsistent records: {e}")))?;
+                head = now_head;
             }
             Ok(())
         });

@@ -346,7 +346,8 @@ fn the_new_store_is_versioned_and_in_wal_mode() {
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .expect("mode");
-    assert_eq!(version, 1);
+    // Schema version 2: the tokens table and the change log.
+    assert_eq!(version, 2);
     assert_eq!(app, 0x5747_4154);
     assert_eq!(mode, "wal");
 }
@@ -512,6 +513,131 @@ fn a_damaged_row_is_reported_not_served() {
     drop(conn);
     assert_error(&env.run(&["token", "list"]), "damaged");
     assert_error(&env.run(&["serve", "--listen", "127.0.0.1:0"]), "damaged");
+    // The message names the row and what to do; and a damaged row never
+    // blocks its removal.
+    let id = {
+        let conn = rusqlite::Connection::open(&env.db).expect("open");
+        conn.query_row("SELECT id FROM tokens", [], |r| r.get::<_, String>(0))
+            .expect("id")
+    };
+    let out = env.run(&["token", "list"]);
+    assert!(
+        out.stderr
+            .contains(&format!("`wgauth token delete {id}` removes it")),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["token", "delete", &id]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("its row was damaged"), "{}", out.stderr);
+    assert!(env.list_json().is_empty());
+}
+
+#[test]
+fn a_store_from_the_first_release_is_upgraded_and_keeps_its_tokens() {
+    use whatsgate_auth::{AccountId, OsRng, Timestamp, TokenFormat, TokenName, TokenRecord};
+    let env = Env::new();
+    // The first release's schema and INSERT, verbatim.
+    let (token, record) = TokenRecord::issue(
+        &TokenFormat::DEFAULT,
+        &mut OsRng,
+        AccountId::new("acct_1").expect("account"),
+        TokenName::new("Production API").expect("name"),
+        Timestamp(1_700_000_000),
+    )
+    .expect("issue");
+    {
+        let conn = rusqlite::Connection::open(&env.db).expect("open");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             BEGIN;
+             CREATE TABLE tokens (
+                 id                TEXT    PRIMARY KEY NOT NULL CHECK (length(id) = 16),
+                 account           TEXT    NOT NULL,
+                 name              TEXT    NOT NULL,
+                 verifier          BLOB    NOT NULL CHECK (length(verifier) = 32),
+                 created_at        INTEGER NOT NULL,
+                 last_used_at      INTEGER,
+                 rollover_verifier BLOB    CHECK (rollover_verifier IS NULL OR length(rollover_verifier) = 32),
+                 rollover_until    INTEGER,
+                 CHECK ((rollover_verifier IS NULL) = (rollover_until IS NULL)),
+                 UNIQUE (account, name)
+             ) STRICT;
+             PRAGMA application_id = 1464287572;
+             PRAGMA user_version = 1;
+             COMMIT;",
+        )
+        .expect("v1 schema");
+        conn.execute(
+            "INSERT INTO tokens (id, account, name, verifier, created_at, last_used_at, \
+             rollover_verifier, rollover_until) VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL, NULL)",
+            rusqlite::params![
+                record.id.to_string(),
+                "acct_1",
+                "Production API",
+                record.verifier.to_bytes(),
+                1_700_000_000_i64
+            ],
+        )
+        .expect("v1 row");
+    }
+    assert_eq!(env.verify(token.expose_secret()).code, Some(0));
+    let rows = env.list_json();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], record.id.to_string());
+    assert_eq!(rows[0]["created_at"], 1_700_000_000_u64);
+    let conn = rusqlite::Connection::open(&env.db).expect("open");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
+    drop(conn);
+    // And it is a working store: a deletion is recorded and refused.
+    let out = env.run(&["token", "delete", &record.id.to_string()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(env.verify(token.expose_secret()).code, Some(1));
+}
+
+#[test]
+fn db_takes_a_store_url_and_never_shows_a_password() {
+    let env = Env::new();
+    let url = format!("sqlite:{}", env.db.display());
+    let out = common::run_wgauth(
+        std::path::Path::new(&url),
+        &["token", "create", "--account", "a", "--name", "n"],
+        &[],
+        None,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // The same file, by its path.
+    assert_eq!(env.list_json().len(), 1);
+    let out = Command::new(WGAUTH)
+        .args(["token", "list", "--json"])
+        .env("WGAUTH_DB", &url)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"name\": \"n\""));
+
+    let out = common::run_wgauth(
+        std::path::Path::new("mysql://db.example/tokens"),
+        &["token", "list"],
+        &[],
+        None,
+    );
+    assert_error(&out, "mysql:// is not a token store this release knows");
+    // Nothing listens on port 1: the server cannot be reached.
+    let out = common::run_wgauth(
+        std::path::Path::new("postgresql://app:s3cret@127.0.0.1:1/tokens"),
+        &["--busy-timeout", "2s", "token", "list"],
+        &[],
+        None,
+    );
+    assert_error(
+        &out,
+        "cannot reach the token store postgresql://app:***@127.0.0.1:1/tokens",
+    );
+    assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
 }
 
 #[test]
