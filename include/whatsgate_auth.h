@@ -83,9 +83,10 @@
  * The result of a call. `WGA_OK` is 0; every other value is explicit and is
  * never reused for another meaning. In C this is a `uint32_t`.
  *
- * The four `WGA_ACCESS_TOKEN_*` / `WGA_BEARER_*` values are authentication
- * answers: `wga_status_http_code`, `wga_status_body` and
- * `wga_status_www_authenticate` give the exact HTTP response for them.
+ * The four `WGA_ACCESS_TOKEN_*` / `WGA_BEARER_*` values and
+ * `WGA_STORE_UNAVAILABLE` are authentication answers:
+ * `wga_status_http_code`, `wga_status_body`, `wga_status_www_authenticate`
+ * and `wga_status_retry_after` give the exact HTTP response for them.
  */
 enum wga_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -173,6 +174,20 @@ enum wga_status
    * MCP profile: the bearer token is invalid (HTTP 401).
    */
   WGA_BEARER_INVALID = 111,
+  /**
+   * Either profile: a token was presented, but the keyring cannot confirm
+   * it is current (see `wga_keyring_set_available`), so the token is
+   * neither accepted nor called invalid: answer HTTP 503 with
+   * `Retry-After` (`wga_status_retry_after`) and the body
+   * `{"message": "the token store cannot be reached; retry later"}`, and
+   * no `WWW-Authenticate`. Also what `wga_keyring_verify_token` returns
+   * then. Answers that do not depend on the store are kept: no token
+   * still gets `WGA_ACCESS_TOKEN_MISSING` / `WGA_BEARER_MISSING`, and a
+   * header that is malformed whatever the store holds (two token
+   * headers, `Bearer` with no token, a value over 4096 bytes)
+   * `WGA_ACCESS_TOKEN_INVALID` / `WGA_BEARER_INVALID`.
+   */
+  WGA_STORE_UNAVAILABLE = 120,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -360,6 +375,38 @@ void wga_keyring_free(struct wga_keyring *keyring);
  * `keyring` is NULL or a live keyring.
  */
 size_t wga_keyring_len(const struct wga_keyring *keyring);
+
+/**
+ * Marks the keyring current (`available` true, the state of a new keyring)
+ * or not. For hosts that follow a token store themselves (a keyring that
+ * the library attaches to a store will come later): a follower that cannot
+ * confirm, within its bound, that the keyring holds every change clears
+ * it, and sets it again once it has caught up.
+ *
+ * While it is cleared, every presented token, good or bad, is refused with
+ * `WGA_STORE_UNAVAILABLE` (HTTP 503 with `Retry-After`), by the header
+ * functions and by `wga_keyring_verify_token` alike: never accepted, and a
+ * good token is never called invalid. A request with no token, or with a
+ * header that is malformed whatever the store holds, keeps its usual
+ * answer (see `WGA_STORE_UNAVAILABLE`). Adding, syncing, issuing, deleting
+ * and listing still work. Takes effect for verifications that start after
+ * this returns.
+ *
+ * Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `keyring` is NULL or a live keyring.
+ */
+wga_status wga_keyring_set_available(const struct wga_keyring *keyring, bool available);
+
+/**
+ * Whether the keyring is current (see `wga_keyring_set_available`): true
+ * for a new keyring. False for NULL.
+ *
+ * # Safety
+ * `keyring` is NULL or a live keyring.
+ */
+bool wga_keyring_is_available(const struct wga_keyring *keyring);
 
 /**
  * Adds a stored record (loading a keyring from a database). `record.id`
@@ -579,15 +626,18 @@ const char *wga_status_message(uint32_t status);
 
 /**
  * The HTTP status code to answer an authentication status with: 403 for
- * `WGA_ACCESS_TOKEN_*` (REST), 401 for `WGA_BEARER_*` (MCP); 0 for every
- * other status (`WGA_OK` included: those are not HTTP answers).
+ * `WGA_ACCESS_TOKEN_*` (REST), 401 for `WGA_BEARER_*` (MCP), 503 for
+ * `WGA_STORE_UNAVAILABLE` (either profile); 0 for every other status
+ * (`WGA_OK` included: those are not HTTP answers).
  */
 uint16_t wga_status_http_code(uint32_t status);
 
 /**
  * The exact JSON body (send it with `Content-Type: application/json`) for an
- * authentication status, such as `{"message": "invalid Access-Token"}`: a
- * static NUL-terminated string (never freed). NULL for other statuses.
+ * authentication status, such as `{"message": "invalid Access-Token"}`
+ * (`{"message": "the token store cannot be reached; retry later"}` for
+ * `WGA_STORE_UNAVAILABLE`): a static NUL-terminated string (never freed).
+ * NULL for other statuses.
  */
 const char *wga_status_body(uint32_t status);
 
@@ -596,9 +646,17 @@ const char *wga_status_body(uint32_t status);
  * `Bearer realm="whatsgate"` for `WGA_BEARER_MISSING`, `Bearer
  * realm="whatsgate", error="invalid_token"` for `WGA_BEARER_INVALID`; a
  * static NUL-terminated string (never freed). NULL when no such header is
- * sent (the REST profile, and every other status).
+ * sent (the REST profile, `WGA_STORE_UNAVAILABLE`, and every other status).
  */
 const char *wga_status_www_authenticate(uint32_t status);
+
+/**
+ * The `Retry-After` value, in seconds, to send with an authentication
+ * status: 1 for `WGA_STORE_UNAVAILABLE` (the keyring's followers poll their
+ * store more often than that); 0, meaning "send no `Retry-After`", for
+ * every other status.
+ */
+uint32_t wga_status_retry_after(uint32_t status);
 
 /**
  * The `WWW-Authenticate` value for an MCP status with
@@ -611,8 +669,8 @@ const char *wga_status_www_authenticate(uint32_t status);
  * and writes the size needed (with the NUL) to `*len_out`.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (the status
- * has no challenge: only `WGA_BEARER_MISSING` and `WGA_BEARER_INVALID` do),
- * `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
+ * has no challenge: only `WGA_BEARER_MISSING` and `WGA_BEARER_INVALID` do,
+ * not `WGA_STORE_UNAVAILABLE`), `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
  *
  * # Safety
  * `url` points to `url_len` readable bytes; `buf` to `buf_len` writable
@@ -634,8 +692,10 @@ wga_status wga_status_www_authenticate_with(uint32_t status,
  *
  * On `WGA_OK` writes who the request is to `*principal_out` (pass NULL when
  * that is not needed: it saves copying the principal). Otherwise returns
- * `WGA_ACCESS_TOKEN_MISSING` or `WGA_ACCESS_TOKEN_INVALID` (answer
- * with `wga_status_http_code`, `wga_status_body`), or
+ * `WGA_ACCESS_TOKEN_MISSING`, `WGA_ACCESS_TOKEN_INVALID` or, for any
+ * token while the keyring is unavailable (`wga_keyring_set_available`),
+ * `WGA_STORE_UNAVAILABLE` (answer with `wga_status_http_code`,
+ * `wga_status_body` and `wga_status_retry_after`), or
  * `WGA_NULL_PARAMETER`. `now` is the current time in seconds (0: the system
  * clock); it matters for regeneration grace periods.
  *
@@ -660,9 +720,11 @@ wga_status wga_keyring_verify_access_token(const struct wga_keyring *keyring,
  * as no token.
  *
  * On `WGA_OK` writes who the request is to `*principal_out` (or nothing when
- * it is NULL). Otherwise returns `WGA_BEARER_MISSING` or `WGA_BEARER_INVALID` (answer with
- * `wga_status_http_code`, `wga_status_body` and
- * `wga_status_www_authenticate`), or `WGA_NULL_PARAMETER`. `now` as for
+ * it is NULL). Otherwise returns `WGA_BEARER_MISSING`, `WGA_BEARER_INVALID`
+ * or, for any token while the keyring is unavailable,
+ * `WGA_STORE_UNAVAILABLE` (answer with `wga_status_http_code`,
+ * `wga_status_body`, `wga_status_www_authenticate` and
+ * `wga_status_retry_after`), or `WGA_NULL_PARAMETER`. `now` as for
  * `wga_keyring_verify_access_token`.
  *
  * # Safety
@@ -703,8 +765,10 @@ wga_status wga_keyring_verify_headers(const struct wga_keyring *keyring,
  * Verifies a bare token (not a header value: nothing is trimmed), for
  * tokens that arrive some other way. On `WGA_OK` writes who it belongs to
  * to `*principal_out` (unless it is NULL); otherwise returns
- * `WGA_INVALID_TOKEN` (the same for every reason) or `WGA_NULL_PARAMETER`.
- * `now` as for `wga_keyring_verify_access_token`.
+ * `WGA_INVALID_TOKEN` (the same for every reason), `WGA_STORE_UNAVAILABLE`
+ * (any token, valid or not, while the keyring is unavailable: see
+ * `wga_keyring_set_available`; never `WGA_INVALID_TOKEN` then) or
+ * `WGA_NULL_PARAMETER`. `now` as for `wga_keyring_verify_access_token`.
  *
  * # Safety
  * `keyring` is a live keyring; `token` points to `token_len` readable

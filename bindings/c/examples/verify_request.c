@@ -17,9 +17,17 @@ static void answer(wga_status status, const wga_principal *who) {
   if (status == WGA_OK) {
     printf("  200: account %s, token %s (\"%s\")\n", who->account, who->token_id, who->name);
   } else if (wga_status_http_code(status) != 0) {
+    /* Content-Type: application/json, plus these headers when they are set. */
     const char *challenge = wga_status_www_authenticate(status);
-    printf("  %u %s%s%s\n", (unsigned)wga_status_http_code(status), wga_status_body(status),
-           challenge ? "  WWW-Authenticate: " : "", challenge ? challenge : "");
+    uint32_t retry_after = wga_status_retry_after(status);
+    printf("  %u %s", (unsigned)wga_status_http_code(status), wga_status_body(status));
+    if (challenge != NULL) {
+      printf("  WWW-Authenticate: %s", challenge);
+    }
+    if (retry_after != 0) {
+      printf("  Retry-After: %u", (unsigned)retry_after);
+    }
+    printf("\n");
   } else {
     printf("  error: %s\n", wga_status_message(status));
   }
@@ -78,6 +86,15 @@ int main(void) {
   lens[0] = strlen(bearer);
   status = wga_keyring_verify_authorization(keyring, values, lens, 1, 0, &who);
   answer(status, &who);
+
+  /* A host that follows a token store and cannot confirm it is current
+   * marks the keyring unavailable: every token gets 503 + Retry-After
+   * (never "invalid") until it is marked available again. */
+  wga_keyring_set_available(keyring, false);
+  puts("Authorization: Bearer <the token>, the store out of reach");
+  status = wga_keyring_verify_authorization(keyring, values, lens, 1, 0, &who);
+  answer(status, &who);
+  wga_keyring_set_available(keyring, true);
 
   /* Delete: the token is refused from now on. */
   wga_keyring_delete(keyring, record.id, strlen(record.id));

@@ -72,6 +72,48 @@ pub unsafe extern "C" fn wga_keyring_len(keyring: *const wga_keyring) -> usize {
     }
 }
 
+/// Marks the keyring current (`available` true, the state of a new keyring)
+/// or not. For hosts that follow a token store themselves (a keyring that
+/// the library attaches to a store will come later): a follower that cannot
+/// confirm, within its bound, that the keyring holds every change clears
+/// it, and sets it again once it has caught up.
+///
+/// While it is cleared, every presented token, good or bad, is refused with
+/// `WGA_STORE_UNAVAILABLE` (HTTP 503 with `Retry-After`), by the header
+/// functions and by `wga_keyring_verify_token` alike: never accepted, and a
+/// good token is never called invalid. A request with no token, or with a
+/// header that is malformed whatever the store holds, keeps its usual
+/// answer (see `WGA_STORE_UNAVAILABLE`). Adding, syncing, issuing, deleting
+/// and listing still work. Takes effect for verifications that start after
+/// this returns.
+///
+/// Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+///
+/// # Safety
+/// `keyring` is NULL or a live keyring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_set_available(
+    keyring: *const wga_keyring,
+    available: bool,
+) -> wga_status {
+    ffi_panic_boundary! {
+        try_ref!(keyring).inner.set_available(available);
+        wga_status::WGA_OK
+    }
+}
+
+/// Whether the keyring is current (see `wga_keyring_set_available`): true
+/// for a new keyring. False for NULL.
+///
+/// # Safety
+/// `keyring` is NULL or a live keyring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_is_available(keyring: *const wga_keyring) -> bool {
+    ffi_panic_boundary! {
+        try_ref!(keyring).inner.is_available()
+    }
+}
+
 /// Adds a stored record (loading a keyring from a database). `record.id`
 /// must be NUL-terminated; `account` and `name` are read as `account_len` /
 /// `name_len` bytes. The keyring keeps a copy.

@@ -21,7 +21,11 @@ pub(crate) trait NullParameterOrDefault {
 pub(crate) trait Defaultable: Default {}
 
 impl Defaultable for () {}
+// `false`: a keyring that cannot be read is not known to be available.
+impl Defaultable for bool {}
 impl Defaultable for u16 {}
+// `wga_status_retry_after`: 0 is "send no Retry-After".
+impl Defaultable for u32 {}
 impl Defaultable for usize {}
 
 impl<T: Defaultable> PanicOrDefault for T {

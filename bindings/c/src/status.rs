@@ -15,9 +15,10 @@ use crate::panic::{
 /// The result of a call. `WGA_OK` is 0; every other value is explicit and is
 /// never reused for another meaning. In C this is a `uint32_t`.
 ///
-/// The four `WGA_ACCESS_TOKEN_*` / `WGA_BEARER_*` values are authentication
-/// answers: `wga_status_http_code`, `wga_status_body` and
-/// `wga_status_www_authenticate` give the exact HTTP response for them.
+/// The four `WGA_ACCESS_TOKEN_*` / `WGA_BEARER_*` values and
+/// `WGA_STORE_UNAVAILABLE` are authentication answers:
+/// `wga_status_http_code`, `wga_status_body`, `wga_status_www_authenticate`
+/// and `wga_status_retry_after` give the exact HTTP response for them.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +66,24 @@ pub enum wga_status {
     WGA_BEARER_MISSING = 110,
     /// MCP profile: the bearer token is invalid (HTTP 401).
     WGA_BEARER_INVALID = 111,
+    /// Either profile: a token was presented, but the keyring cannot confirm
+    /// it is current (see `wga_keyring_set_available`), so the token is
+    /// neither accepted nor called invalid: answer HTTP 503 with
+    /// `Retry-After` (`wga_status_retry_after`) and the body
+    /// `{"message": "the token store cannot be reached; retry later"}`, and
+    /// no `WWW-Authenticate`. Also what `wga_keyring_verify_token` returns
+    /// then. Answers that do not depend on the store are kept: no token
+    /// still gets `WGA_ACCESS_TOKEN_MISSING` / `WGA_BEARER_MISSING`, and a
+    /// header that is malformed whatever the store holds (two token
+    /// headers, `Bearer` with no token, a value over 4096 bytes)
+    /// `WGA_ACCESS_TOKEN_INVALID` / `WGA_BEARER_INVALID`.
+    WGA_STORE_UNAVAILABLE = 120,
 }
 
 impl wga_status {
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 19] = [
+    pub(crate) const ALL: [Self; 20] = [
         Self::WGA_OK,
         Self::WGA_NULL_PARAMETER,
         Self::WGA_PANIC,
@@ -90,6 +103,7 @@ impl wga_status {
         Self::WGA_ACCESS_TOKEN_INVALID,
         Self::WGA_BEARER_MISSING,
         Self::WGA_BEARER_INVALID,
+        Self::WGA_STORE_UNAVAILABLE,
     ];
 
     fn from_u32(value: u32) -> Option<Self> {
@@ -113,6 +127,7 @@ impl wga_status {
             101 => Self::WGA_ACCESS_TOKEN_INVALID,
             110 => Self::WGA_BEARER_MISSING,
             111 => Self::WGA_BEARER_INVALID,
+            120 => Self::WGA_STORE_UNAVAILABLE,
             _ => return None,
         })
     }
@@ -124,6 +139,8 @@ impl wga_status {
             (Profile::Rest, Failure::Invalid) => Self::WGA_ACCESS_TOKEN_INVALID,
             (Profile::Mcp, Failure::Missing) => Self::WGA_BEARER_MISSING,
             (Profile::Mcp, Failure::Invalid) => Self::WGA_BEARER_INVALID,
+            // The same answer in both profiles (tested): one status.
+            (_, Failure::Unavailable) => Self::WGA_STORE_UNAVAILABLE,
         }
     }
 
@@ -134,6 +151,8 @@ impl wga_status {
             Self::WGA_ACCESS_TOKEN_INVALID => (Profile::Rest, Failure::Invalid),
             Self::WGA_BEARER_MISSING => (Profile::Mcp, Failure::Missing),
             Self::WGA_BEARER_INVALID => (Profile::Mcp, Failure::Invalid),
+            // Either profile would do: their answers are the same (tested).
+            Self::WGA_STORE_UNAVAILABLE => (Profile::Rest, Failure::Unavailable),
             _ => return None,
         };
         Some(profile.reject(failure))
@@ -177,6 +196,9 @@ impl wga_status {
             Self::WGA_ACCESS_TOKEN_INVALID => c"the Access-Token is invalid",
             Self::WGA_BEARER_MISSING => c"no Bearer token was presented",
             Self::WGA_BEARER_INVALID => c"the Bearer token is invalid",
+            Self::WGA_STORE_UNAVAILABLE => {
+                c"the token store cannot be reached, so no token can be confirmed; answer 503 with Retry-After and retry later"
+            }
         }
     }
 }
@@ -255,12 +277,14 @@ const fn challenge_text(status: wga_status) -> &'static str {
 const fn body_cstr(status: wga_status) -> Option<&'static CStr> {
     use wga_status::{
         WGA_ACCESS_TOKEN_INVALID, WGA_ACCESS_TOKEN_MISSING, WGA_BEARER_INVALID, WGA_BEARER_MISSING,
+        WGA_STORE_UNAVAILABLE,
     };
     Some(match status {
         WGA_ACCESS_TOKEN_MISSING => static_cstr!(body_text(WGA_ACCESS_TOKEN_MISSING)),
         WGA_ACCESS_TOKEN_INVALID => static_cstr!(body_text(WGA_ACCESS_TOKEN_INVALID)),
         WGA_BEARER_MISSING => static_cstr!(body_text(WGA_BEARER_MISSING)),
         WGA_BEARER_INVALID => static_cstr!(body_text(WGA_BEARER_INVALID)),
+        WGA_STORE_UNAVAILABLE => static_cstr!(body_text(WGA_STORE_UNAVAILABLE)),
         _ => return None,
     })
 }
@@ -293,8 +317,9 @@ pub extern "C" fn wga_status_message(status: u32) -> *const c_char {
 }
 
 /// The HTTP status code to answer an authentication status with: 403 for
-/// `WGA_ACCESS_TOKEN_*` (REST), 401 for `WGA_BEARER_*` (MCP); 0 for every
-/// other status (`WGA_OK` included: those are not HTTP answers).
+/// `WGA_ACCESS_TOKEN_*` (REST), 401 for `WGA_BEARER_*` (MCP), 503 for
+/// `WGA_STORE_UNAVAILABLE` (either profile); 0 for every other status
+/// (`WGA_OK` included: those are not HTTP answers).
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_status_http_code(status: u32) -> u16 {
     ffi_panic_boundary! {
@@ -305,8 +330,10 @@ pub extern "C" fn wga_status_http_code(status: u32) -> u16 {
 }
 
 /// The exact JSON body (send it with `Content-Type: application/json`) for an
-/// authentication status, such as `{"message": "invalid Access-Token"}`: a
-/// static NUL-terminated string (never freed). NULL for other statuses.
+/// authentication status, such as `{"message": "invalid Access-Token"}`
+/// (`{"message": "the token store cannot be reached; retry later"}` for
+/// `WGA_STORE_UNAVAILABLE`): a static NUL-terminated string (never freed).
+/// NULL for other statuses.
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_status_body(status: u32) -> *const c_char {
     ffi_panic_boundary! {
@@ -318,11 +345,25 @@ pub extern "C" fn wga_status_body(status: u32) -> *const c_char {
 /// `Bearer realm="whatsgate"` for `WGA_BEARER_MISSING`, `Bearer
 /// realm="whatsgate", error="invalid_token"` for `WGA_BEARER_INVALID`; a
 /// static NUL-terminated string (never freed). NULL when no such header is
-/// sent (the REST profile, and every other status).
+/// sent (the REST profile, `WGA_STORE_UNAVAILABLE`, and every other status).
 #[unsafe(no_mangle)]
 pub extern "C" fn wga_status_www_authenticate(status: u32) -> *const c_char {
     ffi_panic_boundary! {
         ptr_or_null(wga_status::from_u32(status).and_then(challenge_cstr))
+    }
+}
+
+/// The `Retry-After` value, in seconds, to send with an authentication
+/// status: 1 for `WGA_STORE_UNAVAILABLE` (the keyring's followers poll their
+/// store more often than that); 0, meaning "send no `Retry-After`", for
+/// every other status.
+#[unsafe(no_mangle)]
+pub extern "C" fn wga_status_retry_after(status: u32) -> u32 {
+    ffi_panic_boundary! {
+        wga_status::from_u32(status)
+            .and_then(wga_status::rejection)
+            .and_then(|r| r.retry_after())
+            .unwrap_or(0)
     }
 }
 
@@ -336,8 +377,8 @@ pub extern "C" fn wga_status_www_authenticate(status: u32) -> *const c_char {
 /// and writes the size needed (with the NUL) to `*len_out`.
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (the status
-/// has no challenge: only `WGA_BEARER_MISSING` and `WGA_BEARER_INVALID` do),
-/// `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
+/// has no challenge: only `WGA_BEARER_MISSING` and `WGA_BEARER_INVALID` do,
+/// not `WGA_STORE_UNAVAILABLE`), `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
 ///
 /// # Safety
 /// `url` points to `url_len` readable bytes; `buf` to `buf_len` writable
@@ -400,6 +441,8 @@ mod tests {
             assert!(!text(wga_status_message(status as u32)).unwrap().is_empty());
         }
         assert_eq!(wga_status::from_u32(15), None);
+        assert_eq!(wga_status::from_u32(112), None);
+        assert_eq!(wga_status::from_u32(121), None);
         assert_eq!(text(wga_status_message(15)), Some("unknown status"));
         assert_eq!(wga_status_http_code(u32::MAX), 0);
         assert_eq!(text(wga_status_body(u32::MAX)), None);
@@ -521,6 +564,7 @@ mod tests {
             let code = wga_status_http_code(status as u32);
             let body = text(wga_status_body(status as u32));
             let challenge = text(wga_status_www_authenticate(status as u32));
+            let retry_after = wga_status_retry_after(status as u32);
             match status.rejection() {
                 Some(r) => {
                     seen += 1;
@@ -528,10 +572,44 @@ mod tests {
                     assert_eq!(code, r.status());
                     assert_eq!(body, Some(r.body()));
                     assert_eq!(challenge, r.www_authenticate());
+                    assert_eq!(retry_after, r.retry_after().unwrap_or(0));
                 }
-                None => assert_eq!((code, body, challenge), (0, None, None)),
+                None => assert_eq!((code, body, challenge, retry_after), (0, None, None, 0)),
             }
         }
-        assert_eq!(seen, 4);
+        assert_eq!(seen, 5);
+        // Positive control: some status does send a Retry-After.
+        assert_eq!(
+            wga_status_retry_after(wga_status::WGA_STORE_UNAVAILABLE as u32),
+            wga_core::http::RETRY_AFTER_SECS
+        );
+        assert_eq!(wga_status_retry_after(u32::MAX), 0);
+    }
+
+    /// Every rejection the core can make has its status, and the one status
+    /// for `Failure::Unavailable` stands for both profiles because the core
+    /// answers them alike.
+    #[test]
+    fn every_core_rejection_has_a_status_and_unavailable_is_one_answer() {
+        let mut statuses = Vec::new();
+        for profile in [Profile::Rest, Profile::Mcp] {
+            for failure in [Failure::Missing, Failure::Invalid, Failure::Unavailable] {
+                let r = profile.reject(failure);
+                let status = wga_status::from_rejection(r);
+                let back = status.rejection().unwrap();
+                let answer =
+                    |r: Rejection| (r.status(), r.body(), r.www_authenticate(), r.retry_after());
+                assert_eq!(answer(back), answer(r), "{profile} {failure:?}");
+                statuses.push(status);
+            }
+        }
+        statuses.sort_by_key(|s| *s as u32);
+        statuses.dedup();
+        assert_eq!(statuses.len(), 5);
+        let unavailable = Profile::Mcp.reject(Failure::Unavailable);
+        assert_eq!(
+            (unavailable.status(), unavailable.www_authenticate()),
+            (503, None)
+        );
     }
 }

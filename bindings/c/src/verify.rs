@@ -188,8 +188,10 @@ unsafe fn authenticate_values(
 ///
 /// On `WGA_OK` writes who the request is to `*principal_out` (pass NULL when
 /// that is not needed: it saves copying the principal). Otherwise returns
-/// `WGA_ACCESS_TOKEN_MISSING` or `WGA_ACCESS_TOKEN_INVALID` (answer
-/// with `wga_status_http_code`, `wga_status_body`), or
+/// `WGA_ACCESS_TOKEN_MISSING`, `WGA_ACCESS_TOKEN_INVALID` or, for any
+/// token while the keyring is unavailable (`wga_keyring_set_available`),
+/// `WGA_STORE_UNAVAILABLE` (answer with `wga_status_http_code`,
+/// `wga_status_body` and `wga_status_retry_after`), or
 /// `WGA_NULL_PARAMETER`. `now` is the current time in seconds (0: the system
 /// clock); it matters for regeneration grace periods.
 ///
@@ -228,9 +230,11 @@ pub unsafe extern "C" fn wga_keyring_verify_access_token(
 /// as no token.
 ///
 /// On `WGA_OK` writes who the request is to `*principal_out` (or nothing when
-/// it is NULL). Otherwise returns `WGA_BEARER_MISSING` or `WGA_BEARER_INVALID` (answer with
-/// `wga_status_http_code`, `wga_status_body` and
-/// `wga_status_www_authenticate`), or `WGA_NULL_PARAMETER`. `now` as for
+/// it is NULL). Otherwise returns `WGA_BEARER_MISSING`, `WGA_BEARER_INVALID`
+/// or, for any token while the keyring is unavailable,
+/// `WGA_STORE_UNAVAILABLE` (answer with `wga_status_http_code`,
+/// `wga_status_body`, `wga_status_www_authenticate` and
+/// `wga_status_retry_after`), or `WGA_NULL_PARAMETER`. `now` as for
 /// `wga_keyring_verify_access_token`.
 ///
 /// # Safety
@@ -315,8 +319,10 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
 /// Verifies a bare token (not a header value: nothing is trimmed), for
 /// tokens that arrive some other way. On `WGA_OK` writes who it belongs to
 /// to `*principal_out` (unless it is NULL); otherwise returns
-/// `WGA_INVALID_TOKEN` (the same for every reason) or `WGA_NULL_PARAMETER`.
-/// `now` as for `wga_keyring_verify_access_token`.
+/// `WGA_INVALID_TOKEN` (the same for every reason), `WGA_STORE_UNAVAILABLE`
+/// (any token, valid or not, while the keyring is unavailable: see
+/// `wga_keyring_set_available`; never `WGA_INVALID_TOKEN` then) or
+/// `WGA_NULL_PARAMETER`. `now` as for `wga_keyring_verify_access_token`.
 ///
 /// # Safety
 /// `keyring` is a live keyring; `token` points to `token_len` readable
@@ -336,10 +342,24 @@ pub unsafe extern "C" fn wga_keyring_verify_token(
         }
         // SAFETY: non-null with `token_len` readable bytes (contract).
         let token = unsafe { bounded(token, token_len, MAX_TOKEN_LEN) };
+        let keyring = &keyring.inner;
+        // The core's `verify` answers "invalid" while the keyring is
+        // unavailable; this answers 503. Checked before, and again after a
+        // refusal, so that a keyring cleared during the call does not turn
+        // a good token into an invalid one either.
+        let unavailable = || !keyring.is_available();
+        if unavailable() {
+            return wga_status::WGA_STORE_UNAVAILABLE;
+        }
         let result = keyring
-            .inner
             .verify_with(token, instant(now), write_to(principal_out))
-            .map_err(|_| wga_status::WGA_INVALID_TOKEN);
+            .map_err(|_| {
+                if unavailable() {
+                    wga_status::WGA_STORE_UNAVAILABLE
+                } else {
+                    wga_status::WGA_INVALID_TOKEN
+                }
+            });
         finish(result)
     }
 }
@@ -504,6 +524,113 @@ mod tests {
         // SAFETY: valid pointers.
         let status = unsafe { wga_keyring_delete(f.keyring, f.record.id.as_ptr(), 16) };
         assert_eq!(status, wga_status::WGA_UNKNOWN_TOKEN);
+    }
+
+    /// While the keyring is unavailable, every presented token (good or
+    /// bad, through every entry point) gets `WGA_STORE_UNAVAILABLE`, a
+    /// missing one its usual answer; lifecycle calls still work; setting it
+    /// available again restores the usual answers.
+    #[test]
+    fn an_unavailable_keyring_answers_store_unavailable() {
+        use wga_status::{WGA_NULL_PARAMETER, WGA_OK, WGA_STORE_UNAVAILABLE};
+        let f = Fixture::new();
+        let token = f.token();
+        let bearer = [b"Bearer ".as_slice(), &token].concat();
+        let bad = b"wgat_not_a_token".as_slice();
+        let bare = |t: &[u8], out: *mut wga_principal| {
+            // SAFETY: a live keyring and `t.len()` readable bytes.
+            unsafe { wga_keyring_verify_token(f.keyring, t.as_ptr(), t.len(), NOW, out) }
+        };
+        let headers = |profile: u32, value: &[u8]| {
+            let (name, value) = (
+                if profile == 0 {
+                    b"Access-Token".as_slice()
+                } else {
+                    b"authorization"
+                },
+                value,
+            );
+            // SAFETY: arrays of one valid byte string each.
+            unsafe {
+                wga_keyring_verify_headers(
+                    f.keyring,
+                    profile,
+                    &name.as_ptr(),
+                    &name.len(),
+                    &value.as_ptr(),
+                    &value.len(),
+                    1,
+                    NOW,
+                    null_mut(),
+                )
+            }
+        };
+        let mut out = MaybeUninit::<wga_principal>::zeroed();
+        // SAFETY: a live keyring, or NULL where tested.
+        unsafe {
+            assert!(wga_keyring_is_available(f.keyring));
+            assert!(!wga_keyring_is_available(null()));
+            assert_eq!(wga_keyring_set_available(null(), false), WGA_NULL_PARAMETER);
+            assert!(wga_keyring_is_available(f.keyring));
+            assert_eq!(wga_keyring_set_available(f.keyring, false), WGA_OK);
+            assert!(!wga_keyring_is_available(f.keyring));
+        }
+        for value in [token.as_slice(), bad, b"  x  "] {
+            assert_eq!(f.verify_values(false, &[value]).0, WGA_STORE_UNAVAILABLE);
+            assert_eq!(headers(0, value), WGA_STORE_UNAVAILABLE);
+            assert_eq!(bare(value, out.as_mut_ptr()), WGA_STORE_UNAVAILABLE);
+        }
+        for value in [bearer.as_slice(), b"Bearer x"] {
+            assert_eq!(f.verify_values(true, &[value]).0, WGA_STORE_UNAVAILABLE);
+            assert_eq!(headers(1, value), WGA_STORE_UNAVAILABLE);
+        }
+        // Header values that are invalid whatever the store holds (as the
+        // core answers them): two token headers, the scheme alone.
+        assert_eq!(
+            f.verify_values(false, &[&token, &token]).0,
+            wga_status::WGA_ACCESS_TOKEN_INVALID
+        );
+        assert_eq!(
+            f.verify_values(true, &[b"Bearer"]).0,
+            wga_status::WGA_BEARER_INVALID
+        );
+        assert_eq!(bare(b"", out.as_mut_ptr()), WGA_STORE_UNAVAILABLE);
+        // No token: the usual answer, which needs no store.
+        assert_eq!(
+            f.verify_values(false, &[]).0,
+            wga_status::WGA_ACCESS_TOKEN_MISSING
+        );
+        assert_eq!(
+            f.verify_values(false, &[b" "]).0,
+            wga_status::WGA_ACCESS_TOKEN_MISSING
+        );
+        assert_eq!(f.verify_values(true, &[]).0, wga_status::WGA_BEARER_MISSING);
+        assert_eq!(
+            f.verify_values(true, &[&token]).0,
+            wga_status::WGA_BEARER_MISSING
+        );
+        assert_eq!(headers(1, b"Basic abc"), wga_status::WGA_BEARER_MISSING);
+        // Lifecycle calls still work.
+        // SAFETY: a live keyring and a valid id.
+        unsafe {
+            assert_eq!(
+                wga_keyring_delete(f.keyring, f.record.id.as_ptr(), 16),
+                WGA_OK
+            );
+            assert_eq!(wga_keyring_add(f.keyring, &f.record), WGA_OK);
+            assert_eq!(wga_keyring_set_available(f.keyring, true), WGA_OK);
+            assert!(wga_keyring_is_available(f.keyring));
+        }
+        // Recovered: the usual answers, and the principal is written again.
+        assert_eq!(f.verify_values(false, &[&token]).0, WGA_OK);
+        assert_eq!(f.verify_values(true, &[&bearer]).0, WGA_OK);
+        assert_eq!(headers(0, &token), WGA_OK);
+        assert_eq!(bare(&token, out.as_mut_ptr()), WGA_OK);
+        assert_eq!(
+            f.verify_values(false, &[bad]).0,
+            wga_status::WGA_ACCESS_TOKEN_INVALID
+        );
+        assert_eq!(bare(bad, out.as_mut_ptr()), wga_status::WGA_INVALID_TOKEN);
     }
 
     /// The C profile values stand for the core's profiles of the same name.

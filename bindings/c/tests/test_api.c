@@ -24,12 +24,14 @@ static void test_status_strings(void) {
       WGA_UNKNOWN_TOKEN, WGA_DUPLICATE_ID, WGA_DUPLICATE_NAME, WGA_RNG_FAILED,
       WGA_INDEX_OUT_OF_RANGE, WGA_INVALID_ARGUMENT, WGA_INVALID_TOKEN, WGA_INVALID_URL,
       WGA_ACCESS_TOKEN_MISSING, WGA_ACCESS_TOKEN_INVALID, WGA_BEARER_MISSING,
-      WGA_BEARER_INVALID};
+      WGA_BEARER_INVALID, WGA_STORE_UNAVAILABLE};
   size_t i;
   /* Explicit, never-reused values. */
   CHECK(WGA_OK == 0 && WGA_NULL_PARAMETER == 1 && WGA_PANIC == 2);
   CHECK(WGA_ACCESS_TOKEN_MISSING == 100 && WGA_ACCESS_TOKEN_INVALID == 101);
   CHECK(WGA_BEARER_MISSING == 110 && WGA_BEARER_INVALID == 111);
+  CHECK(WGA_STORE_UNAVAILABLE == 120);
+  CHECK(sizeof all / sizeof all[0] == 20);
   CHECK(WGA_PROFILE_REST == 0 && WGA_PROFILE_MCP == 1);
   for (i = 0; i < sizeof all / sizeof all[0]; i++) {
     const char *m = wga_status_message(all[i]);
@@ -37,12 +39,14 @@ static void test_status_strings(void) {
   }
   CHECK(WGA_INVALID_TOKEN == 13 && WGA_INVALID_URL == 14);
   CHECK(strcmp(wga_status_message(15), "unknown status") == 0);
+  CHECK(strcmp(wga_status_message(121), "unknown status") == 0);
   CHECK(strcmp(wga_status_message(UINT32_MAX), "unknown status") == 0);
 
   CHECK(wga_status_http_code(WGA_ACCESS_TOKEN_MISSING) == 403);
   CHECK(wga_status_http_code(WGA_ACCESS_TOKEN_INVALID) == 403);
   CHECK(wga_status_http_code(WGA_BEARER_MISSING) == 401);
   CHECK(wga_status_http_code(WGA_BEARER_INVALID) == 401);
+  CHECK(wga_status_http_code(WGA_STORE_UNAVAILABLE) == 503);
   CHECK(wga_status_http_code(WGA_OK) == 0);
   CHECK(wga_status_http_code(WGA_NULL_PARAMETER) == 0);
   CHECK(wga_status_http_code(999) == 0);
@@ -55,6 +59,8 @@ static void test_status_strings(void) {
                "{\"message\": \"a Bearer token is required\"}") == 0);
   CHECK(strcmp(wga_status_body(WGA_BEARER_INVALID),
                "{\"message\": \"invalid Bearer token\"}") == 0);
+  CHECK(strcmp(wga_status_body(WGA_STORE_UNAVAILABLE),
+               "{\"message\": \"the token store cannot be reached; retry later\"}") == 0);
   CHECK(wga_status_body(WGA_OK) == NULL);
   CHECK(wga_status_body(WGA_INVALID_TOKEN) == NULL);
   CHECK(wga_status_body(999) == NULL);
@@ -65,8 +71,19 @@ static void test_status_strings(void) {
                "Bearer realm=\"whatsgate\"") == 0);
   CHECK(strcmp(wga_status_www_authenticate(WGA_BEARER_INVALID),
                "Bearer realm=\"whatsgate\", error=\"invalid_token\"") == 0);
+  CHECK(wga_status_www_authenticate(WGA_STORE_UNAVAILABLE) == NULL);
   CHECK(wga_status_www_authenticate(WGA_OK) == NULL);
   CHECK(wga_status_www_authenticate(999) == NULL);
+
+  /* Retry-After: only the 503 sends one (0 means none). */
+  CHECK(wga_status_retry_after(WGA_STORE_UNAVAILABLE) == 1);
+  for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+    if (all[i] != WGA_STORE_UNAVAILABLE) {
+      CHECK(wga_status_retry_after(all[i]) == 0);
+    }
+  }
+  CHECK(wga_status_retry_after(999) == 0);
+  CHECK(wga_status_retry_after(UINT32_MAX) == 0);
 }
 
 static void test_challenge_with_resource_metadata(void) {
@@ -103,6 +120,9 @@ static void test_challenge_with_resource_metadata(void) {
                WGA_INVALID_ARGUMENT);
   CHECK_STATUS(wga_status_www_authenticate_with(WGA_OK, url, strlen(url), buf, sizeof buf,
                                                 &len),
+               WGA_INVALID_ARGUMENT);
+  CHECK_STATUS(wga_status_www_authenticate_with(WGA_STORE_UNAVAILABLE, url, strlen(url), buf,
+                                                sizeof buf, &len),
                WGA_INVALID_ARGUMENT);
   CHECK_STATUS(wga_status_www_authenticate_with(WGA_BEARER_INVALID, "a\"b", 3, buf,
                                                 sizeof buf, &len),
@@ -714,6 +734,132 @@ static void test_verify_entry_points(void) {
   wga_keyring_free(kr);
 }
 
+/* A keyring that cannot confirm it is current: every presented token (good
+ * or bad, through every entry point, in both profiles) gets
+ * WGA_STORE_UNAVAILABLE; no token gets its usual answer; nothing is written
+ * to the principal; lifecycle calls work; setting it available again
+ * restores every usual answer. */
+static void test_store_unavailable(void) {
+  wga_keyring *kr = NULL;
+  char token[WGA_TOKEN_BUFFER_LEN];
+  char bearer[WGA_TOKEN_BUFFER_LEN + 7];
+  char other[WGA_TOKEN_BUFFER_LEN];
+  wga_record rec, other_rec, got;
+  wga_principal p;
+  const uint8_t *v;
+  size_t len, n;
+  const uint8_t *names[1];
+  size_t name_lens[1];
+  const uint8_t *hvals[1];
+  size_t hval_lens[1];
+  static const char bad[] = "wgat_not_a_token";
+  wga_record_list *list = NULL;
+
+  CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
+  len = issue(kr, ACCOUNT, NAME, token, &rec);
+  strcpy(bearer, "Bearer ");
+  strcat(bearer, token);
+
+  /* A new keyring is available; NULL is not, and cannot be set. */
+  CHECK(wga_keyring_is_available(kr));
+  CHECK(!wga_keyring_is_available(NULL));
+  CHECK_STATUS(wga_keyring_set_available(NULL, false), WGA_NULL_PARAMETER);
+  CHECK_STATUS(wga_keyring_set_available(NULL, true), WGA_NULL_PARAMETER);
+  /* Positive control: the token is accepted before the keyring is cleared. */
+  CHECK_STATUS(verify_rest(kr, token, NOW, &p), WGA_OK);
+  CHECK_STATUS(wga_keyring_set_available(kr, true), WGA_OK);
+  CHECK(wga_keyring_is_available(kr));
+
+  CHECK_STATUS(wga_keyring_set_available(kr, false), WGA_OK);
+  CHECK(!wga_keyring_is_available(kr));
+  CHECK_STATUS(wga_keyring_set_available(kr, false), WGA_OK); /* idempotent */
+  CHECK(!wga_keyring_is_available(kr));
+
+  memset(&p, FILL, sizeof p);
+  /* REST: the good token and a bad one alike. */
+  CHECK_STATUS(verify_rest(kr, token, NOW, &p), WGA_STORE_UNAVAILABLE);
+  CHECK_STATUS(verify_rest(kr, bad, NOW, &p), WGA_STORE_UNAVAILABLE);
+  CHECK_STATUS(verify_rest(kr, "  x\t", NOW, NULL), WGA_STORE_UNAVAILABLE);
+  /* MCP */
+  v = (const uint8_t *)bearer;
+  n = strlen(bearer);
+  CHECK_STATUS(wga_keyring_verify_authorization(kr, &v, &n, 1, NOW, &p),
+               WGA_STORE_UNAVAILABLE);
+  v = (const uint8_t *)"bearer nope";
+  n = 11;
+  CHECK_STATUS(wga_keyring_verify_authorization(kr, &v, &n, 1, NOW, &p),
+               WGA_STORE_UNAVAILABLE);
+  /* Header pairs, both profiles. */
+  names[0] = (const uint8_t *)"Access-Token";
+  name_lens[0] = 12;
+  hvals[0] = (const uint8_t *)token;
+  hval_lens[0] = len;
+  CHECK_STATUS(wga_keyring_verify_headers(kr, WGA_PROFILE_REST, names, name_lens, hvals,
+                                          hval_lens, 1, NOW, &p),
+               WGA_STORE_UNAVAILABLE);
+  names[0] = (const uint8_t *)"authorization";
+  name_lens[0] = 13;
+  hvals[0] = (const uint8_t *)bearer;
+  hval_lens[0] = strlen(bearer);
+  CHECK_STATUS(wga_keyring_verify_headers(kr, WGA_PROFILE_MCP, names, name_lens, hvals,
+                                          hval_lens, 1, NOW, &p),
+               WGA_STORE_UNAVAILABLE);
+  /* Bare token: never WGA_INVALID_TOKEN while unavailable. */
+  CHECK_STATUS(wga_keyring_verify_token(kr, (const uint8_t *)token, len, NOW, &p),
+               WGA_STORE_UNAVAILABLE);
+  CHECK_STATUS(wga_keyring_verify_token(kr, (const uint8_t *)bad, strlen(bad), NOW, &p),
+               WGA_STORE_UNAVAILABLE);
+  CHECK_STATUS(wga_keyring_verify_token(kr, (const uint8_t *)token, 0, NOW, NULL),
+               WGA_STORE_UNAVAILABLE);
+  CHECK_STATUS(wga_keyring_verify_token(kr, NULL, len, NOW, &p), WGA_NULL_PARAMETER);
+  CHECK(untouched(&p, sizeof p, FILL));
+
+  /* The answer to send: the same 503 whichever profile asked. */
+  CHECK(wga_status_http_code(WGA_STORE_UNAVAILABLE) == 503);
+  CHECK(wga_status_retry_after(WGA_STORE_UNAVAILABLE) == 1);
+  CHECK(wga_status_www_authenticate(WGA_STORE_UNAVAILABLE) == NULL);
+
+  /* No token: the usual answer, which does not depend on the store. */
+  CHECK_STATUS(wga_keyring_verify_access_token(kr, NULL, NULL, 0, NOW, &p),
+               WGA_ACCESS_TOKEN_MISSING);
+  CHECK_STATUS(verify_rest(kr, " \t ", NOW, &p), WGA_ACCESS_TOKEN_MISSING);
+  CHECK_STATUS(wga_keyring_verify_authorization(kr, NULL, NULL, 0, NOW, &p),
+               WGA_BEARER_MISSING);
+  v = (const uint8_t *)"Basic abc";
+  n = 9;
+  CHECK_STATUS(wga_keyring_verify_authorization(kr, &v, &n, 1, NOW, &p), WGA_BEARER_MISSING);
+  CHECK_STATUS(wga_keyring_verify_headers(kr, WGA_PROFILE_MCP, NULL, NULL, NULL, NULL, 0,
+                                          NOW, &p),
+               WGA_BEARER_MISSING);
+  CHECK(untouched(&p, sizeof p, FILL));
+
+  /* Lifecycle calls still work while unavailable. */
+  issue(kr, ACCOUNT, "second", other, &other_rec);
+  CHECK(wga_keyring_len(kr) == 2);
+  CHECK_STATUS(wga_keyring_get(kr, other_rec.id, 16, &got), WGA_OK);
+  CHECK_STATUS(wga_keyring_list(kr, NULL, 0, &list), WGA_OK);
+  CHECK(wga_record_list_len(list) == 2);
+  wga_record_list_free(list);
+  CHECK_STATUS(wga_keyring_delete(kr, other_rec.id, 16), WGA_OK);
+  CHECK_STATUS(wga_keyring_add(kr, &other_rec), WGA_OK);
+  CHECK_STATUS(verify_rest(kr, other, NOW, &p), WGA_STORE_UNAVAILABLE);
+
+  /* Recovery: every usual answer is back. */
+  CHECK_STATUS(wga_keyring_set_available(kr, true), WGA_OK);
+  CHECK(wga_keyring_is_available(kr));
+  CHECK_STATUS(verify_rest(kr, token, NOW, &p), WGA_OK);
+  CHECK(strcmp(p.token_id, rec.id) == 0 && strcmp(p.account, ACCOUNT) == 0);
+  CHECK_STATUS(verify_rest(kr, other, NOW, &p), WGA_OK);
+  CHECK_STATUS(verify_rest(kr, bad, NOW, &p), WGA_ACCESS_TOKEN_INVALID);
+  v = (const uint8_t *)bearer;
+  n = strlen(bearer);
+  CHECK_STATUS(wga_keyring_verify_authorization(kr, &v, &n, 1, NOW, &p), WGA_OK);
+  CHECK_STATUS(wga_keyring_verify_token(kr, (const uint8_t *)token, len, NOW, &p), WGA_OK);
+  CHECK_STATUS(wga_keyring_verify_token(kr, (const uint8_t *)bad, strlen(bad), NOW, &p),
+               WGA_INVALID_TOKEN);
+  wga_keyring_free(kr);
+}
+
 int main(void) {
   test_version();
   test_status_strings();
@@ -722,5 +868,6 @@ int main(void) {
   test_keyring_lifecycle();
   test_listing_and_sync();
   test_verify_entry_points();
+  test_store_unavailable();
   return report("test_api");
 }

@@ -2,7 +2,11 @@
  * deterministic fuzz run that also goes under ASan/UBSan and valgrind):
  * nothing crashes, every status is one the function documents, and a REST
  * value is accepted exactly when, trimmed of spaces and tabs, it is the
- * issued token (an oracle independent of the library). */
+ * issued token (an oracle independent of the library). Each input is then
+ * verified again with the keyring unavailable: a "missing" answer stays,
+ * an accepted or refused token becomes WGA_STORE_UNAVAILABLE, except where
+ * the header is malformed whatever the store holds (two token headers; in
+ * MCP, the Bearer scheme with no token), which stays invalid. */
 #include <stdint.h>
 
 #include "check.h"
@@ -76,6 +80,61 @@ static int rest_should_accept(const uint8_t *v, size_t len, const char *token, s
   return end - start == tlen && memcmp(v + start, token, tlen) == 0;
 }
 
+/* Whether one Authorization value is malformed whatever the store holds:
+ * after trimming spaces and tabs, the scheme "Bearer" (any case) followed by
+ * nothing, by spaces only, or by a tab. */
+static int mcp_malformed(const uint8_t *v, size_t len) {
+  static const char scheme[] = "bearer";
+  size_t start = 0, end = len, i;
+  while (start < end && (v[start] == ' ' || v[start] == '\t')) {
+    start++;
+  }
+  while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t')) {
+    end--;
+  }
+  if (end - start < 6) {
+    return 0;
+  }
+  for (i = 0; i < 6; i++) {
+    uint8_t c = v[start + i];
+    if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != scheme[i]) {
+      return 0;
+    }
+  }
+  start += 6;
+  if (start == end || v[start] == '\t') {
+    return 1;
+  }
+  if (v[start] != ' ') {
+    return 0; /* another scheme: missing, not malformed */
+  }
+  while (start < end && v[start] == ' ') {
+    start++;
+  }
+  return start == end;
+}
+
+/* The answer with the keyring unavailable, from the answer with it
+ * available: `malformed` says the value is invalid whatever the store holds
+ * (-1: not known, either invalid answer is accepted). */
+static int unavailable_answer_ok(wga_status available, wga_status unavailable, int malformed) {
+  switch (available) {
+    case WGA_ACCESS_TOKEN_MISSING:
+    case WGA_BEARER_MISSING:
+      return unavailable == available;
+    case WGA_OK:
+      return unavailable == WGA_STORE_UNAVAILABLE;
+    case WGA_ACCESS_TOKEN_INVALID:
+    case WGA_BEARER_INVALID:
+      if (malformed < 0) {
+        return unavailable == available || unavailable == WGA_STORE_UNAVAILABLE;
+      }
+      return unavailable == (malformed ? available : WGA_STORE_UNAVAILABLE);
+    default:
+      return 0;
+  }
+}
+
 int main(int argc, char **argv) {
   /* Iterations: ITERATIONS, or argv[1] (fewer under valgrind). */
   int iterations = argc > 1 ? atoi(argv[1]) : ITERATIONS;
@@ -91,6 +150,7 @@ int main(int argc, char **argv) {
   static const char *const header_names[] = {"Access-Token", "authorization", "Host",
                                              "ACCESS-TOKEN", "Authorization"};
   unsigned long accepted = 0, wrong = 0, bad_status = 0;
+  unsigned long unavailable = 0, kept_missing = 0, kept_invalid = 0, unavailable_wrong = 0;
   int iter;
 
   CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
@@ -101,8 +161,9 @@ int main(int argc, char **argv) {
   for (iter = 0; iter < iterations; iter++) {
     size_t count = below(8) == 0 ? 2 : 1, i;
     wga_principal p;
-    wga_status s;
-    int expect_ok;
+    wga_status s, rest, mcp, pairs, bare, again;
+    uint32_t profile;
+    int expect_ok, mcp_bad;
     for (i = 0; i < count; i++) {
       lens[i] = make_value(values[i], token, token_len);
       ptrs[i] = values[i];
@@ -110,7 +171,7 @@ int main(int argc, char **argv) {
       name_lens[i] = strlen((const char *)names[i]);
     }
 
-    s = wga_keyring_verify_access_token(kr, ptrs, lens, count, NOW, &p);
+    s = rest = wga_keyring_verify_access_token(kr, ptrs, lens, count, NOW, &p);
     expect_ok = count == 1 && rest_should_accept(ptrs[0], lens[0], token, token_len);
     if (s == WGA_OK) {
       accepted++;
@@ -126,17 +187,18 @@ int main(int argc, char **argv) {
       wrong++;
     }
 
-    s = wga_keyring_verify_authorization(kr, ptrs, lens, count, NOW, NULL);
+    s = mcp = wga_keyring_verify_authorization(kr, ptrs, lens, count, NOW, NULL);
     if (s != WGA_OK && s != WGA_BEARER_MISSING && s != WGA_BEARER_INVALID) {
       bad_status++;
     }
-    s = wga_keyring_verify_headers(kr, (uint32_t)below(2), names, name_lens, ptrs, lens,
-                                   count, NOW, &p);
+    profile = (uint32_t)below(2);
+    s = pairs = wga_keyring_verify_headers(kr, profile, names, name_lens, ptrs, lens, count,
+                                           NOW, &p);
     if (s != WGA_OK && s != WGA_ACCESS_TOKEN_MISSING && s != WGA_ACCESS_TOKEN_INVALID &&
         s != WGA_BEARER_MISSING && s != WGA_BEARER_INVALID) {
       bad_status++;
     }
-    s = wga_keyring_verify_token(kr, ptrs[0], lens[0], NOW, &p);
+    s = bare = wga_keyring_verify_token(kr, ptrs[0], lens[0], NOW, &p);
     if (s != WGA_OK && s != WGA_INVALID_TOKEN) {
       bad_status++;
     }
@@ -144,6 +206,41 @@ int main(int argc, char **argv) {
       fprintf(stderr, "iteration %d: bare-token verdict %u is wrong\n", iter, (unsigned)s);
       wrong++;
     }
+
+    /* The same input with the keyring unavailable. */
+    CHECK_STATUS(wga_keyring_set_available(kr, false), WGA_OK);
+    mcp_bad = count == 2 || mcp_malformed(ptrs[0], lens[0]);
+    again = wga_keyring_verify_access_token(kr, ptrs, lens, count, NOW, &p);
+    if (!unavailable_answer_ok(rest, again, count == 2)) {
+      fprintf(stderr, "iteration %d: REST %u became %u when unavailable\n", iter,
+              (unsigned)rest, (unsigned)again);
+      unavailable_wrong++;
+    }
+    unavailable += again == WGA_STORE_UNAVAILABLE;
+    kept_missing += again == WGA_ACCESS_TOKEN_MISSING;
+    kept_invalid += again == WGA_ACCESS_TOKEN_INVALID;
+    again = wga_keyring_verify_authorization(kr, ptrs, lens, count, NOW, NULL);
+    if (!unavailable_answer_ok(mcp, again, mcp_bad)) {
+      fprintf(stderr, "iteration %d: MCP %u became %u when unavailable\n", iter,
+              (unsigned)mcp, (unsigned)again);
+      unavailable_wrong++;
+    }
+    kept_missing += again == WGA_BEARER_MISSING;
+    kept_invalid += again == WGA_BEARER_INVALID;
+    again = wga_keyring_verify_headers(kr, profile, names, name_lens, ptrs, lens, count, NOW,
+                                       &p);
+    if (!unavailable_answer_ok(pairs, again, -1)) {
+      fprintf(stderr, "iteration %d: header pairs %u became %u when unavailable\n", iter,
+              (unsigned)pairs, (unsigned)again);
+      unavailable_wrong++;
+    }
+    again = wga_keyring_verify_token(kr, ptrs[0], lens[0], NOW, &p);
+    if (again != WGA_STORE_UNAVAILABLE) {
+      fprintf(stderr, "iteration %d: bare token %u became %u when unavailable\n", iter,
+              (unsigned)bare, (unsigned)again);
+      unavailable_wrong++;
+    }
+    CHECK_STATUS(wga_keyring_set_available(kr, true), WGA_OK);
   }
   printf("%d iterations, %lu REST values accepted\n", iterations, accepted);
   CHECK(iterations > 0);
@@ -151,6 +248,11 @@ int main(int argc, char **argv) {
   CHECK(accepted < (unsigned long)iterations);
   CHECK(wrong == 0);
   CHECK(bad_status == 0);
+  printf("unavailable: %lu REST tokens answered 503; %lu missing and %lu invalid kept\n",
+         unavailable, kept_missing, kept_invalid);
+  /* Positive controls: each kind of unavailable answer did occur. */
+  CHECK(unavailable > 0 && kept_missing > 0 && kept_invalid > 0);
+  CHECK(unavailable_wrong == 0);
   wga_keyring_free(kr);
   return report("test_random");
 }

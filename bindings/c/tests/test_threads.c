@@ -5,7 +5,13 @@
  *   refused (revocation is immediate);
  * - a token whose deletion had not begun by the time the verification ended
  *   is accepted, with the right principal (no false rejections);
- * and at the end that every token is refused and the keyring is empty. */
+ * and at the end that every token is refused and the keyring is empty.
+ *
+ * Then three threads verify one good token (Access-Token, Authorization:
+ * Bearer, the bare token) while a fourth makes the keyring unavailable and
+ * available again, waiting each time until every verifier has seen the
+ * change: every answer is WGA_OK or WGA_STORE_UNAVAILABLE, never an
+ * "invalid" one, and each verifier sees both. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -102,6 +108,134 @@ static void *delete_loop(void *arg) {
   return NULL;
 }
 
+/* The availability phase. */
+#define FLIPS 20
+enum { VIA_ACCESS_TOKEN, VIA_BEARER, VIA_BARE };
+
+static atomic_int toggler_done;
+
+struct flip_verifier {
+  int via;
+  atomic_ulong ok;
+  atomic_ulong unavailable;
+  unsigned long other; /* any other answer: a failure */
+};
+
+static struct flip_verifier flip_verifiers[3];
+
+static void *flip_verify_loop(void *arg) {
+  struct flip_verifier *v = (struct flip_verifier *)arg;
+  const char *bearer = tokens[0];
+  const char *token = tokens[0] + 7;
+  while (!atomic_load(&toggler_done)) {
+    const uint8_t *value;
+    size_t len;
+    wga_principal p;
+    wga_status s;
+    switch (v->via) {
+      case VIA_ACCESS_TOKEN:
+        value = (const uint8_t *)token;
+        len = token_lens[0];
+        s = wga_keyring_verify_access_token(keyring, &value, &len, 1, NOW, &p);
+        break;
+      case VIA_BEARER:
+        value = (const uint8_t *)bearer;
+        len = token_lens[0] + 7;
+        s = wga_keyring_verify_authorization(keyring, &value, &len, 1, NOW, &p);
+        break;
+      default:
+        s = wga_keyring_verify_token(keyring, (const uint8_t *)token, token_lens[0], NOW, &p);
+        break;
+    }
+    if (s == WGA_OK && strcmp(p.token_id, ids[0]) == 0) {
+      atomic_fetch_add(&v->ok, 1);
+    } else if (s == WGA_STORE_UNAVAILABLE) {
+      atomic_fetch_add(&v->unavailable, 1);
+    } else {
+      v->other++;
+      fprintf(stderr, "verifier %d: status %u (%s)\n", v->via, (unsigned)s,
+              wga_status_message(s));
+    }
+  }
+  return NULL;
+}
+
+/* Waits until every verifier has counted one more answer of this kind
+ * than in `before`. */
+static void wait_for_all(int unavailable, const unsigned long before[3]) {
+  struct timespec pause = {0, 100000}; /* 0.1 ms */
+  int i;
+  for (i = 0; i < 3; i++) {
+    atomic_ulong *count = unavailable ? &flip_verifiers[i].unavailable : &flip_verifiers[i].ok;
+    while (atomic_load(count) <= before[i]) {
+      nanosleep(&pause, NULL);
+    }
+  }
+}
+
+static void *toggle_loop(void *arg) {
+  int k, i;
+  unsigned long before[3];
+  (void)arg;
+  for (k = 0; k < FLIPS; k++) {
+    for (i = 0; i < 3; i++) {
+      before[i] = atomic_load(&flip_verifiers[i].unavailable);
+    }
+    if (wga_keyring_set_available(keyring, false) != WGA_OK) {
+      return (void *)1;
+    }
+    wait_for_all(1, before);
+    for (i = 0; i < 3; i++) {
+      before[i] = atomic_load(&flip_verifiers[i].ok);
+    }
+    if (wga_keyring_set_available(keyring, true) != WGA_OK) {
+      return (void *)1;
+    }
+    wait_for_all(0, before);
+  }
+  atomic_store(&toggler_done, 1);
+  return NULL;
+}
+
+static void availability_phase(void) {
+  pthread_t threads[4];
+  void *toggler_result = NULL;
+  wga_record rec;
+  int i;
+
+  CHECK_STATUS(wga_keyring_new(&keyring), WGA_OK);
+  memcpy(tokens[0], "Bearer ", 7);
+  CHECK_STATUS(wga_keyring_issue(keyring, "acct_threads", 12, "flipped", 7, NOW,
+                                 tokens[0] + 7, WGA_TOKEN_BUFFER_LEN, &token_lens[0], &rec),
+               WGA_OK);
+  memcpy(ids[0], rec.id, sizeof ids[0]);
+  atomic_init(&toggler_done, 0);
+  for (i = 0; i < 3; i++) {
+    flip_verifiers[i].via = i;
+    atomic_init(&flip_verifiers[i].ok, 0);
+    atomic_init(&flip_verifiers[i].unavailable, 0);
+    flip_verifiers[i].other = 0;
+    CHECK(pthread_create(&threads[i], NULL, flip_verify_loop, &flip_verifiers[i]) == 0);
+  }
+  CHECK(pthread_create(&threads[3], NULL, toggle_loop, NULL) == 0);
+  for (i = 0; i < 4; i++) {
+    CHECK(pthread_join(threads[i], i == 3 ? &toggler_result : NULL) == 0);
+  }
+  CHECK(toggler_result == NULL);
+  for (i = 0; i < 3; i++) {
+    struct flip_verifier *v = &flip_verifiers[i];
+    unsigned long ok = atomic_load(&v->ok), unavailable = atomic_load(&v->unavailable);
+    printf("availability verifier %d: %lu accepted, %lu answered 503, %lu other\n", i, ok,
+           unavailable, v->other);
+    /* Each flip was seen by every verifier (the toggler waited for it). */
+    CHECK(ok >= FLIPS && unavailable >= FLIPS);
+    CHECK(v->other == 0);
+  }
+  CHECK(wga_keyring_is_available(keyring));
+  wga_keyring_free(keyring);
+  keyring = NULL;
+}
+
 int main(void) {
   pthread_t threads[3];
   struct verifier verifiers[2];
@@ -154,5 +288,8 @@ int main(void) {
                  WGA_ACCESS_TOKEN_INVALID);
   }
   wga_keyring_free(keyring);
+  keyring = NULL;
+
+  availability_phase();
   return report("test_threads");
 }

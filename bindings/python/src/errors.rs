@@ -25,6 +25,12 @@ create_exception!(
     AuthError,
     "A token was presented and refused: malformed, unknown, wrong, deleted or regenerated, all alike."
 );
+create_exception!(
+    whatsgate_auth,
+    StoreUnavailable,
+    AuthError,
+    "A token was presented while the keyring cannot confirm it is current (its token store is out of reach): neither accepted nor called invalid. 503 with Retry-After; retry later."
+);
 
 pub(crate) fn keyring_error(e: KeyringError) -> PyErr {
     match e {
@@ -36,13 +42,15 @@ pub(crate) fn keyring_error(e: KeyringError) -> PyErr {
     }
 }
 
-/// Builds the `MissingToken` / `InvalidToken` exception for a rejection.
+/// Builds the `MissingToken` / `InvalidToken` / `StoreUnavailable`
+/// exception for a rejection.
 pub(crate) fn auth_error(py: Python<'_>, rejection: Rejection, challenge: Option<String>) -> PyErr {
     let build = || -> PyResult<PyErr> {
         let message = rejection.to_string();
         let err = match rejection.failure {
             Failure::Missing => MissingToken::new_err(message),
             Failure::Invalid => InvalidToken::new_err(message),
+            Failure::Unavailable => StoreUnavailable::new_err(message),
         };
         let value = err.value(py);
         value.setattr(intern!(py, "status_code"), rejection.status())?;
@@ -54,6 +62,9 @@ pub(crate) fn auth_error(py: Python<'_>, rejection: Rejection, challenge: Option
         headers.append(("Content-Type", "application/json"))?;
         if let Some(challenge) = challenge {
             headers.append(("WWW-Authenticate", challenge))?;
+        }
+        if let Some(seconds) = rejection.retry_after() {
+            headers.append(("Retry-After", seconds.to_string()))?;
         }
         value.setattr(intern!(py, "headers"), headers)?;
         Ok(err)

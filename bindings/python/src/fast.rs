@@ -13,10 +13,11 @@
 //! verifies with the core, and returns the `Principal` object this thread
 //! holds for the token (one reference count). Only when it must make a
 //! Python object — a `Principal` not cached yet, or the exception for a
-//! refused token — does it attach through PyO3 ([`Python::attach`]; the GIL
-//! is already held, so that only counts the attachment), and then runs the
-//! same code as PyO3's method ([`principal::new_object`],
-//! [`crate::errors::reject`]). Any other call (another keyword, a value of
+//! refused token (`StoreUnavailable` included) — does it attach through
+//! PyO3 ([`Python::attach`]; the GIL is already held, so that only counts
+//! the attachment), and then runs the same code as PyO3's method
+//! ([`principal::new_object`], [`crate::errors::reject`],
+//! [`crate::keyring::verify_token`]). Any other call (another keyword, a value of
 //! another type, a `now` that is not an unsigned 64-bit `int`) goes to
 //! PyO3's original method, unchanged, for its exact checks and error
 //! messages.
@@ -43,11 +44,11 @@ use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-use whatsgate_auth::{Failure, InvalidToken, PrincipalRef, Profile};
+use whatsgate_auth::{PrincipalRef, Profile};
 
 use crate::convert::now_or;
 use crate::errors::reject;
-use crate::keyring::PyKeyring;
+use crate::keyring::{PyKeyring, verify_token};
 use crate::principal;
 
 /// What a method verifies.
@@ -192,10 +193,7 @@ unsafe fn answer(
         principal::cached(py, &keyring.inner, p).ok_or_else(|| p.to_principal())
     };
     let verdict = match (kind, value) {
-        (Kind::Token, Some(token)) => keyring
-            .inner
-            .verify_with(token, now, lookup)
-            .map_err(|InvalidToken| Profile::Rest.reject(Failure::Invalid)),
+        (Kind::Token, Some(token)) => verify_token(&keyring.inner, token, now, lookup),
         // `verify(None)` is a TypeError: PyO3's method raises it.
         (Kind::Token, None) => return None,
         (Kind::Header(profile), value) => {

@@ -27,6 +27,29 @@ pub(crate) struct PyKeyring {
     pub(crate) inner: wga::Keyring,
 }
 
+/// Verifies a bare token (`Keyring.verify`, here and in the fast path),
+/// answering as the `rest` profile: `InvalidToken`, or `StoreUnavailable`
+/// for any token while the keyring is unavailable. (The core's
+/// `Keyring::verify` answers "invalid" then; availability is read before,
+/// and again after a refusal, so that a keyring cleared during the call
+/// does not turn a good token into an invalid one either.)
+pub(crate) fn verify_token<R>(
+    keyring: &wga::Keyring,
+    token: &[u8],
+    now: Timestamp,
+    f: impl FnOnce(PrincipalRef<'_>) -> R,
+) -> Result<R, Rejection> {
+    let refused = |failure| Err(Profile::Rest.reject(failure));
+    if !keyring.is_available() {
+        return refused(Failure::Unavailable);
+    }
+    match keyring.verify_with(token, now, f) {
+        Ok(verified) => Ok(verified),
+        Err(wga::InvalidToken) if !keyring.is_available() => refused(Failure::Unavailable),
+        Err(wga::InvalidToken) => refused(Failure::Invalid),
+    }
+}
+
 impl PyKeyring {
     fn answer(
         &self,
@@ -163,9 +186,26 @@ impl PyKeyring {
             .collect()
     }
 
+    /// Marks the keyring current (True, the state of a new keyring) or not,
+    /// for hosts that follow a token store themselves. While it is not,
+    /// every presented token, good or bad, raises StoreUnavailable (503
+    /// with Retry-After), never InvalidToken; no token still raises
+    /// MissingToken. Issuing, adding, syncing and deleting still work.
+    #[pyo3(signature = (available, /))]
+    fn set_available(&self, available: bool) {
+        self.inner.set_available(available);
+    }
+
+    /// Whether the keyring is current (see `set_available`).
+    #[getter]
+    fn is_available(&self) -> bool {
+        self.inner.is_available()
+    }
+
     /// Verifies a bare token (not a header value: nothing is trimmed).
     /// Raises InvalidToken (with the `rest` profile's response) for
-    /// anything but a valid token, the empty string included.
+    /// anything but a valid token, the empty string included, or
+    /// StoreUnavailable for any token while the keyring is unavailable.
     #[pyo3(signature = (token, /, *, now = None))]
     fn verify(
         &self,
@@ -173,19 +213,17 @@ impl PyKeyring {
         token: &Bound<'_, PyAny>,
         now: Option<u64>,
     ) -> PyResult<Py<PyPrincipal>> {
-        let result = self
-            .inner
-            .verify_with(value_bytes(token)?, now_or(now), |p| {
-                principal::object(py, &self.inner, p)
-            })
-            .map_err(|wga::InvalidToken| Profile::Rest.reject(Failure::Invalid));
+        let result = verify_token(&self.inner, value_bytes(token)?, now_or(now), |p| {
+            principal::object(py, &self.inner, p)
+        });
         self.answer(py, result)
     }
 
     /// Verifies the value of an `Access-Token` header (`rest` profile).
     ///
     /// `value` is str, bytes, or None (no header); None or an empty value
-    /// raises MissingToken, anything but a valid token InvalidToken (403).
+    /// raises MissingToken, anything but a valid token InvalidToken (403),
+    /// any token while the keyring is unavailable StoreUnavailable (503).
     /// `now` (seconds since the Unix epoch) defaults to the system clock.
     #[pyo3(signature = (value, /, *, now = None))]
     fn verify_access_token(

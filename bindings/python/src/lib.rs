@@ -38,7 +38,7 @@ mod _native {
     #[pymodule_export]
     use crate::bench::_bench_core_verify;
     #[pymodule_export]
-    use crate::errors::{AuthError, InvalidToken, MissingToken};
+    use crate::errors::{AuthError, InvalidToken, MissingToken, StoreUnavailable};
     #[pymodule_export]
     use crate::keyring::PyKeyring;
     #[pymodule_export]

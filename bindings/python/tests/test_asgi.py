@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from fastapi import Depends, FastAPI, Request
@@ -110,6 +110,94 @@ def test_deletion_takes_effect_on_the_next_request(served: tuple[int, Keyring, s
     assert request(port, "/api/me", [("Access-Token", token.encode())]).status == 200
     keyring.delete(record.id)
     assert request(port, "/api/me", [("Access-Token", token.encode())]).status == 403
+
+
+UNAVAILABLE = b'{"message": "the token store cannot be reached; retry later"}'
+
+
+def test_an_unavailable_keyring_answers_503_over_the_network(served: tuple[int, Keyring, str, str]) -> None:
+    port, keyring, token, token_id = served
+    presented = [
+        ("/api/me", "Access-Token", token.encode()),
+        ("/api/me", "Access-Token", tamper(token).encode()),
+        ("/mcp", "Authorization", b"Bearer " + token.encode()),
+        ("/mcp", "Authorization", b"Bearer wgat_nope"),
+    ]
+    keyring.set_available(False)
+    try:
+        for path, name, value in presented:
+            r = request(port, path, [(name, value)])
+            assert (r.status, r.body) == (503, UNAVAILABLE), (path, value)
+            assert r.header("content-type") == ["application/json"]
+            assert r.header("content-length") == [str(len(UNAVAILABLE))]
+            assert r.header("retry-after") == ["1"]
+            assert r.header("www-authenticate") == []  # no challenge, even with resource_metadata
+        # No token: the seed's answers, which need no store.
+        missing = request(port, "/api/me")
+        assert (missing.status, missing.body) == (403, b'{"message": "an Access-Token is required"}')
+        assert missing.header("retry-after") == []
+        missing = request(port, "/mcp")
+        assert missing.status == 401 and missing.header("retry-after") == []
+        assert missing.header("www-authenticate") == [f'Bearer realm="whatsgate", resource_metadata="{METADATA}"']
+        assert request(port, "/health").status == 200  # unguarded paths are not affected
+    finally:
+        keyring.set_available(True)
+    ok = request(port, "/api/me", [("Access-Token", token.encode())])
+    assert ok.status == 200 and json.loads(ok.body)["token_id"] == token_id
+    assert ok.header("retry-after") == []
+    assert request(port, "/mcp", [("Authorization", b"Bearer " + token.encode())]).status == 200
+    assert request(port, "/api/me", [("Access-Token", tamper(token).encode())]).status == 403
+
+
+def test_an_unavailable_keyring_in_process() -> None:
+    keyring = Keyring()
+    token, _ = keyring.issue("ws", "acct")
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    keyring.set_available(False)
+    cases: list[tuple[Literal["rest", "mcp"], bytes]] = [
+        ("rest", token.encode()),
+        ("mcp", b"Bearer " + token.encode()),
+    ]
+    for profile, value in cases:
+        name = b"access-token" if profile == "rest" else b"authorization"
+        mw = ASGIMiddleware(app, keyring, profile=profile)
+        sent = run_asgi(mw, {"type": "http", "path": "/x", "headers": [(name, value)]})
+        assert sent[0] == {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", b"1"),
+                (b"content-length", str(len(UNAVAILABLE)).encode()),
+            ],
+        }
+        assert sent[1] == {"type": "http.response.body", "body": UNAVAILABLE, "more_body": False}
+        # A WebSocket handshake gets the same 503 where the server can send it.
+        ws = run_asgi(
+            mw,
+            {
+                "type": "websocket",
+                "path": "/x",
+                "headers": [(name, value)],
+                "extensions": {"websocket.http.response": {}},
+            },
+            [{"type": "websocket.connect"}],
+        )
+        assert ws[0]["type"] == "websocket.http.response.start" and ws[0]["status"] == 503
+        assert (b"retry-after", b"1") in ws[0]["headers"]
+        assert ws[1]["body"] == UNAVAILABLE
+    assert reached == []
+    keyring.set_available(True)
+    scope = {"type": "http", "path": "/x", "headers": [(b"access-token", token.encode())]}
+    sent = run_asgi(ASGIMiddleware(app, keyring), scope)
+    assert sent[0]["status"] == 204 and reached == ["http"]
 
 
 def test_shared_header_cases_over_the_network(header_cases: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from whatsgate_auth import AuthError, InvalidToken, Keyring, MissingToken, Principal
+from whatsgate_auth import AuthError, InvalidToken, Keyring, MissingToken, Principal, StoreUnavailable
 
 METHODS = ("verify_access_token", "verify_authorization", "verify")
 
@@ -26,6 +26,10 @@ class Str(str):
 
 class Bytes(bytes):
     pass
+
+
+class Int(int):
+    """An int subclass: the fast path declines it, so PyO3's method answers."""
 
 
 def test_names_signatures_and_docs_are_kept() -> None:
@@ -116,3 +120,80 @@ def test_the_same_principal_object_is_returned_and_counted() -> None:
     keyring.delete(record.id)
     with pytest.raises(InvalidToken):
         keyring.verify_access_token(token)
+
+
+def test_an_unavailable_keyring_gets_the_same_answers_on_both_paths() -> None:
+    """Calls the fast path answers and calls it hands to PyO3's method (``now`` an
+    ``int`` subclass) raise the same StoreUnavailable, with the same response."""
+    keyring = Keyring()
+    token, record = keyring.issue("one", "acct")
+    bad = token[:-1] + ("A" if token[-1] != "A" else "B")
+    now = int(time.time())
+    values = {
+        "verify_access_token": (token, bad),
+        "verify_authorization": ("Bearer " + token, "Bearer " + bad),
+        "verify": (token, bad),
+    }
+    shapes: list[Callable[[str], str | bytes]] = [str, Str, str.encode, lambda s: Bytes(s.encode())]
+
+    def answers() -> list[tuple[str, int, bytes, list[tuple[str, str]]]]:
+        got: list[tuple[str, int, bytes, list[tuple[str, str]]]] = []
+        for name, presented in values.items():
+            method = getattr(keyring, name)
+            for value in presented:
+                for make in shapes:
+                    for kwargs in ({}, {"now": None}, {"now": now}, {"now": Int(now)}):
+                        try:
+                            result = method(make(value), **kwargs)
+                            got.append((name, 200, result.token_id.encode(), []))
+                        except AuthError as error:
+                            got.append((type(error).__name__, error.status_code, error.body, error.headers))
+        return got
+
+    available = answers()
+    assert {(a[0], a[1]) for a in available} == {
+        ("verify_access_token", 200),
+        ("verify_authorization", 200),
+        ("verify", 200),
+        ("InvalidToken", 403),
+        ("InvalidToken", 401),
+    }
+    keyring.set_available(False)
+    unavailable = answers()
+    assert len(unavailable) == len(available) == 3 * 2 * 4 * 4
+    expected = (
+        "StoreUnavailable",
+        503,
+        b'{"message": "the token store cannot be reached; retry later"}',
+        [("Content-Type", "application/json"), ("Retry-After", "1")],
+    )
+    assert all(answer == expected for answer in unavailable), unavailable
+    with pytest.raises(MissingToken):
+        keyring.verify_access_token(None)
+    with pytest.raises(MissingToken):
+        keyring.verify_authorization(None, now=Int(now))
+    with pytest.raises(TypeError, match="str or bytes"):
+        keyring.verify(None)  # type: ignore[arg-type]
+    keyring.set_available(True)
+    assert answers() == available
+    assert keyring.verify(token).token_id == record.id
+
+
+def test_store_unavailable_leaks_no_reference() -> None:
+    keyring = Keyring()
+    token, _ = keyring.issue("one", "acct")
+    keyring.set_available(False)
+    for _ in range(10):
+        with pytest.raises(StoreUnavailable):
+            keyring.verify_access_token(token)
+    refs = sys.getrefcount(token), sys.getrefcount(keyring)
+    for _ in range(1000):
+        try:
+            keyring.verify_access_token(token)
+        except StoreUnavailable:
+            pass
+        try:
+            keyring.verify(token)
+        except StoreUnavailable:
+            pass
+    assert (sys.getrefcount(token), sys.getrefcount(keyring)) == refs

@@ -18,6 +18,7 @@ from whatsgate_auth import (
     Keyring,
     MissingToken,
     Principal,
+    StoreUnavailable,
     TokenRecord,
     generate,
 )
@@ -26,6 +27,8 @@ REST_MISSING = b'{"message": "an Access-Token is required"}'
 REST_INVALID = b'{"message": "invalid Access-Token"}'
 MCP_MISSING = b'{"message": "a Bearer token is required"}'
 MCP_INVALID = b'{"message": "invalid Bearer token"}'
+UNAVAILABLE = b'{"message": "the token store cannot be reached; retry later"}'
+UNAVAILABLE_HEADERS = [("Content-Type", "application/json"), ("Retry-After", "1")]
 
 
 def secret_part(token: str) -> str:
@@ -39,8 +42,13 @@ def test_version_and_public_names() -> None:
     for name in whatsgate_auth.__all__:
         assert hasattr(whatsgate_auth, name), name
     assert issubclass(MissingToken, AuthError) and issubclass(InvalidToken, AuthError)
+    assert issubclass(StoreUnavailable, AuthError)
     assert issubclass(AuthError, Exception)
     assert not issubclass(MissingToken, InvalidToken)
+    # A client must not read a 503 as "your token is bad": not an InvalidToken.
+    assert not issubclass(StoreUnavailable, (InvalidToken, MissingToken))
+    assert "StoreUnavailable" in whatsgate_auth.__all__
+    assert whatsgate_auth.StoreUnavailable is whatsgate_auth._native.StoreUnavailable
 
 
 def test_generate_returns_a_token_and_its_record_only() -> None:
@@ -257,6 +265,103 @@ def test_exceptions_carry_the_exact_response() -> None:
         keyring.authenticate([], "mcp", resource_metadata='bad"url')
 
 
+def check_unavailable(error: AuthError) -> None:
+    assert type(error) is StoreUnavailable
+    assert error.status_code == 503
+    assert error.body == UNAVAILABLE
+    assert json.loads(error.body) == {"message": "the token store cannot be reached; retry later"}
+    assert error.headers == UNAVAILABLE_HEADERS  # no WWW-Authenticate, in either profile
+
+
+def test_an_unavailable_keyring_answers_503_to_every_token() -> None:
+    keyring = Keyring()
+    token, record = keyring.issue("Production API", "acct_42")
+    bad = token[:-1] + ("A" if token[-1] != "A" else "B")
+    metadata = "https://api.example/.well-known/oauth-protected-resource"
+    assert keyring.is_available is True
+    # Positive control: every call below is accepted while the keyring is current.
+    assert keyring.authenticate([("Access-Token", token)]).token_id == record.id
+    assert keyring.verify(token).token_id == record.id
+    assert [token_id for token_id, _ in keyring.take_last_used()] == [record.id]
+
+    keyring.set_available(False)
+    assert keyring.is_available is False
+    calls: list[Any] = [
+        lambda t: keyring.authenticate([("Access-Token", t)]),
+        lambda t: keyring.authenticate([("Access-Token", t)], "rest"),
+        lambda t: keyring.authenticate([(b"authorization", b"Bearer " + t.encode())], "mcp"),
+        lambda t: keyring.authenticate([("Authorization", "Bearer " + t)], "mcp", resource_metadata=metadata),
+        lambda t: keyring.verify_access_token(t),
+        lambda t: keyring.verify_access_token(t.encode(), now=2_000_000_000),
+        lambda t: keyring.verify_authorization("Bearer " + t),
+        lambda t: keyring.verify(t),
+        lambda t: keyring.verify(t.encode()),
+    ]
+    for call in calls:
+        for presented in (token, bad, "x"):
+            with pytest.raises(StoreUnavailable) as caught:
+                call(presented)
+            check_unavailable(caught.value)
+    with pytest.raises(StoreUnavailable):
+        keyring.verify("")  # a bare token is always "presented"
+
+    # No token: the seed's answer, which needs no store.
+    with pytest.raises(MissingToken) as missing:
+        keyring.authenticate([])
+    assert (missing.value.status_code, missing.value.body) == (403, REST_MISSING)
+    with pytest.raises(MissingToken) as missing:
+        keyring.authenticate([("Authorization", "Basic abc")], "mcp")
+    assert (missing.value.status_code, missing.value.body) == (401, MCP_MISSING)
+    for value in (None, "", " \t"):
+        with pytest.raises(MissingToken):
+            keyring.verify_access_token(value)
+    with pytest.raises(MissingToken):
+        keyring.verify_authorization(None)
+    # A header malformed whatever the store holds is invalid, as in the core.
+    with pytest.raises(InvalidToken):
+        keyring.authenticate([("Access-Token", token), ("access-token", token)])
+    with pytest.raises(InvalidToken):
+        keyring.verify_authorization("Bearer")
+
+    # Lifecycle calls still work while unavailable.
+    other, other_record = keyring.issue("second", "acct_42")
+    assert keyring.get(other_record.id) == other_record and len(keyring) == 2
+    keyring.delete(other_record.id)
+    keyring.add(other_record)
+    keyring.sync(keyring.records())
+    with pytest.raises(StoreUnavailable):
+        keyring.verify_access_token(other)
+    assert keyring.take_last_used() == []  # nothing was accepted
+
+    # Recovery: every usual answer is back.
+    keyring.set_available(True)
+    assert keyring.is_available is True
+    assert keyring.authenticate([("Access-Token", token)]).token_id == record.id
+    assert keyring.authenticate([("Authorization", "Bearer " + token)], "mcp").token_id == record.id
+    assert keyring.verify_access_token(other).token_id == other_record.id
+    assert keyring.verify(token).token_id == record.id
+    with pytest.raises(InvalidToken):
+        keyring.verify_access_token(bad)
+    with pytest.raises(InvalidToken):
+        keyring.verify(bad)
+
+
+def test_set_available_takes_a_bool_and_is_available_is_read_only() -> None:
+    keyring = Keyring()
+    for wrong in (0, 1, None, "false"):
+        with pytest.raises(TypeError):
+            keyring.set_available(wrong)  # type: ignore[arg-type]
+    assert keyring.is_available is True
+    with pytest.raises(AttributeError):
+        keyring.is_available = False  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        keyring.set_available(available=False)  # type: ignore[call-arg]
+    keyring.set_available(False)
+    keyring.set_available(False)
+    assert keyring.is_available is False
+    assert Keyring().is_available is True  # per keyring
+
+
 def test_no_secret_in_any_repr_str_or_message() -> None:
     keyring = Keyring()
     token, record = keyring.issue("Production API", "acct_42")
@@ -270,12 +375,19 @@ def test_no_secret_in_any_repr_str_or_message() -> None:
                 method(value)
             except AuthError as error:
                 texts += [repr(error), str(error), repr(error.args), repr(error.headers), repr(error.body)]
+    keyring.set_available(False)
+    for method in (keyring.verify_access_token, keyring.verify):
+        try:
+            method(token)
+        except StoreUnavailable as error:
+            texts += [repr(error), str(error), repr(error.args), repr(error.headers), repr(error.body)]
+    keyring.set_available(True)
     keyring.delete(record.id)
     try:
         keyring.verify_access_token(token)
     except AuthError as error:
         texts += [repr(error), str(error)]
-    assert len(texts) > 10
+    assert len(texts) > 20
     for text in texts:
         assert secret not in text and secret[:20] not in text, text
     assert repr(principal) == f"Principal(account='acct_42', token_id='{record.id}', token_name='Production API')"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from flask import Flask, request as flask_request
@@ -84,6 +84,73 @@ def test_mcp_profile(served: tuple[int, Keyring, str, str]) -> None:
     assert twice.header("www-authenticate") == [
         f'Bearer realm="whatsgate", error="invalid_token", resource_metadata="{METADATA}"'
     ]
+
+
+UNAVAILABLE = b'{"message": "the token store cannot be reached; retry later"}'
+
+
+def test_an_unavailable_keyring_answers_503_over_the_network(served: tuple[int, Keyring, str, str]) -> None:
+    port, keyring, token, token_id = served
+    presented = [
+        ("/api/me", "Access-Token", token.encode()),
+        ("/api/me", "Access-Token", tamper(token).encode()),
+        ("/mcp", "Authorization", b"Bearer " + token.encode()),
+        ("/mcp", "Authorization", b"Bearer wgat_nope"),
+    ]
+    keyring.set_available(False)
+    try:
+        for path, name, value in presented:
+            r = request(port, path, [(name, value)])
+            assert (r.status, r.body) == (503, UNAVAILABLE), (path, value)
+            assert r.header("content-type") == ["application/json"]
+            assert r.header("content-length") == [str(len(UNAVAILABLE))]
+            assert r.header("retry-after") == ["1"]
+            assert r.header("www-authenticate") == []
+        missing = request(port, "/api/me")
+        assert (missing.status, missing.body) == (403, b'{"message": "an Access-Token is required"}')
+        assert missing.header("retry-after") == []
+        missing = request(port, "/mcp")
+        assert missing.status == 401 and missing.header("retry-after") == []
+        assert request(port, "/health").status == 200
+    finally:
+        keyring.set_available(True)
+    ok = request(port, "/api/me", [("Access-Token", token.encode())])
+    assert ok.status == 200 and json.loads(ok.body)["token_id"] == token_id
+    assert request(port, "/mcp", [("Authorization", b"Bearer " + token.encode())]).status == 200
+    assert request(port, "/api/me", [("Access-Token", tamper(token).encode())]).status == 403
+
+
+def test_an_unavailable_keyring_in_process() -> None:
+    keyring = Keyring()
+    token, _ = keyring.issue("one", "acct")
+    cases: list[tuple[Literal["rest", "mcp"], str, str]] = [
+        ("rest", "HTTP_ACCESS_TOKEN", token),
+        ("mcp", "HTTP_AUTHORIZATION", "Bearer " + token),
+    ]
+    for profile, key, value in cases:
+        app = WSGIMiddleware(echo_app, keyring, profile=profile)
+        got: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            got.append((status, headers))
+            return lambda data: None
+
+        keyring.set_available(False)
+        body = b"".join(app({"PATH_INFO": "/x", key: value}, start_response))
+        assert got == [
+            (
+                "503 Service Unavailable",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Retry-After", "1"),
+                    ("Content-Length", str(len(UNAVAILABLE))),
+                ],
+            )
+        ]
+        assert body == UNAVAILABLE
+        keyring.set_available(True)
+        status, _, body = call_wsgi(app, {"PATH_INFO": "/x", key: value})
+        assert status == 200 and json.loads(body)["account"] == "acct"
 
 
 def test_shared_header_cases_over_the_network(header_cases: dict[str, Any]) -> None:

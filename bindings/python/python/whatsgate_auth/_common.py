@@ -25,7 +25,7 @@ Profile = Literal["rest", "mcp"]
 PRINCIPAL_KEY = "whatsgate.principal"
 """Where the middleware puts the ``Principal``: a key of the ASGI scope or the WSGI environ."""
 
-_REASONS = {401: "Unauthorized", 403: "Forbidden"}
+_REASONS = {401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
 
 
 def check_config(

@@ -11,6 +11,7 @@ __all__ = [
     "AuthError",
     "MissingToken",
     "InvalidToken",
+    "StoreUnavailable",
     "generate",
     # Private, for the middleware (_common.py); listed because the module
     # has no __all__ and so exports every name its stub declares.
@@ -38,6 +39,14 @@ class MissingToken(AuthError):
 
 class InvalidToken(AuthError):
     """A token was presented and refused, for whatever reason."""
+
+class StoreUnavailable(AuthError):
+    """A token was presented while the keyring cannot confirm it is current.
+
+    Its token store is out of reach (``Keyring.set_available(False)``): the
+    token is neither accepted nor called invalid. 503 in both profiles,
+    ``headers`` carry ``("Retry-After", "1")`` and no challenge.
+    """
 
 @final
 class TokenRecord:
@@ -94,6 +103,9 @@ class Keyring:
     def records(self, account: str | None = None) -> list[TokenRecord]: ...
     def sync(self, records: Iterable[TokenRecord]) -> None: ...
     def take_last_used(self) -> list[tuple[str, int]]: ...
+    def set_available(self, available: bool, /) -> None: ...
+    @property
+    def is_available(self) -> bool: ...
     def verify(self, token: _HeaderValue, /, *, now: int | None = None) -> Principal: ...
     def verify_access_token(
         self, value: _HeaderValue | None, /, *, now: int | None = None

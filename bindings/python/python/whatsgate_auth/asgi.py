@@ -30,7 +30,9 @@ class ASGIMiddleware:
     ``profile="mcp"`` reads ``Authorization: Bearer`` and answers 401 with a
     ``WWW-Authenticate`` challenge (with ``resource_metadata="…"`` when
     given). Every value of the token header is checked, so a request with two
-    token headers is refused.
+    token headers is refused. While the keyring is unavailable
+    (``Keyring.set_available(False)``), a request with a token is answered
+    503 with ``Retry-After`` in either profile.
     """
 
     def __init__(

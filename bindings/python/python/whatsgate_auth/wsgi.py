@@ -42,6 +42,9 @@ class WSGIMiddleware:
     ``profile="rest"`` reads ``Access-Token`` and answers 403;
     ``profile="mcp"`` reads ``Authorization: Bearer`` and answers 401 with a
     ``WWW-Authenticate`` challenge (with ``resource_metadata="…"`` when given).
+    While the keyring is unavailable (``Keyring.set_available(False)``), a
+    request with a token is answered 503 with ``Retry-After`` in either
+    profile.
     """
 
     def __init__(
