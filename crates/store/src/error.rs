@@ -30,6 +30,9 @@ pub enum StoreError {
     /// The server cannot be reached, or the connection was lost (the store,
     /// what the driver said).
     Unreachable(String, String),
+    /// A `postgresql://` URL the driver cannot use (the store, what is wrong
+    /// with it: an option's name, never its value).
+    BadConnectionString(String, String),
     /// No token has this id.
     UnknownToken(TokenId),
     /// No token of this account has this name.
@@ -82,6 +85,11 @@ impl fmt::Display for StoreError {
                 f,
                 "cannot reach the token store {store} ({why}): check that the server runs and \
                  accepts this user"
+            ),
+            Self::BadConnectionString(store, why) => write!(
+                f,
+                "{store} is not a PostgreSQL URL this release can use ({why}); write it as \
+                 postgresql://user:password@host:5432/database?option=value"
             ),
             Self::UnknownToken(id) => {
                 write!(f, "no token has id {id}; `wgauth token list` shows the ids")
