@@ -559,27 +559,28 @@ fn secs(t: Timestamp) -> i64 {
 /// record, or why it is not one. Never fails on a row's content, whatever
 /// another program wrote into it (the same rules as the SQLite backend).
 fn decode(row: &Row, first: usize) -> Result<TokenRecord, BadRow> {
-    let id_text: Option<String> = row.try_get(first).ok();
+    // Text and bytes are borrowed from the row: a snapshot decodes a
+    // million rows, and only the checked values are copied out.
+    let id_text: Option<&str> = row.try_get(first).ok();
     let bad = |why: &str| BadRow {
-        id: id_text.clone().unwrap_or_else(|| "(not text)".into()),
+        id: id_text.unwrap_or("(not text)").to_owned(),
         why: why.to_owned(),
     };
     let id = id_text
-        .as_deref()
         .and_then(|text| Some((text, TokenId::from_str(text).ok()?)))
         // Ids are written as lowercase hex: another spelling of the same id
         // would be a second row for one token.
-        .filter(|(text, id)| id.to_string() == *text)
+        .filter(|(text, id)| id.to_hex_digits() == text.as_bytes())
         .map(|(_, id)| id)
         .ok_or_else(|| bad("its id is not 16 lowercase hexadecimal digits"))?;
-    let account: String = row
+    let account: &str = row
         .try_get(first + 1)
         .map_err(|_| bad("its account id is not text"))?;
-    let account = AccountId::new(&account).map_err(|e| bad(&format!("its account id {e}")))?;
-    let stored_name: String = row
+    let account = AccountId::new(account).map_err(|e| bad(&format!("its account id {e}")))?;
+    let stored_name: &str = row
         .try_get(first + 2)
         .map_err(|_| bad("its name is not text"))?;
-    let name = match TokenName::new(&stored_name) {
+    let name = match TokenName::new(stored_name) {
         // Names are stored trimmed: an untrimmed one would be a second name
         // that means the same as another in the account.
         Ok(name) if name.as_str() == stored_name => name,
@@ -587,7 +588,7 @@ fn decode(row: &Row, first: usize) -> Result<TokenRecord, BadRow> {
         Err(e) => return Err(bad(&format!("its name {e}"))),
     };
     let verifier_at = |col: usize| -> Result<Option<Verifier>, ()> {
-        let bytes: Option<Vec<u8>> = row.try_get(col).map_err(drop)?;
+        let bytes: Option<&[u8]> = row.try_get(col).map_err(drop)?;
         bytes
             .map(|bytes| {
                 <[u8; 32]>::try_from(bytes)

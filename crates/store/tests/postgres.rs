@@ -1124,3 +1124,191 @@ fn kill_9_of_a_waiting_followers_own_backend_is_unreachable_at_once() {
     );
     assert_eq!(all_seqs(&mut follower), [1, 2]);
 }
+
+// ---------------------------------------------------------------------------
+// Rows another program wrote, and last-use batches.
+
+#[test]
+fn every_kind_of_damaged_row_is_reported_by_id_and_removable() {
+    let pg = pg_or_skip!();
+    let (url, _db) = pg.database();
+    let mut store = open(&url);
+    let (token, good) = create(&mut store, "acct_1", "Production API");
+    let v = "'\\x0000000000000000000000000000000000000000000000000000000000000000'";
+    let rows = [
+        (
+            "00000000000000AA",
+            "'acct_1'",
+            "'upper-case id'",
+            "0",
+            "NULL",
+            "lowercase",
+        ),
+        (
+            "zzzzzzzzzzzzzzzz",
+            "'acct_1'",
+            "'not hex'",
+            "0",
+            "NULL",
+            "lowercase",
+        ),
+        (
+            "0000000000000001",
+            "''",
+            "'empty account'",
+            "0",
+            "NULL",
+            "account",
+        ),
+        (
+            "0000000000000002",
+            "' acct_1'",
+            "'spaced account'",
+            "0",
+            "NULL",
+            "account",
+        ),
+        (
+            "0000000000000003",
+            "'acct_1'",
+            "E'new\\nline'",
+            "0",
+            "NULL",
+            "control",
+        ),
+        (
+            "0000000000000004",
+            "'acct_1'",
+            "repeat('n', 65)",
+            "0",
+            "NULL",
+            "too long",
+        ),
+        (
+            "0000000000000005",
+            "'acct_1'",
+            "'   '",
+            "0",
+            "NULL",
+            "empty",
+        ),
+        (
+            "0000000000000006",
+            "'acct_1'",
+            "'negative creation'",
+            "-1",
+            "NULL",
+            "creation",
+        ),
+        (
+            "0000000000000007",
+            "'acct_1'",
+            "'negative last use'",
+            "0",
+            "-5",
+            "last-use",
+        ),
+    ];
+    for (id, acct, n, created, last_used, _) in rows {
+        raw(&url)
+            .batch_execute(&format!(
+                "INSERT INTO tokens (id, account, name, verifier, created_at, last_used_at) \
+                 VALUES ('{id}', {acct}, {n}, {v}, {created}, {last_used})"
+            ))
+            .unwrap();
+    }
+    raw(&url)
+        .batch_execute(&format!(
+            "INSERT INTO tokens VALUES ('0000000000000008', 'acct_1', 'negative grace', {v}, 0, \
+             NULL, {v}, -1)"
+        ))
+        .unwrap();
+
+    let snapshot = store.snapshot().unwrap();
+    assert_eq!(snapshot.records.len(), 1);
+    assert!(accepts(&snapshot.records[0], &token, T0));
+    let bad: HashMap<String, String> = snapshot
+        .bad_rows
+        .iter()
+        .map(|b| (b.id.clone(), b.why.clone()))
+        .collect();
+    assert_eq!(bad.len(), rows.len() + 1, "{bad:?}");
+    for (id, _, _, _, _, why) in rows {
+        assert!(
+            bad[id].contains(why),
+            "{id}: {:?} should say {why:?}",
+            bad[id]
+        );
+    }
+    assert!(bad["0000000000000008"].contains("grace"), "{bad:?}");
+    // Nothing secret in a report: no verifier bytes, only the id and why.
+    assert!(bad.values().all(|why| !why.contains("\\x")));
+
+    // Each removable by its id, with a change that reads as gone.
+    for id in (1..=8).map(|i| format!("{i:016x}")) {
+        let id: TokenId = id.parse().unwrap();
+        assert!(store.delete(id).unwrap().is_none(), "{id}");
+    }
+    let changes = store.changes_since(1, 100).unwrap();
+    assert_eq!(changes.len(), 8);
+    assert!(
+        changes
+            .iter()
+            .all(|(_, state)| matches!(state, RowState::Absent))
+    );
+    // The two whose ids are not ids stay reported; the good token is intact.
+    let snapshot = store.snapshot().unwrap();
+    assert_eq!(snapshot.bad_rows.len(), 2);
+    assert_eq!(snapshot.records[0].id, good.id);
+}
+
+#[test]
+fn last_use_batches_keep_the_latest_instant_and_never_deadlock() {
+    let pg = pg_or_skip!();
+    let (url, _db) = pg.database();
+    let mut store = open(&url);
+    let ids: Vec<TokenId> = (0..200)
+        .map(|i| create(&mut store, "acct_1", &format!("token {i}")).1.id)
+        .collect();
+    // One batch naming a token twice: the later instant wins, whatever the order.
+    store
+        .record_last_used(&[
+            (ids[0], Timestamp(T0.0 + 50)),
+            (ids[0], Timestamp(T0.0 + 10)),
+        ])
+        .unwrap();
+    assert_eq!(
+        store.get(ids[0]).unwrap().unwrap().last_used_at,
+        Some(Timestamp(T0.0 + 50))
+    );
+
+    // Batches over the same tokens in opposite orders, from four threads:
+    // rows are locked in id order, so none waits on another in a cycle.
+    thread::scope(|s| {
+        for t in 0..4u64 {
+            let (url, ids) = (&url, &ids);
+            s.spawn(move || {
+                let mut store = open(url);
+                for round in 0..25u64 {
+                    let mut batch: Vec<(TokenId, Timestamp)> = ids
+                        .iter()
+                        .map(|id| (*id, Timestamp(T0.0 + 100 + round * 4 + t)))
+                        .collect();
+                    if (round + t) % 2 == 1 {
+                        batch.reverse();
+                    }
+                    store.record_last_used(&batch).unwrap();
+                }
+            });
+        }
+    });
+    let latest = Timestamp(T0.0 + 100 + 24 * 4 + 3);
+    assert!(
+        store
+            .list(None)
+            .unwrap()
+            .iter()
+            .all(|r| r.last_used_at == Some(latest))
+    );
+    assert_eq!(store.head().unwrap(), 200, "last use is no change");
+}
