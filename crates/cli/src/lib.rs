@@ -25,6 +25,7 @@ macro_rules! say {
     }};
 }
 
+mod logger;
 mod serve;
 mod units;
 
@@ -142,6 +143,10 @@ struct ServeArgs {
     /// of account "demo", and print it with a ready-to-paste curl command.
     #[arg(long)]
     demo: bool,
+    /// Refuse every token with 503 (fail closed) once the server has not
+    /// confirmed for this long that it holds every change of the store.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    stale_after: Duration,
     /// Benchmarks only: serve the same routes with no authentication at all.
     #[arg(long, hide = true)]
     no_auth: bool,
@@ -287,6 +292,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             busy_timeout: cli.busy_timeout,
             listen: args.listen,
             demo: args.demo,
+            stale_after: args.stale_after,
             no_auth: args.no_auth,
         }),
     }

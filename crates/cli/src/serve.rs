@@ -4,12 +4,14 @@
 //!   the `mcp` profile (`Authorization: Bearer`), through
 //!   `whatsgate-auth-tower`'s `AuthLayer`; an accepted request gets 200 JSON
 //!   naming the account, token id and token name.
-//! - The tokens live in memory in a core `Keyring`. A follower thread polls
-//!   the head of the store's change log every [`POLL_EVERY`] and, when
-//!   another process changed the store, makes the keyring equal to it
-//!   (`Keyring::sync`): a token deleted or regenerated elsewhere is refused
-//!   within a second.
-//! - The same thread writes last-used instants in batches, every
+//! - The tokens live in memory in a core `Keyring` that a store follower
+//!   (`whatsgate_auth_store::SyncedKeyring`) keeps current: it applies the
+//!   store's change log in order, woken by `NOTIFY` (PostgreSQL) or
+//!   `data_version` (SQLite), so a token deleted or regenerated on any host
+//!   is refused here within its wake-up latency. Past `--stale-after`
+//!   without confirming it is current, every token is answered 503 (fail
+//!   closed) until it is again. `docs/STORE.md` has the details.
+//! - A flush thread writes last-used instants in batches, every
 //!   [`FLUSH_EVERY`] and at shutdown, never once per request.
 //! - HTTP/1.1 through hyper: request line and headers are capped at
 //!   [`MAX_HEADER_BYTES`] (larger gets 431), at most [`MAX_HEADERS`]
@@ -21,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{Method, StatusCode, Uri};
@@ -31,14 +33,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use whatsgate_auth::{AccountId, Keyring, Profile, Timestamp, Token, TokenId, TokenName};
-use whatsgate_auth_store::{BackendKind, OpenMode, Store, StoreError};
+use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenName};
+use whatsgate_auth_store::{BackendKind, FollowOptions, OpenMode, StoreUrl, SyncedKeyring};
 use whatsgate_auth_tower::{AuthLayer, Authenticated};
 
 use crate::Error;
 
-/// How often the follower checks the store for changes by other processes.
-pub const POLL_EVERY: Duration = Duration::from_millis(200);
 /// How often last-used instants are written to the store.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Cap on the request line plus headers, in bytes (hyper's read buffer).
@@ -61,6 +61,7 @@ pub struct Options {
     pub busy_timeout: Duration,
     pub listen: SocketAddr,
     pub demo: bool,
+    pub stale_after: Duration,
     pub no_auth: bool,
 }
 
@@ -71,24 +72,25 @@ pub fn run(options: Options) -> Result<(), Error> {
     } else {
         OpenMode::Existing
     };
-    let mut store = Store::open_with_timeout(&options.db, mode, options.busy_timeout)?;
+    let url = StoreUrl::parse(&options.db).map_err(whatsgate_auth_store::StoreError::from)?;
     // As given for a file; a server's URL with its password redacted.
-    let shown = match store.url().backend() {
+    let shown = match url.backend() {
         BackendKind::Sqlite => options.db.clone(),
-        BackendKind::Postgres => store.url().to_string(),
+        BackendKind::Postgres => url.to_string(),
     };
+    let follow = FollowOptions {
+        bound: options.stale_after,
+        timeout: options.busy_timeout,
+        ..FollowOptions::default()
+    };
+    crate::logger::install();
+    let synced = Arc::new(SyncedKeyring::open(&options.db, mode, follow)?);
     let demo = if options.demo {
-        Some(demo_token(&mut store)?)
+        Some(demo_token(&synced)?)
     } else {
         None
     };
-    let keyring = Arc::new(Keyring::new());
-    // Read the head of the change log before the records: a change in
-    // between is seen on the first poll.
-    let head = store.head()?;
-    keyring
-        .sync(store.list(None)?)
-        .map_err(|e| Error::Other(format!("cannot load the tokens: {e}")))?;
+    let keyring = Arc::clone(synced.keyring());
     let layer = if options.no_auth {
         None
     } else {
@@ -115,12 +117,12 @@ pub fn run(options: Options) -> Result<(), Error> {
         .map_err(|e| Error::Io("reading the listening address", e))?;
 
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let follower = {
-        let keyring = Arc::clone(&keyring);
+    let flusher = {
+        let synced = Arc::clone(&synced);
         thread::Builder::new()
-            .name("wgauth-store".into())
-            .spawn(move || follow(store, &keyring, head, &stop_rx))
-            .map_err(|e| Error::Io("starting the store thread", e))?
+            .name("wgauth-last-use".into())
+            .spawn(move || flush_last_used(&synced, &stop_rx))
+            .map_err(|e| Error::Io("starting the last-use thread", e))?
     };
 
     say!(
@@ -147,10 +149,10 @@ pub fn run(options: Options) -> Result<(), Error> {
         None => runtime.block_on(serve(listener, signals, app)),
         Some(layer) => runtime.block_on(serve(listener, signals, tower::Layer::layer(&layer, app))),
     };
-    // Stop the follower: it flushes last use one final time.
+    // Stop the flush thread: it writes last use one final time.
     drop(stop_tx);
-    if follower.join().is_err() {
-        say!("wgauth: the store thread failed; last use may not have been saved");
+    if flusher.join().is_err() {
+        say!("wgauth: the last-use thread failed; last use may not have been saved");
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     say!("wgauth: stopped");
@@ -158,14 +160,14 @@ pub fn run(options: Options) -> Result<(), Error> {
 }
 
 /// The demo token (to show once).
-fn demo_token(store: &mut Store) -> Result<Token, Error> {
+fn demo_token(synced: &SyncedKeyring) -> Result<Token, Error> {
     let invalid = |e| Error::Other(format!("demo label: {e}"));
     let account = AccountId::new(DEMO_ACCOUNT).map_err(invalid)?;
     let name = TokenName::new(DEMO_NAME).map_err(invalid)?;
     let now = Timestamp::now();
-    let (token, _record) = match store.find(&account, &name)? {
-        Some(existing) => store.regenerate(existing.id, now, None)?,
-        None => store.create(account, name, now)?,
+    let (token, _record) = match synced.find(&account, &name)? {
+        Some(existing) => synced.regenerate(existing.id, now, None)?,
+        None => synced.create(account, name, now)?,
     };
     Ok(token)
 }
@@ -345,62 +347,25 @@ impl Signals {
     }
 }
 
-/// The follower thread: keeps the keyring equal to the store and writes
-/// last use in batches, until `stop` is dropped (then flushes once more).
-fn follow(mut store: Store, keyring: &Keyring, mut head: u64, stop: &mpsc::Receiver<()>) {
-    let mut last_flush = Instant::now();
-    let mut pending: Vec<(TokenId, Timestamp)> = Vec::new();
-    let mut sync_failing = false;
-    let mut flush_failing = false;
+/// Writes last use in batches until `stop` is dropped, then once more.
+fn flush_last_used(synced: &SyncedKeyring, stop: &mpsc::Receiver<()>) {
+    let mut failing = false;
     loop {
         let stopping = !matches!(
-            stop.recv_timeout(POLL_EVERY),
+            stop.recv_timeout(FLUSH_EVERY),
             Err(mpsc::RecvTimeoutError::Timeout)
         );
-        let synced = store.head().and_then(|now_head| {
-            if now_head != head {
-                let records = store.list(None)?;
-                keyring
-                    .sync(records)
-                    .map_err(|e| StoreError::Damaged(format!("inconsistent records: {e}")))?;
-                head = now_head;
+        match synced.flush_last_used() {
+            Ok(()) if failing => {
+                failing = false;
+                say!("wgauth: saving last use again");
             }
-            Ok(())
-        });
-        match synced {
-            Ok(()) if sync_failing => {
-                sync_failing = false;
-                say!("wgauth: following the store again");
-            }
-            Err(e) if !sync_failing => {
-                sync_failing = true;
-                say!(
-                    "wgauth: cannot read the store ({e}); serving the tokens as last read, retrying"
-                );
+            // Kept for the next flush by the synced keyring.
+            Err(e) if !failing => {
+                failing = true;
+                say!("wgauth: cannot save last use ({e}); will retry");
             }
             _ => {}
-        }
-        if stopping || last_flush.elapsed() >= FLUSH_EVERY {
-            last_flush = Instant::now();
-            pending.extend(keyring.take_last_used());
-            match store.record_last_used(&pending) {
-                Ok(()) => {
-                    pending.clear();
-                    if flush_failing {
-                        flush_failing = false;
-                        say!("wgauth: saving last use again");
-                    }
-                }
-                Err(e) => {
-                    if !flush_failing {
-                        flush_failing = true;
-                        say!("wgauth: cannot save last use ({e}); will retry");
-                    }
-                    // Keep one entry per token (the latest) while it fails.
-                    pending.sort_by(|a, b| (a.0, b.1).cmp(&(b.0, a.1)));
-                    pending.dedup_by_key(|(id, _)| *id);
-                }
-            }
         }
         if stopping {
             break;

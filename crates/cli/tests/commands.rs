@@ -512,7 +512,8 @@ fn a_damaged_row_is_reported_not_served() {
         .expect("damage");
     drop(conn);
     assert_error(&env.run(&["token", "list"]), "damaged");
-    assert_error(&env.run(&["serve", "--listen", "127.0.0.1:0"]), "damaged");
+    // (`wgauth serve` refuses that row's token and serves the rest: see
+    // tests/server.rs.)
     // The message names the row and what to do; and a damaged row never
     // blocks its removal.
     let id = {

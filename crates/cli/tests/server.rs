@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Env, INVALID, MISSING, SEED_BODY, Server};
 use http_body_util::{BodyExt, Full};
@@ -317,6 +317,56 @@ fn tokens_deleted_or_regenerated_by_another_process_are_refused_within_a_second(
             .status,
         200
     );
+}
+
+/// The held-out case of the store issue: another tool writes two rows whose
+/// names differ only by a trailing space. The server reports the damaged
+/// row, refuses its token, and a deletion still applies at once (before the
+/// change log, the server kept serving every token as last read, the
+/// deleted one included, for as long as the damaged row was there).
+#[test]
+fn a_damaged_row_is_refused_and_never_blocks_a_deletion() {
+    let env = Env::new();
+    let (server, token, id) = started(&env);
+    let (other, _) = env.create("acct_42", "Testing");
+    let conn = rusqlite::Connection::open(&env.db).expect("open");
+    conn.execute(
+        "INSERT INTO tokens (id, account, name, verifier, created_at)
+         SELECT '00000000000000a1', account, name || ' ', verifier, created_at
+         FROM tokens WHERE name = 'Testing'",
+        [],
+    )
+    .expect("damage");
+    conn.execute(
+        "INSERT INTO changes (token_id, at) VALUES ('00000000000000a1', 0)",
+        [],
+    )
+    .expect("log the damage");
+    drop(conn);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.stderr().contains("not a valid token record") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        server
+            .stderr()
+            .contains("\"00000000000000a1\" is not a valid token record"),
+        "the damaged row is reported: {}",
+        server.stderr()
+    );
+    let out = env.run(&["token", "delete", &id]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let took = server
+        .wait_until(&token, false, Duration::from_secs(5))
+        .expect("a deleted token is still accepted while another row is damaged");
+    eprintln!("deleted token refused after {took:?}, beside a damaged row");
+    assert!(took < Duration::from_secs(1), "deletion took {took:?}");
+    assert!(
+        server
+            .wait_until(&other, true, Duration::from_secs(1))
+            .is_some()
+    );
+    assert!(!server.stderr().contains(&token), "a token reached the log");
 }
 
 #[test]
