@@ -17,7 +17,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -27,6 +26,7 @@ use postgres::{Client, NoTls};
 use whatsgate_auth::{Timestamp, TokenId};
 use whatsgate_auth_store::{Change, OpenMode, RowState, Store, StoreError};
 
+use common::pg::{PASSWORD, Server};
 use common::{TestBackend, accepts, account, create, name, open};
 
 const T0: Timestamp = Timestamp(1_700_000_000);
@@ -57,20 +57,9 @@ impl Pg {
     /// The shared server, or `None` (with the reason printed) when there is
     /// none and none is required.
     fn from_env() -> Option<Pg> {
-        match std::env::var("WGAUTH_TEST_PG_URL") {
-            Ok(base) if !base.is_empty() => Some(Pg { base }),
-            _ if std::env::var_os("WGAUTH_TEST_PG_REQUIRED").is_some() => panic!(
-                "WGAUTH_TEST_PG_REQUIRED is set but WGAUTH_TEST_PG_URL is not: scripts/test-store \
-                 must start a server and pass its URL"
-            ),
-            _ => {
-                eprintln!(
-                    "skipped: WGAUTH_TEST_PG_URL is unset (scripts/test-store starts a throwaway \
-                     PostgreSQL and sets it)"
-                );
-                None
-            }
-        }
+        common::pg::available().then(|| Pg {
+            base: std::env::var("WGAUTH_TEST_PG_URL").unwrap_or_default(),
+        })
     }
 
     /// A new empty database on this server.
@@ -174,76 +163,6 @@ fn all_seqs(store: &mut Store) -> Vec<u64> {
 
 // ---------------------------------------------------------------------------
 // A server of a test's own (for the tests that stop or kill it).
-
-/// A throwaway server from `scripts/pg start`, stopped and removed on drop.
-struct Server {
-    dir: String,
-    url: String,
-}
-
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg");
-
-impl Server {
-    fn start() -> Server {
-        let out = Command::new("bash")
-            .arg(SCRIPT)
-            .arg("start")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scripts/pg start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let value = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .unwrap_or_else(|| panic!("no {key} in {stdout:?}"))
-                .to_owned()
-        };
-        Server {
-            dir: value("WGAUTH_TEST_PG_DIR="),
-            url: value("WGAUTH_TEST_PG_URL="),
-        }
-    }
-
-    /// `scripts/pg COMMAND DIR ARGS…`, which must succeed.
-    fn pg(&self, command: &str, args: &[&str]) {
-        let out = Command::new("bash")
-            .arg(SCRIPT)
-            .arg(command)
-            .arg(&self.dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scripts/pg {command} {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// The URL with a password: the server trusts local users and ignores
-    /// it, so it only shows whether a password ever leaks into a message.
-    fn url_with_password(&self) -> String {
-        self.url
-            .replacen("wgauth@", &format!("wgauth:{PASSWORD}@"), 1)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(SCRIPT)
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
-
-const PASSWORD: &str = "s3cret-Pa55word";
 
 /// Checks that an error names no password, in `Display` or in `Debug`.
 fn no_password(e: &StoreError) {

@@ -16,6 +16,8 @@
 
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+pub mod pg;
+
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::{Arc, Barrier};
