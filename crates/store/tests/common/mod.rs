@@ -14,7 +14,7 @@
 //! backend_suite!(Sqlite);
 //! ```
 
-#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+#![allow(dead_code, unused_macros, missing_docs, clippy::unwrap_used)]
 
 pub mod pg;
 
