@@ -5,6 +5,7 @@ mod backend;
 mod error;
 mod follower;
 mod postgres;
+mod row;
 mod sqlite;
 mod synced;
 mod url;

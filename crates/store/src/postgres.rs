@@ -39,11 +39,11 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Transaction};
 use whatsgate_auth::{
-    AccountId, OsRng, Rollover, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
-    Verifier,
+    AccountId, OsRng, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
 };
 
 use crate::backend::{Backend, BadRow, Change, RowState, Snapshot};
+use crate::row::RawRow;
 use crate::url::StoreUrl;
 use crate::{OpenMode, StoreError};
 
@@ -556,89 +556,27 @@ fn secs(t: Timestamp) -> i64 {
 }
 
 /// A `tokens` row (the columns of [`COLUMNS`] from `first` on) as a
-/// record, or why it is not one. Never fails on a row's content, whatever
-/// another program wrote into it (the same rules as the SQLite backend).
+/// record, or why it is not one ([`crate::row::check`]).
 fn decode(row: &Row, first: usize) -> Result<TokenRecord, BadRow> {
-    // Text and bytes are borrowed from the row: a snapshot decodes a
-    // million rows, and only the checked values are copied out.
-    let id_text: Option<&str> = row.try_get(first).ok();
-    let bad = |why: &str| BadRow {
-        id: id_text.unwrap_or("(not text)").to_owned(),
-        why: why.to_owned(),
-    };
-    let id = id_text
-        .and_then(|text| Some((text, TokenId::from_str(text).ok()?)))
-        // Ids are written as lowercase hex: another spelling of the same id
-        // would be a second row for one token.
-        .filter(|(text, id)| id.to_hex_digits() == text.as_bytes())
-        .map(|(_, id)| id)
-        .ok_or_else(|| bad("its id is not 16 lowercase hexadecimal digits"))?;
-    let account: &str = row
-        .try_get(first + 1)
-        .map_err(|_| bad("its account id is not text"))?;
-    let account = AccountId::new(account).map_err(|e| bad(&format!("its account id {e}")))?;
-    let stored_name: &str = row
-        .try_get(first + 2)
-        .map_err(|_| bad("its name is not text"))?;
-    let name = match TokenName::new(stored_name) {
-        // Names are stored trimmed: an untrimmed one would be a second name
-        // that means the same as another in the account.
-        Ok(name) if name.as_str() == stored_name => name,
-        Ok(_) => return Err(bad("its name starts or ends with whitespace")),
-        Err(e) => return Err(bad(&format!("its name {e}"))),
-    };
-    let verifier_at = |col: usize| -> Result<Option<Verifier>, ()> {
-        let bytes: Option<&[u8]> = row.try_get(col).map_err(drop)?;
-        bytes
-            .map(|bytes| {
-                <[u8; 32]>::try_from(bytes)
-                    .map(Verifier::from_bytes)
-                    .map_err(drop)
-            })
-            .transpose()
-    };
-    let instant_at = |col: usize| -> Result<Option<Timestamp>, ()> {
-        let value: Option<i64> = row.try_get(col).map_err(drop)?;
-        value
-            .map(|v| u64::try_from(v).map(Timestamp).map_err(drop))
-            .transpose()
-    };
-    let Ok(Some(verifier)) = verifier_at(first + 3) else {
-        return Err(bad("its verifier is not 32 bytes"));
-    };
-    let Ok(Some(created_at)) = instant_at(first + 4) else {
-        return Err(bad("its creation time is not a number of seconds"));
-    };
-    let Ok(last_used_at) = instant_at(first + 5) else {
-        return Err(bad("its last-use time is not a number of seconds"));
-    };
-    let rollover = match (verifier_at(first + 6), instant_at(first + 7)) {
-        (Ok(None), Ok(None)) => None,
-        (Ok(Some(verifier)), Ok(Some(until))) => Some(Rollover { verifier, until }),
-        (Err(()), Ok(Some(_))) => return Err(bad("its previous verifier is not 32 bytes")),
-        _ => return Err(bad("its grace period is incomplete")),
-    };
-    Ok(TokenRecord {
-        id,
-        account,
-        name,
-        verifier,
-        created_at,
-        last_used_at,
-        rollover,
+    let id: Option<&str> = row.try_get(first).ok();
+    let text = |col: usize| row.try_get::<_, &str>(col).map_err(|_| "is not text");
+    crate::row::check(RawRow {
+        shown_id: id.unwrap_or("(not text)").to_owned(),
+        id: id.ok_or("is not text"),
+        account: text(first + 1),
+        name: text(first + 2),
+        verifier: row.try_get(first + 3).map_err(drop),
+        created_at: row.try_get(first + 4).map_err(drop),
+        last_used_at: row.try_get(first + 5).map_err(drop),
+        rollover_verifier: row.try_get(first + 6).map_err(drop),
+        rollover_until: row.try_get(first + 7).map_err(drop),
     })
 }
 
 /// A row the caller asked for by itself (`list`, `get`, `find`,
 /// `regenerate`): one that is not a valid record is an error.
 fn valid(store: &str, row: &Row) -> Result<TokenRecord, Fail> {
-    decode(row, 0).map_err(|bad| {
-        Fail::Store(StoreError::Damaged(format!(
-            "in {store}, the row of token {:?} is not a valid record ({}); `wgauth token delete \
-             {}` removes it",
-            bad.id, bad.why, bad.id
-        )))
-    })
+    decode(row, 0).map_err(|bad| Fail::Store(crate::row::damaged(store, &bad)))
 }
 
 fn insert(tx: &mut Transaction<'_>, r: &TokenRecord) -> Result<bool, postgres::Error> {

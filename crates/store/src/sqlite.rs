@@ -28,11 +28,11 @@ use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
 };
 use whatsgate_auth::{
-    AccountId, OsRng, Rollover, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
-    Verifier,
+    AccountId, OsRng, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
 };
 
 use crate::backend::{Backend, BadRow, Change, RowState, Snapshot};
+use crate::row::RawRow;
 use crate::url::StoreUrl;
 use crate::{OpenMode, StoreError};
 
@@ -117,17 +117,8 @@ fn sql_err(path: &Path, doing: &'static str, e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// The error for a row that is not a valid record, when a caller asked for
-/// that very record (`list`, `get`, `find`, `regenerate`).
 fn damaged(path: &Path, bad: &BadRow) -> StoreError {
-    StoreError::Damaged(format!(
-        "in {}, the row of token {:?} is not a valid record ({}); `wgauth token delete {}` \
-         removes it",
-        name_of(path),
-        bad.id,
-        bad.why,
-        bad.id
-    ))
+    crate::row::damaged(&name_of(path), bad)
 }
 
 /// Creates the file, empty, readable and writable by its owner only, before
@@ -360,72 +351,25 @@ fn head_of(conn: &Connection) -> Result<i64, rusqlite::Error> {
         .query_row([], |r| r.get(0))
 }
 
-/// Reads one `tokens` row and checks it is a valid record. The outer error
-/// is SQLite's; the inner one says what is wrong with the row. Never
-/// fails on a row's content, whatever another program wrote into it.
+/// Reads one `tokens` row and checks it is a valid record
+/// ([`crate::row::check`]). The outer error is SQLite's; the inner one says
+/// what is wrong with the row.
 fn validate(row: &Row<'_>) -> Result<Stored, rusqlite::Error> {
-    let id_value = row.get_ref(0)?;
-    let shown_id = match id_value {
-        ValueRef::Text(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        ValueRef::Integer(i) => i.to_string(),
-        _ => String::from("(not text)"),
-    };
-    let bad = |why: String| {
-        Ok(Err(BadRow {
-            id: shown_id.clone(),
-            why,
-        }))
-    };
-    let id = match text(id_value)
-        .ok()
-        .and_then(|t| Some((t, t.parse::<TokenId>().ok()?)))
-    {
-        // Ids are written as lowercase hex: another spelling of the same id
-        // would be a second row for one token.
-        Some((t, id)) if id.to_string() == t => id,
-        _ => return bad("its id is not 16 lowercase hexadecimal digits".into()),
-    };
-    let account = match text(row.get_ref(1)?).map(AccountId::new) {
-        Ok(Ok(account)) => account,
-        Ok(Err(e)) => return bad(format!("its account id {e}")),
-        Err(e) => return bad(format!("its account id {e}")),
-    };
-    let stored_name = match text(row.get_ref(2)?) {
-        Ok(name) => name,
-        Err(e) => return bad(format!("its name {e}")),
-    };
-    let name = match TokenName::new(stored_name) {
-        // Names are stored trimmed: an untrimmed one would be a second name
-        // that means the same as another in the account.
-        Ok(name) if name.as_str() == stored_name => name,
-        Ok(_) => return bad("its name starts or ends with whitespace".into()),
-        Err(e) => return bad(format!("its name {e}")),
-    };
-    let Some(verifier) = verifier_of(row.get_ref(3)?) else {
-        return bad("its verifier is not 32 bytes".into());
-    };
-    let Ok(Some(created_at)) = instant(row.get_ref(4)?) else {
-        return bad("its creation time is not a number of seconds".into());
-    };
-    let Ok(last_used_at) = instant(row.get_ref(5)?) else {
-        return bad("its last-use time is not a number of seconds".into());
-    };
-    let rollover = match (row.get_ref(6)?, instant(row.get_ref(7)?)) {
-        (ValueRef::Null, Ok(None)) => None,
-        (bytes, Ok(Some(until))) => match verifier_of(bytes) {
-            Some(verifier) => Some(Rollover { verifier, until }),
-            None => return bad("its previous verifier is not 32 bytes".into()),
+    let id = row.get_ref(0)?;
+    Ok(crate::row::check(RawRow {
+        shown_id: match id {
+            ValueRef::Text(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            ValueRef::Integer(i) => i.to_string(),
+            _ => String::from("(not text)"),
         },
-        _ => return bad("its grace period is incomplete".into()),
-    };
-    Ok(Ok(TokenRecord {
-        id,
-        account,
-        name,
-        verifier,
-        created_at,
-        last_used_at,
-        rollover,
+        id: text(id),
+        account: text(row.get_ref(1)?),
+        name: text(row.get_ref(2)?),
+        verifier: blob(row.get_ref(3)?),
+        created_at: integer(row.get_ref(4)?),
+        last_used_at: integer(row.get_ref(5)?),
+        rollover_verifier: blob(row.get_ref(6)?),
+        rollover_until: integer(row.get_ref(7)?),
     }))
 }
 
@@ -436,18 +380,18 @@ fn text(value: ValueRef<'_>) -> Result<&str, &'static str> {
     }
 }
 
-fn verifier_of(value: ValueRef<'_>) -> Option<Verifier> {
+fn blob(value: ValueRef<'_>) -> Result<Option<&[u8]>, ()> {
     match value {
-        ValueRef::Blob(bytes) => <[u8; 32]>::try_from(bytes).ok().map(Verifier::from_bytes),
-        _ => None,
+        ValueRef::Null => Ok(None),
+        ValueRef::Blob(bytes) => Ok(Some(bytes)),
+        _ => Err(()),
     }
 }
 
-/// `Ok(None)` for NULL; `Err` for anything but a non-negative integer.
-fn instant(value: ValueRef<'_>) -> Result<Option<Timestamp>, ()> {
+fn integer(value: ValueRef<'_>) -> Result<Option<i64>, ()> {
     match value {
         ValueRef::Null => Ok(None),
-        ValueRef::Integer(i) => u64::try_from(i).map(|s| Some(Timestamp(s))).map_err(drop),
+        ValueRef::Integer(i) => Ok(Some(i)),
         _ => Err(()),
     }
 }
