@@ -80,6 +80,17 @@
 #define WGA_TOKEN_BUFFER_LEN 65
 
 /**
+ * Size of a buffer that holds any message of `wga_last_error_message` and
+ * `wga_keyring_follow_error` with its NUL (longer messages are cut to fit).
+ */
+#define WGA_ERROR_MESSAGE_BUFFER_LEN 1024
+
+/**
+ * The longest `stale_after_ms`, `poll_ms` or `timeout_ms` accepted: a day.
+ */
+#define WGA_FOLLOW_MAX_MS 86400000
+
+/**
  * The result of a call. `WGA_OK` is 0; every other value is explicit and is
  * never reused for another meaning. In C this is a `uint32_t`.
  *
@@ -155,9 +166,40 @@ enum wga_status
   WGA_INVALID_TOKEN = 13,
   /**
    * A `resource_metadata` URL is not non-empty visible ASCII without `"`
-   * or `\`.
+   * or `\`. (A token store's URL that names no backend is
+   * `WGA_INVALID_STORE_URL`.)
    */
   WGA_INVALID_URL = 14,
+  /**
+   * The token store cannot be opened, read or written: no store at that
+   * path (and `create_if_missing` was not set), a file or database that
+   * is not a token store or was written by a newer release, a server out
+   * of reach, a lock held too long, a damaged row. A management call
+   * (`wga_keyring_open`, and issue, delete, regenerate, list, flush on an
+   * attached keyring) returns it; `wga_last_error_message` gives the
+   * store's message (never a password). Not an HTTP answer: a request
+   * whose keyring cannot be confirmed current gets `WGA_STORE_UNAVAILABLE`.
+   */
+  WGA_STORE_ERROR = 15,
+  /**
+   * A token store URL names no backend this release knows (give a file
+   * path, `sqlite:PATH`, or `postgresql://…`), or is a `postgresql://`
+   * URL the driver cannot use; `wga_last_error_message` says what is
+   * wrong. Retrying will not help.
+   */
+  WGA_INVALID_STORE_URL = 16,
+  /**
+   * The call changes records or availability by hand, and the keyring is
+   * attached to a store (`wga_keyring_open`), whose follower owns them:
+   * issue, delete and regenerate through the keyring instead, and use
+   * `wga_keyring_flush_last_used` for last use.
+   */
+  WGA_KEYRING_ATTACHED = 17,
+  /**
+   * The call needs a keyring attached to a store (`wga_keyring_open`),
+   * and this one is in memory (`wga_keyring_new`).
+   */
+  WGA_KEYRING_NOT_ATTACHED = 18,
   /**
    * REST profile: no `Access-Token` was presented (HTTP 403).
    */
@@ -225,8 +267,10 @@ typedef uint32_t wga_profile;
 #endif // __cplusplus
 
 /**
- * Token records in memory (token id → record), verified by many threads at
- * once.
+ * Token records (token id → record), verified by many threads at once:
+ * either in memory (`wga_keyring_new`: the host loads and saves records)
+ * or attached to a token store (`wga_keyring_open`: a follower keeps the
+ * records current, and the lifecycle calls write to the store).
  *
  * Thread safety: every function may be called on the same keyring from any
  * number of threads at once, except `wga_keyring_free`, which must be the
@@ -307,6 +351,70 @@ typedef struct wga_record {
 } wga_record;
 
 /**
+ * How `wga_keyring_open` opens and follows a store. Every field 0 (or
+ * `false`) picks its default, so `struct wga_follow_options o = {0};`, or
+ * passing NULL, gives the defaults; set only the fields you need, e.g.
+ * `{.create_if_missing = true}`.
+ */
+typedef struct wga_follow_options {
+  /**
+   * The longest the keyring may go without confirming that it holds every
+   * change of the store; past it every presented token gets
+   * `WGA_STORE_UNAVAILABLE` (HTTP 503) until the follower is current
+   * again, which it becomes by itself. 0: 5000 ms.
+   */
+  uint64_t stale_after_ms;
+  /**
+   * The longest the follower waits for a wake-up (PostgreSQL `NOTIFY`,
+   * SQLite's change counter) before it asks the store anyway. Must be
+   * shorter than `stale_after_ms`. 0: 1000 ms, or a quarter of
+   * `stale_after_ms` when that is shorter.
+   */
+  uint64_t poll_ms;
+  /**
+   * Connect, lock and statement timeout of the store's connections.
+   * 0: 2000 ms.
+   */
+  uint64_t timeout_ms;
+  /**
+   * Create an empty store (a new SQLite file, or the tables in a
+   * PostgreSQL database) when there is none; otherwise a missing store is
+   * `WGA_STORE_ERROR`.
+   */
+  bool create_if_missing;
+} wga_follow_options;
+
+/**
+ * What a keyring's follower has done, for metrics and health checks
+ * (`wga_keyring_follow_stats`).
+ */
+typedef struct wga_follow_stats {
+  /**
+   * The sequence number of the last change applied (the store's change
+   * log counts every create, delete and regenerate from 1).
+   */
+  uint64_t seq;
+  /**
+   * Changes applied since the keyring was opened.
+   */
+  uint64_t applied;
+  /**
+   * Rows refused because they are not valid token records (each refusal
+   * counted; those tokens are refused, every other one is unaffected).
+   */
+  uint64_t bad_rows;
+  /**
+   * Full catch-ups (new snapshots), the first load included: more than
+   * one means the follower reconnected or found a gap in the log.
+   */
+  uint64_t resyncs;
+  /**
+   * Whether the keyring is current (answers tokens) right now.
+   */
+  bool current;
+} wga_follow_stats;
+
+/**
  * Who a request was authenticated as (never the secret). Written by the
  * verify functions on `WGA_OK` only; the strings are NUL-terminated UTF-8
  * and always fit. Only the bytes up to each NUL are written: the rest of
@@ -362,9 +470,16 @@ wga_status wga_keyring_new(struct wga_keyring **keyring_out);
  * Releases a keyring and its records. NULL does nothing. No other thread may
  * be using the keyring, and it must not be used afterwards.
  *
+ * An attached keyring (`wga_keyring_open`) first writes the last uses it
+ * saw to the store (as `wga_keyring_flush_last_used`; if that fails, its
+ * message is left for `wga_last_error_message` and those last uses are
+ * lost), then stops its follower and waits for its threads, which can take
+ * up to the follower's `poll_ms` (or `timeout_ms` while the store does not
+ * answer).
+ *
  * # Safety
- * `keyring` is NULL or a live keyring from `wga_keyring_new`, used by no
- * other call during or after this one.
+ * `keyring` is NULL or a live keyring from `wga_keyring_new` or
+ * `wga_keyring_open`, used by no other call during or after this one.
  */
 void wga_keyring_free(struct wga_keyring *keyring);
 
@@ -378,10 +493,11 @@ size_t wga_keyring_len(const struct wga_keyring *keyring);
 
 /**
  * Marks the keyring current (`available` true, the state of a new keyring)
- * or not. For hosts that follow a token store themselves (a keyring that
- * the library attaches to a store will come later): a follower that cannot
- * confirm, within its bound, that the keyring holds every change clears
- * it, and sets it again once it has caught up.
+ * or not. For hosts that follow a token store themselves: a follower that
+ * cannot confirm, within its bound, that the keyring holds every change
+ * clears it, and sets it again once it has caught up. A keyring from
+ * `wga_keyring_open` is marked by its own follower: this returns
+ * `WGA_KEYRING_ATTACHED` for it.
  *
  * While it is cleared, every presented token, good or bad, is refused with
  * `WGA_STORE_UNAVAILABLE` (HTTP 503 with `Retry-After`), by the header
@@ -392,7 +508,7 @@ size_t wga_keyring_len(const struct wga_keyring *keyring);
  * and listing still work. Takes effect for verifications that start after
  * this returns.
  *
- * Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_KEYRING_ATTACHED`.
  *
  * # Safety
  * `keyring` is NULL or a live keyring.
@@ -400,8 +516,9 @@ size_t wga_keyring_len(const struct wga_keyring *keyring);
 wga_status wga_keyring_set_available(const struct wga_keyring *keyring, bool available);
 
 /**
- * Whether the keyring is current (see `wga_keyring_set_available`): true
- * for a new keyring. False for NULL.
+ * Whether the keyring is current (see `wga_keyring_set_available`; for an
+ * attached keyring, whether its follower has confirmed it within
+ * `stale_after_ms`): true for a new keyring. False for NULL.
  *
  * # Safety
  * `keyring` is NULL or a live keyring.
@@ -414,8 +531,9 @@ bool wga_keyring_is_available(const struct wga_keyring *keyring);
  * `name_len` bytes. The keyring keeps a copy.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
- * `WGA_INVALID_ACCOUNT`, `WGA_INVALID_NAME`, `WGA_DUPLICATE_ID` or
- * `WGA_DUPLICATE_NAME`.
+ * `WGA_INVALID_ACCOUNT`, `WGA_INVALID_NAME`, `WGA_DUPLICATE_ID`,
+ * `WGA_DUPLICATE_NAME`, or `WGA_KEYRING_ATTACHED` (an attached keyring
+ * holds what its store holds: issue through it instead).
  *
  * # Safety
  * `keyring` is a live keyring; `record` points to a readable `wga_record`.
@@ -430,8 +548,9 @@ wga_status wga_keyring_add(const struct wga_keyring *keyring, const struct wga_r
  * `count` is 0 (the keyring is then emptied).
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, an invalid-field status for the
- * first bad record, `WGA_DUPLICATE_ID` or `WGA_DUPLICATE_NAME`; on any
- * error nothing is changed.
+ * first bad record, `WGA_DUPLICATE_ID`, `WGA_DUPLICATE_NAME`, or
+ * `WGA_KEYRING_ATTACHED` (its follower keeps an attached keyring equal to
+ * the store); on any error nothing is changed.
  *
  * # Safety
  * `keyring` is a live keyring; `records` points to `count` readable
@@ -444,8 +563,11 @@ wga_status wga_keyring_sync(const struct wga_keyring *keyring,
 /**
  * Issues a new token for an account and adds its record. Writes the token
  * (NUL-terminated) to `token_buf`, its length without the NUL to
- * `*token_len`, and the record to store to `*record_out`. Show the token
- * once, then wipe the buffer; store only the record.
+ * `*token_len`, and the record to `*record_out`. Show the token once, then
+ * wipe the buffer. An in-memory keyring: store the record yourself. An
+ * attached keyring (`wga_keyring_open`): the record is written to the
+ * store, and this keyring accepts the token once this returns; other hosts
+ * following the store accept it within their wake-up latency.
  *
  * `now` is the creation time in seconds (0: the system clock). A
  * `token_buf_len` of `WGA_TOKEN_BUFFER_LEN` always fits; when it is too
@@ -454,8 +576,9 @@ wga_status wga_keyring_sync(const struct wga_keyring *keyring,
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`,
  * `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME`,
- * `WGA_RNG_FAILED`, or `WGA_DUPLICATE_ID` (only when the generator keeps
- * producing ids already taken, a sign it is broken).
+ * `WGA_RNG_FAILED`, `WGA_DUPLICATE_ID` (only when the generator keeps
+ * producing ids already taken, a sign it is broken), or, attached,
+ * `WGA_STORE_ERROR` (nothing was issued; `wga_last_error_message` says why).
  *
  * # Safety
  * `keyring` is a live keyring; `account` and `name` point to
@@ -475,10 +598,15 @@ wga_status wga_keyring_issue(const struct wga_keyring *keyring,
 
 /**
  * Deletes a token by its id (16 hexadecimal digits, `id_len` bytes). Once
- * this returns, the token is refused.
+ * this returns, the token is refused. Attached (`wga_keyring_open`): it is
+ * deleted from the store (a row that no longer holds a valid record is
+ * deleted all the same), this keyring refuses it once this returns, and
+ * every other host following the store within its wake-up latency.
  *
- * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
- * `WGA_UNKNOWN_TOKEN`.
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
+ * `WGA_UNKNOWN_TOKEN`, or, attached, `WGA_STORE_ERROR` (nothing was deleted
+ * or it is not known whether it was: retry; `wga_last_error_message` says
+ * why).
  *
  * # Safety
  * `keyring` is a live keyring; `id` points to `id_len` readable bytes.
@@ -493,10 +621,14 @@ wga_status wga_keyring_delete(const struct wga_keyring *keyring, const char *id,
  * The old token is refused once this returns; or, when `grace_until`
  * (seconds) is later than `now`, it keeps working until that instant
  * (`grace_until` 0: no grace period). `now` 0 means the system clock.
+ * Attached (`wga_keyring_open`): the store is changed, this keyring holds
+ * the change once this returns, and every other host following the store
+ * within its wake-up latency.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
  * `WGA_BUFFER_TOO_SMALL` (with the size needed in `*token_len`; nothing
- * changed), `WGA_UNKNOWN_TOKEN` or `WGA_RNG_FAILED`.
+ * changed), `WGA_UNKNOWN_TOKEN`, `WGA_RNG_FAILED`, or, attached,
+ * `WGA_STORE_ERROR` (`wga_last_error_message` says why).
  *
  * # Safety
  * `keyring` is a live keyring; `id` points to `id_len` readable bytes;
@@ -514,7 +646,9 @@ wga_status wga_keyring_regenerate(const struct wga_keyring *keyring,
                                   struct wga_record *record_out);
 
 /**
- * Copies one record, with its in-memory last use, to `*record_out`.
+ * Copies one record, with its in-memory last use, to `*record_out`. For an
+ * attached keyring this is the host's copy (as of the last change its
+ * follower applied), read without asking the store.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
  * `WGA_UNKNOWN_TOKEN`.
@@ -531,10 +665,13 @@ wga_status wga_keyring_get(const struct wga_keyring *keyring,
 /**
  * Lists the records of one account, or of all when `account` is NULL, as a
  * snapshot ordered by account, creation time and id. Writes a new list to
- * `*list_out`; release it with `wga_record_list_free`.
+ * `*list_out`; release it with `wga_record_list_free`. Attached
+ * (`wga_keyring_open`): read from the store, each last use the later of
+ * the store's and this host's.
  *
- * Returns `WGA_OK` or `WGA_NULL_PARAMETER` (an account id that no token has,
- * valid or not, gives an empty list).
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` (an account id that no token has,
+ * valid or not, gives an empty list), or, attached, `WGA_STORE_ERROR`
+ * (`wga_last_error_message` says why).
  *
  * # Safety
  * `keyring` is a live keyring; `account` is NULL or points to `account_len`
@@ -550,7 +687,9 @@ wga_status wga_keyring_list(const struct wga_keyring *keyring,
  * (each with its new `last_used_at`), for the host to store in one batch.
  * Writes a new list to `*list_out`; release it with `wga_record_list_free`.
  *
- * Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, or `WGA_KEYRING_ATTACHED` (an
+ * attached keyring writes its last uses to its store:
+ * `wga_keyring_flush_last_used`).
  *
  * # Safety
  * `keyring` is a live keyring; `list_out` is valid for a write.
@@ -684,6 +823,119 @@ wga_status wga_status_www_authenticate_with(uint32_t status,
                                             size_t *len_out);
 
 /**
+ * Opens the token store at `url` (`url_len` bytes, no NUL needed) and
+ * writes a keyring attached to it to `*keyring_out`: a follower (two
+ * threads) loads the store's records and keeps the keyring current, and
+ * marks it unavailable (every token answered `WGA_STORE_UNAVAILABLE`, HTTP
+ * 503) while it cannot confirm that within `stale_after_ms`. Release it
+ * with `wga_keyring_free`.
+ *
+ * The URL picks the backend: a file path or `sqlite:PATH` (SQLite,
+ * embedded), or `postgresql://user:password@host:port/database?…`
+ * (PostgreSQL, for many hosts). `options` NULL means the defaults (see
+ * `wga_follow_options`).
+ *
+ * The keyring works with every verify function. `wga_keyring_issue`,
+ * `wga_keyring_delete` and `wga_keyring_regenerate` write to the store,
+ * and this keyring holds the change once they return (other hosts within
+ * their wake-up latency); `wga_keyring_list` reads the store. Records and
+ * availability are the follower's: `wga_keyring_add`, `wga_keyring_sync`,
+ * `wga_keyring_set_available` and `wga_keyring_take_last_used` return
+ * `WGA_KEYRING_ATTACHED`. Last use is written to the store by
+ * `wga_keyring_flush_last_used` (call it every few seconds) and by
+ * `wga_keyring_free`.
+ *
+ * Open it in the process that uses it: a child made by `fork()` inherits
+ * no threads, so a keyring opened before the fork is not followed there
+ * (and not marked unavailable either). A pre-forking server opens one
+ * keyring in each worker, after forking.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (an option
+ * out of range), `WGA_INVALID_STORE_URL` (a URL that names no backend, or
+ * is not UTF-8) or `WGA_STORE_ERROR` (the store cannot be opened or read);
+ * on every error but the first, `wga_last_error_message` says why.
+ *
+ * # Safety
+ * `url` points to `url_len` readable bytes; `options` is NULL or points to
+ * a readable `wga_follow_options`; `keyring_out` is valid for a write.
+ */
+wga_status wga_keyring_open(const char *url,
+                            size_t url_len,
+                            const struct wga_follow_options *options,
+                            struct wga_keyring **keyring_out);
+
+/**
+ * Copies the message of the last call on this thread that reached a
+ * store to `buf`, NUL-terminated, and its length without the NUL to
+ * `*len_out`: why it failed (`WGA_STORE_ERROR`, `WGA_INVALID_STORE_URL`,
+ * an option refused with `WGA_INVALID_ARGUMENT`, and also the store's own
+ * refusals such as `WGA_DUPLICATE_NAME`), or an empty string when it
+ * succeeded. The calls that reach a store, and so replace the message,
+ * are `wga_keyring_open`, `wga_keyring_flush_last_used`, and on an
+ * attached keyring `wga_keyring_issue`, `wga_keyring_delete`,
+ * `wga_keyring_regenerate`, `wga_keyring_list` and `wga_keyring_free`;
+ * no other call touches it. It names the store by its URL with any
+ * password redacted, and never holds a token.
+ *
+ * A `buf_len` of `WGA_ERROR_MESSAGE_BUFFER_LEN` always fits; when it is too
+ * small, returns `WGA_BUFFER_TOO_SMALL` and writes the size needed (with
+ * the NUL) to `*len_out`.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `buf` points to `buf_len` writable bytes; `len_out` is valid for a write.
+ */
+wga_status wga_last_error_message(char *buf, size_t buf_len, size_t *len_out);
+
+/**
+ * Writes the attached keyring's follower counters and state to `*out`.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_KEYRING_NOT_ATTACHED`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `out` is valid for a write.
+ */
+wga_status wga_keyring_follow_stats(const struct wga_keyring *keyring,
+                                    struct wga_follow_stats *out);
+
+/**
+ * Copies the last error the attached keyring's follower met while
+ * following its store (a lost connection, say; never a password) to
+ * `buf`, NUL-terminated, and its length without the NUL to `*len_out`; an
+ * empty string when it has met none. It stays after the follower recovers:
+ * `current` in `wga_follow_stats` says whether it is current now. The
+ * library logs nothing itself: this is how a host learns why its keyring
+ * answers 503. Buffers as for `wga_last_error_message`.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_BUFFER_TOO_SMALL` or
+ * `WGA_KEYRING_NOT_ATTACHED`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `buf` points to `buf_len` writable bytes;
+ * `len_out` is valid for a write.
+ */
+wga_status wga_keyring_follow_error(const struct wga_keyring *keyring,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *len_out);
+
+/**
+ * Writes the last uses this host saw since the previous flush to the
+ * attached keyring's store, in one transaction (a last use is never moved
+ * back; it wakes no follower). Call it every few seconds from one thread;
+ * `wga_keyring_free` calls it once more.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_KEYRING_NOT_ATTACHED` or
+ * `WGA_STORE_ERROR` (the last uses are kept for the next call;
+ * `wga_last_error_message` says why).
+ *
+ * # Safety
+ * `keyring` is a live keyring.
+ */
+wga_status wga_keyring_flush_last_used(const struct wga_keyring *keyring);
+
+/**
  * Authenticates a REST request from the values of its `Access-Token`
  * header: pass every value received, in order (`count` 0 when there is
  * none); two or more values are refused, as are values with NUL, CR, LF,
@@ -693,7 +945,8 @@ wga_status wga_status_www_authenticate_with(uint32_t status,
  * On `WGA_OK` writes who the request is to `*principal_out` (pass NULL when
  * that is not needed: it saves copying the principal). Otherwise returns
  * `WGA_ACCESS_TOKEN_MISSING`, `WGA_ACCESS_TOKEN_INVALID` or, for any
- * token while the keyring is unavailable (`wga_keyring_set_available`),
+ * token while the keyring is unavailable (`wga_keyring_set_available`, or
+ * an attached keyring not confirmed current within `stale_after_ms`),
  * `WGA_STORE_UNAVAILABLE` (answer with `wga_status_http_code`,
  * `wga_status_body` and `wga_status_retry_after`), or
  * `WGA_NULL_PARAMETER`. `now` is the current time in seconds (0: the system
@@ -767,7 +1020,8 @@ wga_status wga_keyring_verify_headers(const struct wga_keyring *keyring,
  * to `*principal_out` (unless it is NULL); otherwise returns
  * `WGA_INVALID_TOKEN` (the same for every reason), `WGA_STORE_UNAVAILABLE`
  * (any token, valid or not, while the keyring is unavailable: see
- * `wga_keyring_set_available`; never `WGA_INVALID_TOKEN` then) or
+ * `wga_keyring_set_available` and `wga_keyring_open`; never
+ * `WGA_INVALID_TOKEN` then) or
  * `WGA_NULL_PARAMETER`. `now` as for `wga_keyring_verify_access_token`.
  *
  * # Safety
