@@ -1,10 +1,13 @@
-//! `wga_keyring`: token records in memory, shared by many threads.
+//! `wga_keyring`: token records shared by many threads, either in memory
+//! (`wga_keyring_new`) or followed from a token store (`wga_keyring_open`,
+//! in `store.rs`).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_char;
 
 use wga_core::{Keyring, OsRng, Timestamp};
+use whatsgate_auth_store::SyncedKeyring;
 
 use crate::panic::{ffi_panic_boundary, try_out, try_ref, try_slice};
 use crate::record::{
@@ -12,9 +15,12 @@ use crate::record::{
     write_issued,
 };
 use crate::status::wga_status;
+use crate::store::through_store;
 
-/// Token records in memory (token id → record), verified by many threads at
-/// once.
+/// Token records (token id → record), verified by many threads at once:
+/// either in memory (`wga_keyring_new`: the host loads and saves records)
+/// or attached to a token store (`wga_keyring_open`: a follower keeps the
+/// records current, and the lifecycle calls write to the store).
 ///
 /// Thread safety: every function may be called on the same keyring from any
 /// number of threads at once, except `wga_keyring_free`, which must be the
@@ -23,7 +29,70 @@ use crate::status::wga_status;
 /// afterwards accepts the old token (unless a grace period was asked for).
 #[allow(non_camel_case_types)]
 pub struct wga_keyring {
-    pub(crate) inner: Keyring,
+    inner: Inner,
+}
+
+/// What a handle holds: one handle type, so that every verify function
+/// takes either kind unchanged.
+enum Inner {
+    /// Records the host loads itself (`wga_keyring_add`, `wga_keyring_sync`).
+    Memory(Keyring),
+    /// A keyring a store's follower keeps current; writes go to the store.
+    Attached(SyncedKeyring),
+}
+
+// Every function but `wga_keyring_free` may be called from many threads at
+// once on one handle.
+const _: () = {
+    const fn shared_across_threads<T: Send + Sync>() {}
+    shared_across_threads::<wga_keyring>();
+};
+
+impl wga_keyring {
+    /// A handle for a keyring attached to a store.
+    pub(crate) fn attached(synced: SyncedKeyring) -> Self {
+        Self {
+            inner: Inner::Attached(synced),
+        }
+    }
+
+    /// The keyring to verify with: the host's own, or the follower's.
+    #[inline(always)]
+    pub(crate) fn keyring(&self) -> &Keyring {
+        match &self.inner {
+            Inner::Memory(keyring) => keyring,
+            Inner::Attached(synced) => synced.keyring(),
+        }
+    }
+
+    /// The store connection, when the keyring is attached to one.
+    pub(crate) fn synced(&self) -> Option<&SyncedKeyring> {
+        match &self.inner {
+            Inner::Memory(_) => None,
+            Inner::Attached(synced) => Some(synced),
+        }
+    }
+
+    /// The in-memory keyring, or `WGA_KEYRING_ATTACHED` for calls that would
+    /// change a followed keyring behind its store's back.
+    fn memory(&self) -> Result<&Keyring, wga_status> {
+        match &self.inner {
+            Inner::Memory(keyring) => Ok(keyring),
+            Inner::Attached(_) => Err(wga_status::WGA_KEYRING_ATTACHED),
+        }
+    }
+}
+
+impl Drop for wga_keyring {
+    /// An attached keyring writes the last uses it saw to the store (best
+    /// effort: a failure's message is left for `wga_last_error_message`),
+    /// then its follower stops (its threads are joined).
+    fn drop(&mut self) {
+        if let Inner::Attached(synced) = &self.inner {
+            // The message stays for `wga_last_error_message`.
+            let _ = through_store(|| synced.flush_last_used());
+        }
+    }
 }
 
 /// Creates an empty keyring for tokens in the default format (`wgat_`) and
@@ -37,7 +106,9 @@ pub struct wga_keyring {
 pub unsafe extern "C" fn wga_keyring_new(keyring_out: *mut *mut wga_keyring) -> wga_status {
     ffi_panic_boundary! {
         let keyring_out = try_out!(keyring_out);
-        let keyring = Box::into_raw(Box::new(wga_keyring { inner: Keyring::new() }));
+        let keyring = Box::into_raw(Box::new(wga_keyring {
+            inner: Inner::Memory(Keyring::new()),
+        }));
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { keyring_out.write(keyring) };
         wga_status::WGA_OK
@@ -47,15 +118,22 @@ pub unsafe extern "C" fn wga_keyring_new(keyring_out: *mut *mut wga_keyring) -> 
 /// Releases a keyring and its records. NULL does nothing. No other thread may
 /// be using the keyring, and it must not be used afterwards.
 ///
+/// An attached keyring (`wga_keyring_open`) first writes the last uses it
+/// saw to the store (as `wga_keyring_flush_last_used`; if that fails, its
+/// message is left for `wga_last_error_message` and those last uses are
+/// lost), then stops its follower and waits for its threads, which can take
+/// up to the follower's `poll_ms` (or `timeout_ms` while the store does not
+/// answer).
+///
 /// # Safety
-/// `keyring` is NULL or a live keyring from `wga_keyring_new`, used by no
-/// other call during or after this one.
+/// `keyring` is NULL or a live keyring from `wga_keyring_new` or
+/// `wga_keyring_open`, used by no other call during or after this one.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wga_keyring_free(keyring: *mut wga_keyring) {
     ffi_panic_boundary! {
         if !keyring.is_null() {
-            // SAFETY: made by `Box::into_raw` in `wga_keyring_new`; the caller
-            // gives it back once.
+            // SAFETY: made by `Box::into_raw` in `wga_keyring_new` or
+            // `wga_keyring_open`; the caller gives it back once.
             drop(unsafe { Box::from_raw(keyring) });
         }
     }
@@ -68,15 +146,16 @@ pub unsafe extern "C" fn wga_keyring_free(keyring: *mut wga_keyring) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wga_keyring_len(keyring: *const wga_keyring) -> usize {
     ffi_panic_boundary! {
-        try_ref!(keyring).inner.len()
+        try_ref!(keyring).keyring().len()
     }
 }
 
 /// Marks the keyring current (`available` true, the state of a new keyring)
-/// or not. For hosts that follow a token store themselves (a keyring that
-/// the library attaches to a store will come later): a follower that cannot
-/// confirm, within its bound, that the keyring holds every change clears
-/// it, and sets it again once it has caught up.
+/// or not. For hosts that follow a token store themselves: a follower that
+/// cannot confirm, within its bound, that the keyring holds every change
+/// clears it, and sets it again once it has caught up. A keyring from
+/// `wga_keyring_open` is marked by its own follower: this returns
+/// `WGA_KEYRING_ATTACHED` for it.
 ///
 /// While it is cleared, every presented token, good or bad, is refused with
 /// `WGA_STORE_UNAVAILABLE` (HTTP 503 with `Retry-After`), by the header
@@ -87,7 +166,7 @@ pub unsafe extern "C" fn wga_keyring_len(keyring: *const wga_keyring) -> usize {
 /// and listing still work. Takes effect for verifications that start after
 /// this returns.
 ///
-/// Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_KEYRING_ATTACHED`.
 ///
 /// # Safety
 /// `keyring` is NULL or a live keyring.
@@ -97,20 +176,26 @@ pub unsafe extern "C" fn wga_keyring_set_available(
     available: bool,
 ) -> wga_status {
     ffi_panic_boundary! {
-        try_ref!(keyring).inner.set_available(available);
-        wga_status::WGA_OK
+        match try_ref!(keyring).memory() {
+            Ok(keyring) => {
+                keyring.set_available(available);
+                wga_status::WGA_OK
+            }
+            Err(e) => e,
+        }
     }
 }
 
-/// Whether the keyring is current (see `wga_keyring_set_available`): true
-/// for a new keyring. False for NULL.
+/// Whether the keyring is current (see `wga_keyring_set_available`; for an
+/// attached keyring, whether its follower has confirmed it within
+/// `stale_after_ms`): true for a new keyring. False for NULL.
 ///
 /// # Safety
 /// `keyring` is NULL or a live keyring.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wga_keyring_is_available(keyring: *const wga_keyring) -> bool {
     ffi_panic_boundary! {
-        try_ref!(keyring).inner.is_available()
+        try_ref!(keyring).keyring().is_available()
     }
 }
 
@@ -119,8 +204,9 @@ pub unsafe extern "C" fn wga_keyring_is_available(keyring: *const wga_keyring) -
 /// `name_len` bytes. The keyring keeps a copy.
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
-/// `WGA_INVALID_ACCOUNT`, `WGA_INVALID_NAME`, `WGA_DUPLICATE_ID` or
-/// `WGA_DUPLICATE_NAME`.
+/// `WGA_INVALID_ACCOUNT`, `WGA_INVALID_NAME`, `WGA_DUPLICATE_ID`,
+/// `WGA_DUPLICATE_NAME`, or `WGA_KEYRING_ATTACHED` (an attached keyring
+/// holds what its store holds: issue through it instead).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `record` points to a readable `wga_record`.
@@ -132,8 +218,12 @@ pub unsafe extern "C" fn wga_keyring_add(
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
         let record = try_ref!(record);
+        let keyring = match keyring.memory() {
+            Ok(keyring) => keyring,
+            Err(e) => return e,
+        };
         match record.read() {
-            Ok(record) => match keyring.inner.insert(record) {
+            Ok(record) => match keyring.insert(record) {
                 Ok(()) => wga_status::WGA_OK,
                 Err(e) => e.into(),
             },
@@ -149,8 +239,9 @@ pub unsafe extern "C" fn wga_keyring_add(
 /// `count` is 0 (the keyring is then emptied).
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, an invalid-field status for the
-/// first bad record, `WGA_DUPLICATE_ID` or `WGA_DUPLICATE_NAME`; on any
-/// error nothing is changed.
+/// first bad record, `WGA_DUPLICATE_ID`, `WGA_DUPLICATE_NAME`, or
+/// `WGA_KEYRING_ATTACHED` (its follower keeps an attached keyring equal to
+/// the store); on any error nothing is changed.
 ///
 /// # Safety
 /// `keyring` is a live keyring; `records` points to `count` readable
@@ -162,7 +253,10 @@ pub unsafe extern "C" fn wga_keyring_sync(
     count: usize,
 ) -> wga_status {
     ffi_panic_boundary! {
-        let keyring = try_ref!(keyring);
+        let keyring = match try_ref!(keyring).memory() {
+            Ok(keyring) => keyring,
+            Err(e) => return e,
+        };
         let records: &[wga_record] = if count == 0 {
             &[]
         } else {
@@ -179,7 +273,7 @@ pub unsafe extern "C" fn wga_keyring_sync(
                 Err(e) => return e,
             }
         }
-        match keyring.inner.sync(parsed) {
+        match keyring.sync(parsed) {
             Ok(()) => wga_status::WGA_OK,
             Err(e) => e.into(),
         }
@@ -188,8 +282,11 @@ pub unsafe extern "C" fn wga_keyring_sync(
 
 /// Issues a new token for an account and adds its record. Writes the token
 /// (NUL-terminated) to `token_buf`, its length without the NUL to
-/// `*token_len`, and the record to store to `*record_out`. Show the token
-/// once, then wipe the buffer; store only the record.
+/// `*token_len`, and the record to `*record_out`. Show the token once, then
+/// wipe the buffer. An in-memory keyring: store the record yourself. An
+/// attached keyring (`wga_keyring_open`): the record is written to the
+/// store, and this keyring accepts the token once this returns; other hosts
+/// following the store accept it within their wake-up latency.
 ///
 /// `now` is the creation time in seconds (0: the system clock). A
 /// `token_buf_len` of `WGA_TOKEN_BUFFER_LEN` always fits; when it is too
@@ -198,8 +295,9 @@ pub unsafe extern "C" fn wga_keyring_sync(
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`,
 /// `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME`,
-/// `WGA_RNG_FAILED`, or `WGA_DUPLICATE_ID` (only when the generator keeps
-/// producing ids already taken, a sign it is broken).
+/// `WGA_RNG_FAILED`, `WGA_DUPLICATE_ID` (only when the generator keeps
+/// producing ids already taken, a sign it is broken), or, attached,
+/// `WGA_STORE_ERROR` (nothing was issued; `wga_last_error_message` says why).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `account` and `name` point to
@@ -236,21 +334,33 @@ pub unsafe extern "C" fn wga_keyring_issue(
         if let Err(e) = check_token_buffer(token_buf_len, token_len) {
             return e;
         }
-        match keyring.inner.issue(&mut OsRng, account, name, instant(now)) {
+        let issued = match keyring.synced() {
+            Some(synced) => through_store(|| synced.create(account, name, instant(now))),
+            None => keyring
+                .keyring()
+                .issue(&mut OsRng, account, name, instant(now))
+                .map_err(wga_status::from),
+        };
+        match issued {
             Ok((token, record)) => {
                 write_issued(&token, &record, token_buf, token_len, record_out);
                 wga_status::WGA_OK
             }
-            Err(e) => e.into(),
+            Err(e) => e,
         }
     }
 }
 
 /// Deletes a token by its id (16 hexadecimal digits, `id_len` bytes). Once
-/// this returns, the token is refused.
+/// this returns, the token is refused. Attached (`wga_keyring_open`): it is
+/// deleted from the store (a row that no longer holds a valid record is
+/// deleted all the same), this keyring refuses it once this returns, and
+/// every other host following the store within its wake-up latency.
 ///
-/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
-/// `WGA_UNKNOWN_TOKEN`.
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
+/// `WGA_UNKNOWN_TOKEN`, or, attached, `WGA_STORE_ERROR` (nothing was deleted
+/// or it is not known whether it was: retry; `wga_last_error_message` says
+/// why).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `id` points to `id_len` readable bytes.
@@ -266,9 +376,13 @@ pub unsafe extern "C" fn wga_keyring_delete(
             Ok(id) => id,
             Err(e) => return e,
         };
-        match keyring.inner.remove(id) {
-            Ok(_) => wga_status::WGA_OK,
-            Err(e) => e.into(),
+        let removed = match keyring.synced() {
+            Some(synced) => through_store(|| synced.delete(id)).map(drop),
+            None => keyring.keyring().remove(id).map(drop).map_err(wga_status::from),
+        };
+        match removed {
+            Ok(()) => wga_status::WGA_OK,
+            Err(e) => e,
         }
     }
 }
@@ -280,10 +394,14 @@ pub unsafe extern "C" fn wga_keyring_delete(
 /// The old token is refused once this returns; or, when `grace_until`
 /// (seconds) is later than `now`, it keeps working until that instant
 /// (`grace_until` 0: no grace period). `now` 0 means the system clock.
+/// Attached (`wga_keyring_open`): the store is changed, this keyring holds
+/// the change once this returns, and every other host following the store
+/// within its wake-up latency.
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
 /// `WGA_BUFFER_TOO_SMALL` (with the size needed in `*token_len`; nothing
-/// changed), `WGA_UNKNOWN_TOKEN` or `WGA_RNG_FAILED`.
+/// changed), `WGA_UNKNOWN_TOKEN`, `WGA_RNG_FAILED`, or, attached,
+/// `WGA_STORE_ERROR` (`wga_last_error_message` says why).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `id` points to `id_len` readable bytes;
@@ -315,17 +433,26 @@ pub unsafe extern "C" fn wga_keyring_regenerate(
             return e;
         }
         let grace = (grace_until != 0).then_some(Timestamp(grace_until));
-        match keyring.inner.regenerate(&mut OsRng, id, instant(now), grace) {
+        let regenerated = match keyring.synced() {
+            Some(synced) => through_store(|| synced.regenerate(id, instant(now), grace)),
+            None => keyring
+                .keyring()
+                .regenerate(&mut OsRng, id, instant(now), grace)
+                .map_err(wga_status::from),
+        };
+        match regenerated {
             Ok((token, record)) => {
                 write_issued(&token, &record, token_buf, token_len, record_out);
                 wga_status::WGA_OK
             }
-            Err(e) => e.into(),
+            Err(e) => e,
         }
     }
 }
 
-/// Copies one record, with its in-memory last use, to `*record_out`.
+/// Copies one record, with its in-memory last use, to `*record_out`. For an
+/// attached keyring this is the host's copy (as of the last change its
+/// follower applied), read without asking the store.
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
 /// `WGA_UNKNOWN_TOKEN`.
@@ -348,7 +475,7 @@ pub unsafe extern "C" fn wga_keyring_get(
             Ok(id) => id,
             Err(e) => return e,
         };
-        match keyring.inner.get(id) {
+        match keyring.keyring().get(id) {
             Some(record) => {
                 // SAFETY: checked non-null; the caller promises it is valid
                 // for a write.
@@ -362,10 +489,13 @@ pub unsafe extern "C" fn wga_keyring_get(
 
 /// Lists the records of one account, or of all when `account` is NULL, as a
 /// snapshot ordered by account, creation time and id. Writes a new list to
-/// `*list_out`; release it with `wga_record_list_free`.
+/// `*list_out`; release it with `wga_record_list_free`. Attached
+/// (`wga_keyring_open`): read from the store, each last use the later of
+/// the store's and this host's.
 ///
-/// Returns `WGA_OK` or `WGA_NULL_PARAMETER` (an account id that no token has,
-/// valid or not, gives an empty list).
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER` (an account id that no token has,
+/// valid or not, gives an empty list), or, attached, `WGA_STORE_ERROR`
+/// (`wga_last_error_message` says why).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `account` is NULL or points to `account_len`
@@ -380,15 +510,34 @@ pub unsafe extern "C" fn wga_keyring_list(
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
         let list_out = try_out!(list_out);
-        let records = if account.is_null() {
-            keyring.inner.records(None)
+        let account = if account.is_null() {
+            None
         } else {
-            let account = try_slice!(account, account_len);
-            match core::str::from_utf8(account) {
-                Ok(account) => keyring.inner.records(Some(account)),
+            match core::str::from_utf8(try_slice!(account, account_len)) {
+                Ok(account) => Some(account),
                 // No account id is invalid UTF-8: no token matches.
-                Err(_) => Vec::new(),
+                Err(_) => {
+                    // SAFETY: checked non-null; the caller promises it is
+                    // valid for a write.
+                    unsafe { list_out.write(wga_record_list::into_raw(Vec::new())) };
+                    return wga_status::WGA_OK;
+                }
             }
+        };
+        let records = match keyring.synced() {
+            Some(synced) => match through_store(|| synced.list(account)) {
+                Ok(mut records) => {
+                    // Uses this host saw and has not flushed yet.
+                    for record in &mut records {
+                        if let Some(seen) = keyring.keyring().get(record.id).and_then(|r| r.last_used_at) {
+                            record.last_used_at = Some(record.last_used_at.map_or(seen, |at| at.max(seen)));
+                        }
+                    }
+                    records
+                }
+                Err(e) => return e,
+            },
+            None => keyring.keyring().records(account),
         };
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { list_out.write(wga_record_list::into_raw(records)) };
@@ -400,7 +549,9 @@ pub unsafe extern "C" fn wga_keyring_list(
 /// (each with its new `last_used_at`), for the host to store in one batch.
 /// Writes a new list to `*list_out`; release it with `wga_record_list_free`.
 ///
-/// Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, or `WGA_KEYRING_ATTACHED` (an
+/// attached keyring writes its last uses to its store:
+/// `wga_keyring_flush_last_used`).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `list_out` is valid for a write.
@@ -412,12 +563,15 @@ pub unsafe extern "C" fn wga_keyring_take_last_used(
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
         let list_out = try_out!(list_out);
+        let keyring = match keyring.memory() {
+            Ok(keyring) => keyring,
+            Err(e) => return e,
+        };
         let records = keyring
-            .inner
             .take_last_used()
             .into_iter()
             .filter_map(|(id, at)| {
-                keyring.inner.get(id).map(|mut record| {
+                keyring.get(id).map(|mut record| {
                     record.last_used_at = Some(record.last_used_at.map_or(at, |r| r.max(at)));
                     record
                 })

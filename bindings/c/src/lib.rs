@@ -18,6 +18,10 @@
 //!
 //! Thread safety: a `wga_keyring` may be used from many threads at once by
 //! every function but `wga_keyring_free`. Verification takes no lock.
+//!
+//! A keyring is in memory (`wga_keyring_new`) or attached to a token store
+//! (`wga_keyring_open`, on `whatsgate-auth-store`): one handle type, so the
+//! verify functions take either.
 
 extern crate alloc;
 
@@ -27,11 +31,13 @@ mod keyring;
 mod panic;
 mod record;
 mod status;
+mod store;
 mod verify;
 
 pub use keyring::*;
 pub use record::*;
 pub use status::*;
+pub use store::*;
 pub use verify::*;
 
 use core::ffi::c_char;

@@ -11,6 +11,7 @@ use wga_core::{Failure, KeyringError, Profile, Rejection};
 use crate::panic::{
     NullParameterOrDefault, PanicOrDefault, ffi_panic_boundary, try_out, try_slice,
 };
+use crate::record::write_text;
 
 /// The result of a call. `WGA_OK` is 0; every other value is explicit and is
 /// never reused for another meaning. In C this is a `uint32_t`.
@@ -56,8 +57,31 @@ pub enum wga_status {
     /// unknown, wrong, deleted or regenerated, all alike.
     WGA_INVALID_TOKEN = 13,
     /// A `resource_metadata` URL is not non-empty visible ASCII without `"`
-    /// or `\`.
+    /// or `\`. (A token store's URL that names no backend is
+    /// `WGA_INVALID_STORE_URL`.)
     WGA_INVALID_URL = 14,
+    /// The token store cannot be opened, read or written: no store at that
+    /// path (and `create_if_missing` was not set), a file or database that
+    /// is not a token store or was written by a newer release, a server out
+    /// of reach, a lock held too long, a damaged row. A management call
+    /// (`wga_keyring_open`, and issue, delete, regenerate, list, flush on an
+    /// attached keyring) returns it; `wga_last_error_message` gives the
+    /// store's message (never a password). Not an HTTP answer: a request
+    /// whose keyring cannot be confirmed current gets `WGA_STORE_UNAVAILABLE`.
+    WGA_STORE_ERROR = 15,
+    /// A token store URL names no backend this release knows (give a file
+    /// path, `sqlite:PATH`, or `postgresql://…`), or is a `postgresql://`
+    /// URL the driver cannot use; `wga_last_error_message` says what is
+    /// wrong. Retrying will not help.
+    WGA_INVALID_STORE_URL = 16,
+    /// The call changes records or availability by hand, and the keyring is
+    /// attached to a store (`wga_keyring_open`), whose follower owns them:
+    /// issue, delete and regenerate through the keyring instead, and use
+    /// `wga_keyring_flush_last_used` for last use.
+    WGA_KEYRING_ATTACHED = 17,
+    /// The call needs a keyring attached to a store (`wga_keyring_open`),
+    /// and this one is in memory (`wga_keyring_new`).
+    WGA_KEYRING_NOT_ATTACHED = 18,
     /// REST profile: no `Access-Token` was presented (HTTP 403).
     WGA_ACCESS_TOKEN_MISSING = 100,
     /// REST profile: the `Access-Token` is invalid (HTTP 403).
@@ -83,7 +107,7 @@ pub enum wga_status {
 impl wga_status {
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 20] = [
+    pub(crate) const ALL: [Self; 24] = [
         Self::WGA_OK,
         Self::WGA_NULL_PARAMETER,
         Self::WGA_PANIC,
@@ -99,6 +123,10 @@ impl wga_status {
         Self::WGA_INVALID_ARGUMENT,
         Self::WGA_INVALID_TOKEN,
         Self::WGA_INVALID_URL,
+        Self::WGA_STORE_ERROR,
+        Self::WGA_INVALID_STORE_URL,
+        Self::WGA_KEYRING_ATTACHED,
+        Self::WGA_KEYRING_NOT_ATTACHED,
         Self::WGA_ACCESS_TOKEN_MISSING,
         Self::WGA_ACCESS_TOKEN_INVALID,
         Self::WGA_BEARER_MISSING,
@@ -123,6 +151,10 @@ impl wga_status {
             12 => Self::WGA_INVALID_ARGUMENT,
             13 => Self::WGA_INVALID_TOKEN,
             14 => Self::WGA_INVALID_URL,
+            15 => Self::WGA_STORE_ERROR,
+            16 => Self::WGA_INVALID_STORE_URL,
+            17 => Self::WGA_KEYRING_ATTACHED,
+            18 => Self::WGA_KEYRING_NOT_ATTACHED,
             100 => Self::WGA_ACCESS_TOKEN_MISSING,
             101 => Self::WGA_ACCESS_TOKEN_INVALID,
             110 => Self::WGA_BEARER_MISSING,
@@ -191,6 +223,18 @@ impl wga_status {
             Self::WGA_INVALID_TOKEN => c"invalid token",
             Self::WGA_INVALID_URL => {
                 c"a resource_metadata URL must be non-empty visible ASCII without '\"' or '\\'"
+            }
+            Self::WGA_STORE_ERROR => {
+                c"the token store cannot be opened, read or written; wga_last_error_message says why"
+            }
+            Self::WGA_INVALID_STORE_URL => {
+                c"a token store URL is a file path, sqlite:PATH or postgresql://...; wga_last_error_message says what is wrong"
+            }
+            Self::WGA_KEYRING_ATTACHED => {
+                c"the keyring follows a token store: change tokens by issuing, deleting and regenerating through it"
+            }
+            Self::WGA_KEYRING_NOT_ATTACHED => {
+                c"the keyring is not attached to a token store; open one with wga_keyring_open"
             }
             Self::WGA_ACCESS_TOKEN_MISSING => c"no Access-Token was presented",
             Self::WGA_ACCESS_TOKEN_INVALID => c"the Access-Token is invalid",
@@ -409,19 +453,9 @@ pub unsafe extern "C" fn wga_status_www_authenticate_with(
             return wga_status::WGA_INVALID_ARGUMENT;
         };
         let text = challenge.to_string();
-        if buf_len < text.len() + 1 {
-            // SAFETY: checked non-null; valid for a write (contract).
-            unsafe { len_out.write(text.len() + 1) };
-            return wga_status::WGA_BUFFER_TOO_SMALL;
-        }
-        // SAFETY: `buf` has room for the text and its NUL (checked above);
-        // `len_out` is valid for a write (contract); `text` is Rust memory.
-        unsafe {
-            core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
-            buf.add(text.len()).write(0);
-            len_out.write(text.len());
-        }
-        wga_status::WGA_OK
+        // SAFETY: both checked non-null; the caller promises `buf_len`
+        // writable bytes and a writable `len_out`; `text` is Rust memory.
+        unsafe { write_text(text.as_bytes(), buf, buf_len, len_out) }
     }
 }
 
@@ -440,10 +474,10 @@ mod tests {
             assert_eq!(wga_status::from_u32(status as u32), Some(status));
             assert!(!text(wga_status_message(status as u32)).unwrap().is_empty());
         }
-        assert_eq!(wga_status::from_u32(15), None);
+        assert_eq!(wga_status::from_u32(19), None);
         assert_eq!(wga_status::from_u32(112), None);
         assert_eq!(wga_status::from_u32(121), None);
-        assert_eq!(text(wga_status_message(15)), Some("unknown status"));
+        assert_eq!(text(wga_status_message(19)), Some("unknown status"));
         assert_eq!(wga_status_http_code(u32::MAX), 0);
         assert_eq!(text(wga_status_body(u32::MAX)), None);
     }

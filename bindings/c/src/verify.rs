@@ -167,13 +167,13 @@ unsafe fn authenticate_values(
             // SAFETY: checked above; `0 < count`.
             let value = unsafe { nth(values, value_lens, 0) };
             keyring
-                .inner
+                .keyring()
                 .authenticate_with(profile, [value], instant(now), write_to(principal_out))
         } else {
             // SAFETY: checked above; `i < count`.
             let values = (0..count).map(|i| unsafe { nth(values, value_lens, i) });
             keyring
-                .inner
+                .keyring()
                 .authenticate_with(profile, values, instant(now), write_to(principal_out))
         };
         finish(result.map_err(wga_status::from_rejection))
@@ -189,7 +189,8 @@ unsafe fn authenticate_values(
 /// On `WGA_OK` writes who the request is to `*principal_out` (pass NULL when
 /// that is not needed: it saves copying the principal). Otherwise returns
 /// `WGA_ACCESS_TOKEN_MISSING`, `WGA_ACCESS_TOKEN_INVALID` or, for any
-/// token while the keyring is unavailable (`wga_keyring_set_available`),
+/// token while the keyring is unavailable (`wga_keyring_set_available`, or
+/// an attached keyring not confirmed current within `stale_after_ms`),
 /// `WGA_STORE_UNAVAILABLE` (answer with `wga_status_http_code`,
 /// `wga_status_body` and `wga_status_retry_after`), or
 /// `WGA_NULL_PARAMETER`. `now` is the current time in seconds (0: the system
@@ -306,7 +307,7 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
             // SAFETY: as above.
             (name, unsafe { nth(values, value_lens, i) })
         });
-        let result = keyring.inner.authenticate_with(
+        let result = keyring.keyring().authenticate_with(
             profile,
             profile.token_values(pairs),
             instant(now),
@@ -321,7 +322,8 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
 /// to `*principal_out` (unless it is NULL); otherwise returns
 /// `WGA_INVALID_TOKEN` (the same for every reason), `WGA_STORE_UNAVAILABLE`
 /// (any token, valid or not, while the keyring is unavailable: see
-/// `wga_keyring_set_available`; never `WGA_INVALID_TOKEN` then) or
+/// `wga_keyring_set_available` and `wga_keyring_open`; never
+/// `WGA_INVALID_TOKEN` then) or
 /// `WGA_NULL_PARAMETER`. `now` as for `wga_keyring_verify_access_token`.
 ///
 /// # Safety
@@ -342,7 +344,7 @@ pub unsafe extern "C" fn wga_keyring_verify_token(
         }
         // SAFETY: non-null with `token_len` readable bytes (contract).
         let token = unsafe { bounded(token, token_len, MAX_TOKEN_LEN) };
-        let keyring = &keyring.inner;
+        let keyring = keyring.keyring();
         // The core's `verify` answers "invalid" while the keyring is
         // unavailable; this answers 503. Checked before, and again after a
         // refusal, so that a keyring cleared during the call does not turn

@@ -23,6 +23,7 @@ static void test_status_strings(void) {
       WGA_INVALID_ACCOUNT, WGA_INVALID_NAME, WGA_INVALID_TOKEN_ID,
       WGA_UNKNOWN_TOKEN, WGA_DUPLICATE_ID, WGA_DUPLICATE_NAME, WGA_RNG_FAILED,
       WGA_INDEX_OUT_OF_RANGE, WGA_INVALID_ARGUMENT, WGA_INVALID_TOKEN, WGA_INVALID_URL,
+      WGA_STORE_ERROR, WGA_INVALID_STORE_URL, WGA_KEYRING_ATTACHED, WGA_KEYRING_NOT_ATTACHED,
       WGA_ACCESS_TOKEN_MISSING, WGA_ACCESS_TOKEN_INVALID, WGA_BEARER_MISSING,
       WGA_BEARER_INVALID, WGA_STORE_UNAVAILABLE};
   size_t i;
@@ -31,14 +32,16 @@ static void test_status_strings(void) {
   CHECK(WGA_ACCESS_TOKEN_MISSING == 100 && WGA_ACCESS_TOKEN_INVALID == 101);
   CHECK(WGA_BEARER_MISSING == 110 && WGA_BEARER_INVALID == 111);
   CHECK(WGA_STORE_UNAVAILABLE == 120);
-  CHECK(sizeof all / sizeof all[0] == 20);
+  CHECK(sizeof all / sizeof all[0] == 24);
   CHECK(WGA_PROFILE_REST == 0 && WGA_PROFILE_MCP == 1);
   for (i = 0; i < sizeof all / sizeof all[0]; i++) {
     const char *m = wga_status_message(all[i]);
     CHECK(m != NULL && strlen(m) > 0 && strcmp(m, "unknown status") != 0);
   }
   CHECK(WGA_INVALID_TOKEN == 13 && WGA_INVALID_URL == 14);
-  CHECK(strcmp(wga_status_message(15), "unknown status") == 0);
+  CHECK(WGA_STORE_ERROR == 15 && WGA_INVALID_STORE_URL == 16);
+  CHECK(WGA_KEYRING_ATTACHED == 17 && WGA_KEYRING_NOT_ATTACHED == 18);
+  CHECK(strcmp(wga_status_message(19), "unknown status") == 0);
   CHECK(strcmp(wga_status_message(121), "unknown status") == 0);
   CHECK(strcmp(wga_status_message(UINT32_MAX), "unknown status") == 0);
 
