@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use whatsgate_auth::{AccountId, Timestamp, Token, TokenId, TokenName, TokenRecord};
 
-use crate::url::{Backend as Kind, StoreUrl};
-use crate::{OpenMode, StoreError};
+use crate::StoreError;
 
 /// One entry of the change log: which token changed, and where in the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,16 +79,4 @@ pub(crate) trait Backend: Send {
     ) -> Result<Vec<(Change, RowState)>, StoreError>;
     fn head(&mut self) -> Result<u64, StoreError>;
     fn wait_for_change(&mut self, timeout: Duration) -> Result<(), StoreError>;
-}
-
-/// Opens the backend a URL names.
-pub(crate) fn open(
-    url: &StoreUrl,
-    mode: OpenMode,
-    timeout: Duration,
-) -> Result<Box<dyn Backend>, StoreError> {
-    Ok(match url.backend() {
-        Kind::Sqlite => Box::new(crate::sqlite::SqliteStore::open(url, mode, timeout)?),
-        Kind::Postgres => Box::new(crate::postgres::PgStore::open(url, mode, timeout)?),
-    })
 }

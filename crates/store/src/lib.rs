@@ -76,7 +76,10 @@ impl Store {
         timeout: Duration,
     ) -> Result<Self, StoreError> {
         let url = StoreUrl::parse(url)?;
-        let backend = backend::open(&url, mode, timeout)?;
+        let backend: Box<dyn backend::Backend> = match url.backend() {
+            BackendKind::Sqlite => Box::new(sqlite::SqliteStore::open(&url, mode, timeout)?),
+            BackendKind::Postgres => Box::new(postgres::PgStore::open(&url, mode, timeout)?),
+        };
         Ok(Self { backend, url })
     }
 
