@@ -80,15 +80,15 @@
 #define WGA_TOKEN_BUFFER_LEN 65
 
 /**
+ * The longest `stale_after_ms`, `poll_ms` or `timeout_ms` accepted: a day.
+ */
+#define WGA_FOLLOW_MAX_MS 86400000
+
+/**
  * Size of a buffer that holds any message of `wga_last_error_message` and
  * `wga_keyring_follow_error` with its NUL (longer messages are cut to fit).
  */
 #define WGA_ERROR_MESSAGE_BUFFER_LEN 1024
-
-/**
- * The longest `stale_after_ms`, `poll_ms` or `timeout_ms` accepted: a day.
- */
-#define WGA_FOLLOW_MAX_MS 86400000
 
 /**
  * The result of a call. `WGA_OK` is 0; every other value is explicit and is
@@ -865,30 +865,6 @@ wga_status wga_keyring_open(const char *url,
                             struct wga_keyring **keyring_out);
 
 /**
- * Copies the message of the last call on this thread that reached a
- * store to `buf`, NUL-terminated, and its length without the NUL to
- * `*len_out`: why it failed (`WGA_STORE_ERROR`, `WGA_INVALID_STORE_URL`,
- * an option refused with `WGA_INVALID_ARGUMENT`, and also the store's own
- * refusals such as `WGA_DUPLICATE_NAME`), or an empty string when it
- * succeeded. The calls that reach a store, and so replace the message,
- * are `wga_keyring_open`, `wga_keyring_flush_last_used`, and on an
- * attached keyring `wga_keyring_issue`, `wga_keyring_delete`,
- * `wga_keyring_regenerate`, `wga_keyring_list` and `wga_keyring_free`;
- * no other call touches it. It names the store by its URL with any
- * password redacted, and never holds a token.
- *
- * A `buf_len` of `WGA_ERROR_MESSAGE_BUFFER_LEN` always fits; when it is too
- * small, returns `WGA_BUFFER_TOO_SMALL` and writes the size needed (with
- * the NUL) to `*len_out`.
- *
- * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_BUFFER_TOO_SMALL`.
- *
- * # Safety
- * `buf` points to `buf_len` writable bytes; `len_out` is valid for a write.
- */
-wga_status wga_last_error_message(char *buf, size_t buf_len, size_t *len_out);
-
-/**
  * Writes the attached keyring's follower counters and state to `*out`.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_KEYRING_NOT_ATTACHED`.
@@ -934,6 +910,30 @@ wga_status wga_keyring_follow_error(const struct wga_keyring *keyring,
  * `keyring` is a live keyring.
  */
 wga_status wga_keyring_flush_last_used(const struct wga_keyring *keyring);
+
+/**
+ * Copies the message of the last call on this thread that reached a
+ * store to `buf`, NUL-terminated, and its length without the NUL to
+ * `*len_out`: why it failed (`WGA_STORE_ERROR`, `WGA_INVALID_STORE_URL`,
+ * an option refused with `WGA_INVALID_ARGUMENT`, and also the store's own
+ * refusals such as `WGA_DUPLICATE_NAME`), or an empty string when it
+ * succeeded. The calls that reach a store, and so replace the message,
+ * are `wga_keyring_open`, `wga_keyring_flush_last_used`, and on an
+ * attached keyring `wga_keyring_issue`, `wga_keyring_delete`,
+ * `wga_keyring_regenerate`, `wga_keyring_list` and `wga_keyring_free`;
+ * no other call touches it. It names the store by its URL with any
+ * password redacted, and never holds a token.
+ *
+ * A `buf_len` of `WGA_ERROR_MESSAGE_BUFFER_LEN` always fits; when it is too
+ * small, returns `WGA_BUFFER_TOO_SMALL` and writes the size needed (with
+ * the NUL) to `*len_out`.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `buf` points to `buf_len` writable bytes; `len_out` is valid for a write.
+ */
+wga_status wga_last_error_message(char *buf, size_t buf_len, size_t *len_out);
 
 /**
  * Authenticates a REST request from the values of its `Access-Token`

@@ -15,7 +15,7 @@ use crate::record::{
     write_issued,
 };
 use crate::status::wga_status;
-use crate::store::through_store;
+use crate::store_error::through_store;
 
 /// Token records (token id → record), verified by many threads at once:
 /// either in memory (`wga_keyring_new`: the host loads and saves records)

@@ -32,12 +32,14 @@ mod panic;
 mod record;
 mod status;
 mod store;
+mod store_error;
 mod verify;
 
 pub use keyring::*;
 pub use record::*;
 pub use status::*;
 pub use store::*;
+pub use store_error::*;
 pub use verify::*;
 
 use core::ffi::c_char;

@@ -114,35 +114,6 @@ pub(crate) unsafe fn write_cstr<const N: usize>(dst: *mut [c_char; N], text: &[u
     at
 }
 
-/// Writes `text` and a NUL to a caller's buffer of `buf_len` bytes, and the
-/// text's length (without the NUL) to `*len_out`. When the buffer is too
-/// small, writes only the size needed (with the NUL) to `*len_out` and
-/// returns `WGA_BUFFER_TOO_SMALL`.
-///
-/// # Safety
-/// `buf` is valid for writing `buf_len` bytes, `len_out` for a write, and
-/// neither overlaps `text`.
-pub(crate) unsafe fn write_text(
-    text: &[u8],
-    buf: *mut c_char,
-    buf_len: usize,
-    len_out: *mut usize,
-) -> wga_status {
-    if buf_len < text.len() + 1 {
-        // SAFETY: valid for a write (contract).
-        unsafe { len_out.write(text.len() + 1) };
-        return wga_status::WGA_BUFFER_TOO_SMALL;
-    }
-    // SAFETY: `buf` has room for the text and its NUL (checked above) and
-    // does not overlap it; `len_out` is valid for a write (contract).
-    unsafe {
-        core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
-        buf.add(text.len()).write(0);
-        len_out.write(text.len());
-    }
-    wga_status::WGA_OK
-}
-
 /// An id as a C string: the core's 16 lowercase hexadecimal digits, and a NUL.
 pub(crate) fn id_cstr(id: TokenId) -> [c_char; WGA_TOKEN_ID_BUFFER_LEN] {
     let mut out = [0 as c_char; WGA_TOKEN_ID_BUFFER_LEN];

@@ -11,7 +11,6 @@ use wga_core::{Failure, KeyringError, Profile, Rejection};
 use crate::panic::{
     NullParameterOrDefault, PanicOrDefault, ffi_panic_boundary, try_out, try_slice,
 };
-use crate::record::write_text;
 
 /// The result of a call. `WGA_OK` is 0; every other value is explicit and is
 /// never reused for another meaning. In C this is a `uint32_t`.
@@ -457,6 +456,35 @@ pub unsafe extern "C" fn wga_status_www_authenticate_with(
         // writable bytes and a writable `len_out`; `text` is Rust memory.
         unsafe { write_text(text.as_bytes(), buf, buf_len, len_out) }
     }
+}
+
+/// Writes `text` and a NUL to a caller's buffer of `buf_len` bytes, and the
+/// text's length (without the NUL) to `*len_out`. When the buffer is too
+/// small, writes only the size needed (with the NUL) to `*len_out` and
+/// returns `WGA_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `buf` is valid for writing `buf_len` bytes, `len_out` for a write, and
+/// neither overlaps `text`.
+pub(crate) unsafe fn write_text(
+    text: &[u8],
+    buf: *mut c_char,
+    buf_len: usize,
+    len_out: *mut usize,
+) -> wga_status {
+    if buf_len < text.len() + 1 {
+        // SAFETY: valid for a write (contract).
+        unsafe { len_out.write(text.len() + 1) };
+        return wga_status::WGA_BUFFER_TOO_SMALL;
+    }
+    // SAFETY: `buf` has room for the text and its NUL (checked above) and
+    // does not overlap it; `len_out` is valid for a write (contract).
+    unsafe {
+        core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
+        buf.add(text.len()).write(0);
+        len_out.write(text.len());
+    }
+    wga_status::WGA_OK
 }
 
 #[cfg(test)]
