@@ -30,6 +30,16 @@ impl std::fmt::Debug for SyncedKeyring {
     }
 }
 
+/// Writes the last uses not yet flushed (best effort: a store that cannot
+/// be reached loses them), then stops the follower.
+impl Drop for SyncedKeyring {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_last_used() {
+            log::warn!("token store: last use not saved at shutdown: {e}");
+        }
+    }
+}
+
 impl SyncedKeyring {
     /// Opens the store at `url` (creating an empty one with
     /// [`OpenMode::CreateIfMissing`]) and starts following it.

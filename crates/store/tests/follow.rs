@@ -262,3 +262,23 @@ fn a_damaged_change_log_entry_means_a_full_catch_up_that_misses_no_removal() {
     assert!(stats.last_error.is_some());
     assert!(stats.current);
 }
+
+#[test]
+fn dropping_a_synced_keyring_saves_its_last_uses() {
+    let (_dir, url) = new_store();
+    let synced = SyncedKeyring::open(&url, OpenMode::Existing, fast()).unwrap();
+    let (token, record) = synced
+        .create(account(), name("Production API"), NOW)
+        .unwrap();
+    let used_at = Timestamp(NOW.0 + 30);
+    synced
+        .keyring()
+        .verify(token.expose_secret().as_bytes(), used_at)
+        .unwrap();
+    drop(synced);
+    let mut store = Store::open(&url, OpenMode::Existing).unwrap();
+    assert_eq!(
+        store.get(record.id).unwrap().unwrap().last_used_at,
+        Some(used_at)
+    );
+}
