@@ -1,13 +1,17 @@
 //! Python arguments into the core's types: timestamps, profiles,
 //! resource-metadata URLs, token ids, accounts, names, header names and
-//! values, header pairs; and Python's `repr` of user text. The rules are the
+//! values, header pairs, durations in seconds; and Python's `repr` of user text. The rules are the
 //! core's (`str::parse::<Profile>`, `ResourceMetadata::new`, …); this file
 //! only turns Python objects into their arguments and their errors into
 //! Python exceptions.
 
+use core::time::Duration;
+
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use whatsgate_auth as wga;
 use whatsgate_auth::http::{ProfileNameError, ResourceMetadata};
 use whatsgate_auth::{AccountId, Profile, Timestamp, TokenId, TokenName};
@@ -117,4 +121,86 @@ pub(crate) fn header_pair<'py>(
 /// Python's `repr` of a string (names and accounts are user text).
 pub(crate) fn py_repr(py: Python<'_>, s: &str) -> PyResult<String> {
     Ok(PyString::new(py, s).repr()?.to_cow()?.into_owned())
+}
+
+/// A keyword argument in seconds (see [`seconds`]), or its absence: the
+/// default is then the Rust side's, while `None` given is refused like any
+/// other value that is not a duration.
+pub(crate) enum SecondsArg<'py> {
+    /// Not given.
+    Default,
+    /// Given: checked by [`SecondsArg::or`].
+    Given(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for SecondsArg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Self::Given(obj.to_owned()))
+    }
+}
+
+impl SecondsArg<'_> {
+    /// The duration given (`what` names the argument in errors), or `default`.
+    pub(crate) fn or(&self, what: &str, default: Duration) -> PyResult<Duration> {
+        match self {
+            Self::Default => Ok(default),
+            Self::Given(value) => seconds(what, value),
+        }
+    }
+}
+
+/// A duration in seconds: an `int`, a `float` or a `datetime.timedelta`,
+/// positive and finite (`what` names the argument in the error). Kept to
+/// the millisecond, the follower's resolution; a positive value below one
+/// millisecond is one millisecond.
+pub(crate) fn seconds(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
+    let py = value.py();
+    static TIMEDELTA: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let timedelta = TIMEDELTA.import(py, "datetime", "timedelta")?;
+    let secs: f64 = if value.is_instance(timedelta)? {
+        value
+            .call_method0(intern!(py, "total_seconds"))?
+            .extract()?
+    } else if value.is_instance_of::<PyFloat>()
+        || (value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>())
+    {
+        // An int too large for a float is too large for a duration.
+        value.extract().unwrap_or(f64::INFINITY)
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{what} is a number of seconds (int or float) or a datetime.timedelta, not {}",
+            value.get_type().name()?
+        )));
+    };
+    let shown = || -> PyResult<String> {
+        let mut shown = value.repr()?.to_cow()?.into_owned();
+        if shown.len() > 40 {
+            let cut = (0..=36).rev().find(|&i| shown.is_char_boundary(i));
+            shown.truncate(cut.unwrap_or(0));
+            shown.push_str(" ...");
+        }
+        Ok(shown)
+    };
+    if secs.is_nan() || secs <= 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be a positive number of seconds, not {}",
+            shown()?
+        )));
+    }
+    let millis = (secs * 1000.0).ceil();
+    // A year is far beyond any sensible bound, and far within Duration.
+    if millis > 365.0 * 24.0 * 3600.0 * 1000.0 {
+        return Err(PyValueError::new_err(format!(
+            "{what} is at most a year (31536000 seconds), not {}",
+            shown()?
+        )));
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a whole number of milliseconds between 1 and a year's"
+    )]
+    Ok(Duration::from_millis(millis as u64))
 }

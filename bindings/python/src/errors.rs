@@ -6,6 +6,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use pyo3::{create_exception, intern};
 use whatsgate_auth::{Failure, KeyringError, Rejection};
+use whatsgate_auth_store as store;
+
+use crate::store::Refused;
 
 create_exception!(
     whatsgate_auth,
@@ -32,6 +35,13 @@ create_exception!(
     "A token was presented while the keyring cannot confirm it is current (its token store is out of reach): neither accepted nor called invalid. 503 with Retry-After; retry later."
 );
 
+create_exception!(
+    whatsgate_auth,
+    StoreError,
+    PyException,
+    "The token store of an attached keyring (`Keyring.open`) could not do what was asked: it cannot be opened or reached, is locked, is not a token store, was written by a newer release, or holds a damaged row. The message says which and what to do; it never holds a password or a secret."
+);
+
 pub(crate) fn keyring_error(e: KeyringError) -> PyErr {
     match e {
         KeyringError::UnknownToken(id) => PyKeyError::new_err(id.to_string()),
@@ -39,6 +49,34 @@ pub(crate) fn keyring_error(e: KeyringError) -> PyErr {
         KeyringError::DuplicateId(_) | KeyringError::DuplicateName { .. } => {
             PyValueError::new_err(e.to_string())
         }
+    }
+}
+
+/// A store's error as the exception the in-memory keyring raises for the
+/// same mistake (KeyError for an unknown id, ValueError for a taken name,
+/// OSError for a failed RNG), else `StoreError`; the message is the store
+/// crate's (a URL's password redacted).
+pub(crate) fn store_error(e: store::StoreError) -> PyErr {
+    match e {
+        store::StoreError::UnknownToken(id) => PyKeyError::new_err(id.to_string()),
+        store::StoreError::DuplicateName(..) => PyValueError::new_err(e.to_string()),
+        store::StoreError::Rng => PyOSError::new_err(e.to_string()),
+        store::StoreError::Missing(_) => StoreError::new_err(format!(
+            "{e}; from Python, Keyring.open(url, create=True) creates an empty store"
+        )),
+        _ => StoreError::new_err(e.to_string()),
+    }
+}
+
+/// A refused call on an attached keyring as an exception: ValueError once
+/// closed (as a closed file), else the store's error.
+pub(crate) fn refused(r: Refused) -> PyErr {
+    match r {
+        Refused::Closed => PyValueError::new_err(
+            "this keyring was closed: it no longer follows its token store; open it again with \
+             Keyring.open(url)",
+        ),
+        Refused::Store(e) => store_error(e),
     }
 }
 

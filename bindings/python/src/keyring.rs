@@ -1,20 +1,30 @@
-//! `Keyring`: token records in memory, and the verification methods PyO3
-//! wraps (the fast path in `fast.rs` answers the common calls of three of
-//! them).
+//! `Keyring`: token records in memory or attached to a token store, and
+//! the verification methods PyO3 wraps (the fast path in `fast.rs` answers
+//! the common calls of three of them).
 
+use core::time::Duration;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyString, PyType};
 use whatsgate_auth as wga;
 use whatsgate_auth::{Failure, OsRng, PrincipalRef, Profile, Rejection, Timestamp};
+use whatsgate_auth_store::{FollowOptions, OpenMode};
 
 use crate::convert::{
-    header_name, header_pair, now_or, parse_account, parse_name, parse_profile,
-    parse_resource_metadata, parse_token_id, value_bytes,
+    SecondsArg, header_name, header_pair, now_or, parse_account, parse_name, parse_profile,
+    parse_resource_metadata, parse_token_id, py_repr, value_bytes,
 };
-use crate::errors::{auth_error, keyring_error, reject};
+use crate::errors::{auth_error, keyring_error, refused, reject, store_error};
 use crate::principal::{self, PyPrincipal};
 use crate::record::PyTokenRecord;
+use crate::store::{Attached, PyFollowerStats, not_for_attached};
 
-/// Token records in memory, verified from many threads at once.
+/// Token records, verified from many threads at once: in memory
+/// (`Keyring()`), or attached to a token store (`Keyring.open(url)`),
+/// whose follower keeps them current and whose writes go to the store.
 ///
 /// Verification takes no lock; once `delete` or `regenerate` returns, a
 /// verification that starts afterwards refuses the old token (unless a grace
@@ -24,7 +34,19 @@ use crate::record::PyTokenRecord;
 /// call costs more than it gives back (see the README).
 #[pyclass(frozen, module = "whatsgate_auth", name = "Keyring")]
 pub(crate) struct PyKeyring {
-    pub(crate) inner: wga::Keyring,
+    /// The keyring every verification reads: this object's own, or the
+    /// one the store's follower keeps current.
+    pub(crate) inner: Arc<wga::Keyring>,
+    backing: Backing,
+}
+
+/// Where the records come from and the lifecycle writes go.
+enum Backing {
+    /// Held here only: the lifecycle methods change `inner` directly.
+    Memory,
+    /// A token store: writes go to it, a follower applies every change to
+    /// `inner` (this host's own writes before the call returns).
+    Attached(Attached),
 }
 
 /// Verifies a bare token (`Keyring.verify`, here and in the fast path),
@@ -50,7 +72,40 @@ pub(crate) fn verify_token<R>(
     }
 }
 
+/// How often an attached keyring writes last use, unless told otherwise (as
+/// `wgauth serve`).
+const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+/// A store URL given as `str`, or a path (`os.PathLike`), which is always a
+/// SQLite file, whatever its text looks like.
+fn store_url(url: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(text) = url.cast::<PyString>() {
+        return Ok(text.to_str()?.to_owned());
+    }
+    let path: PathBuf = url.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "url is a str (a path, sqlite:PATH or postgresql://...) or a path object, not {}",
+            url.get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string())
+        ))
+    })?;
+    match path.to_str() {
+        Some(path) => Ok(format!("sqlite:{path}")),
+        None => Err(PyValueError::new_err(
+            "the store path has no UTF-8 form; give it as a str",
+        )),
+    }
+}
+
 impl PyKeyring {
+    fn attached(&self) -> Option<&Attached> {
+        match &self.backing {
+            Backing::Memory => None,
+            Backing::Attached(attached) => Some(attached),
+        }
+    }
+
     fn answer(
         &self,
         py: Python<'_>,
@@ -80,12 +135,13 @@ impl PyKeyring {
 
 #[pymethods]
 impl PyKeyring {
-    /// An empty keyring, or one holding `records`.
+    /// An empty keyring, or one holding `records`, in memory.
     #[new]
     #[pyo3(signature = (records = None))]
     fn py_new(records: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let keyring = Self {
-            inner: wga::Keyring::new(),
+            inner: Arc::new(wga::Keyring::new()),
+            backing: Backing::Memory,
         };
         if let Some(records) = records {
             for record in records.try_iter()? {
@@ -95,9 +151,81 @@ impl PyKeyring {
         Ok(keyring)
     }
 
+    /// A keyring attached to the token store at `url` (a path, `sqlite:PATH`
+    /// or `postgresql://…`), kept current by a follower; `issue`, `delete`,
+    /// `regenerate` and `records` go to the store. With `create`, an empty
+    /// SQLite file or PostgreSQL schema is made if there is none.
+    ///
+    /// Past `stale_after` seconds without confirming it holds every change,
+    /// every presented token raises StoreUnavailable (503 with Retry-After)
+    /// until it is current again. The follower asks the store at least every
+    /// `poll` seconds (less than `stale_after`); `timeout` bounds each
+    /// connect, lock and statement; last use is written every `flush_every`
+    /// seconds and by `close()`. Durations are int or float seconds or
+    /// `datetime.timedelta`, positive (ValueError otherwise).
+    ///
+    /// Raises StoreError when the store cannot be opened or read now.
+    #[classmethod]
+    #[pyo3(
+        signature = (
+            url, *, create = false, stale_after = SecondsArg::Default, poll = SecondsArg::Default,
+            timeout = SecondsArg::Default, flush_every = SecondsArg::Default
+        ),
+        text_signature = "(url, *, create=False, stale_after=5.0, poll=1.0, timeout=2.0, flush_every=5.0)"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of a Python method"
+    )]
+    fn open(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        url: &Bound<'_, PyAny>,
+        create: bool,
+        stale_after: SecondsArg<'_>,
+        poll: SecondsArg<'_>,
+        timeout: SecondsArg<'_>,
+        flush_every: SecondsArg<'_>,
+    ) -> PyResult<Self> {
+        let url = store_url(url)?;
+        let defaults = FollowOptions::default();
+        let options = FollowOptions {
+            bound: stale_after.or("stale_after", defaults.bound)?,
+            poll: poll.or("poll", defaults.poll)?,
+            timeout: timeout.or("timeout", defaults.timeout)?,
+        };
+        let flush_every = flush_every.or("flush_every", FLUSH_EVERY)?;
+        if options.poll >= options.bound {
+            // Idle, the follower confirms it is current once per poll: with
+            // a poll as long as the bound, tokens would get 503 between polls.
+            return Err(PyValueError::new_err(format!(
+                "poll ({} s) must be shorter than stale_after ({} s): the keyring confirms it is \
+                 current once per poll",
+                options.poll.as_secs_f64(),
+                options.bound.as_secs_f64()
+            )));
+        }
+        let mode = if create {
+            OpenMode::CreateIfMissing
+        } else {
+            OpenMode::Existing
+        };
+        let (attached, keyring) = py
+            .detach(|| Attached::open(&url, mode, options, flush_every))
+            .map_err(store_error)?;
+        Ok(Self {
+            inner: keyring,
+            backing: Backing::Attached(attached),
+        })
+    }
+
     /// Adds a stored record (e.g. loaded from a database). Raises ValueError
-    /// if its id, or its name within the account, is taken.
+    /// if its id, or its name within the account, is taken. In memory only
+    /// (an attached keyring raises ValueError: its store holds the records).
     fn add(&self, record: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.attached().is_some() {
+            return Err(not_for_attached("add", "issue tokens with issue()"));
+        }
         let record = record.cast::<PyTokenRecord>()?;
         self.inner
             .insert(record.get().inner.clone())
@@ -107,25 +235,38 @@ impl PyKeyring {
     /// Issues a new token for an account and adds its record. Returns the
     /// plaintext token (show it once, never store it) and the record (store
     /// it). Raises ValueError for a bad or taken name.
-    fn issue(&self, name: &str, account: &str) -> PyResult<(String, PyTokenRecord)> {
-        let (token, record) = self
-            .inner
-            .issue(
-                &mut OsRng,
-                parse_account(account)?,
-                parse_name(name)?,
-                Timestamp::now(),
-            )
-            .map_err(keyring_error)?;
+    fn issue(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        account: &str,
+    ) -> PyResult<(String, PyTokenRecord)> {
+        let (account, name, now) = (parse_account(account)?, parse_name(name)?, Timestamp::now());
+        let (token, record) = match self.attached() {
+            None => self
+                .inner
+                .issue(&mut OsRng, account, name, now)
+                .map_err(keyring_error)?,
+            Some(store) => py
+                .detach(|| store.with(|synced| synced.create(account, name, now)))
+                .map_err(refused)?,
+        };
         Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
     }
 
     /// Deletes a token and returns its record. The token is refused once
-    /// this returns. Raises KeyError for an unknown id.
-    fn delete(&self, token_id: &str) -> PyResult<PyTokenRecord> {
+    /// this returns. Raises KeyError for an unknown id. Attached: None when
+    /// the store's row was damaged (no valid record): it is deleted all the
+    /// same.
+    fn delete(&self, py: Python<'_>, token_id: &str) -> PyResult<Option<PyTokenRecord>> {
         let id = parse_token_id(token_id)?;
-        let record = self.inner.remove(id).map_err(keyring_error)?;
-        Ok(PyTokenRecord::new(record))
+        let record = match self.attached() {
+            None => Some(self.inner.remove(id).map_err(keyring_error)?),
+            Some(store) => py
+                .detach(|| store.with(|synced| synced.delete(id)))
+                .map_err(refused)?,
+        };
+        Ok(record.map(PyTokenRecord::new))
     }
 
     /// Replaces a token's secret, keeping its id, name and account. Returns
@@ -135,18 +276,29 @@ impl PyKeyring {
     #[pyo3(signature = (token_id, grace_until = None))]
     fn regenerate(
         &self,
+        py: Python<'_>,
         token_id: &str,
         grace_until: Option<u64>,
     ) -> PyResult<(String, PyTokenRecord)> {
-        let id = parse_token_id(token_id)?;
-        let (token, record) = self
-            .inner
-            .regenerate(&mut OsRng, id, Timestamp::now(), grace_until.map(Timestamp))
-            .map_err(keyring_error)?;
+        let (id, now, grace_until) = (
+            parse_token_id(token_id)?,
+            Timestamp::now(),
+            grace_until.map(Timestamp),
+        );
+        let (token, record) = match self.attached() {
+            None => self
+                .inner
+                .regenerate(&mut OsRng, id, now, grace_until)
+                .map_err(keyring_error)?,
+            Some(store) => py
+                .detach(|| store.with(|synced| synced.regenerate(id, now, grace_until)))
+                .map_err(refused)?,
+        };
         Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
     }
 
     /// The record of one token (with its in-memory last use), or None.
+    /// Attached: as this host's keyring holds it (no store read).
     fn get(&self, token_id: &str) -> PyResult<Option<PyTokenRecord>> {
         Ok(self
             .inner
@@ -155,20 +307,29 @@ impl PyKeyring {
     }
 
     /// The records of one account, or of all, ordered by account, creation
-    /// time and id.
+    /// time and id. Attached: read from the store (with the last use it
+    /// holds); raises StoreError for a damaged row.
     #[pyo3(signature = (account = None))]
-    fn records(&self, account: Option<&str>) -> Vec<PyTokenRecord> {
-        self.inner
-            .records(account)
-            .into_iter()
-            .map(PyTokenRecord::new)
-            .collect()
+    fn records(&self, py: Python<'_>, account: Option<&str>) -> PyResult<Vec<PyTokenRecord>> {
+        let records = match self.attached() {
+            None => self.inner.records(account),
+            Some(store) => py
+                .detach(|| store.with(|synced| synced.list(account)))
+                .map_err(refused)?,
+        };
+        Ok(records.into_iter().map(PyTokenRecord::new).collect())
     }
 
     /// Makes the keyring hold exactly `records` (as when following a
     /// database that other processes change). Raises ValueError, changing
-    /// nothing, if the records contradict each other.
+    /// nothing, if the records contradict each other. In memory only.
     fn sync(&self, records: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.attached().is_some() {
+            return Err(not_for_attached(
+                "sync",
+                "its follower keeps it equal to the store",
+            ));
+        }
         let mut all = Vec::new();
         for record in records.try_iter()? {
             all.push(record?.cast::<PyTokenRecord>()?.get().inner.clone());
@@ -177,23 +338,39 @@ impl PyKeyring {
     }
 
     /// The last-used instants that changed since the previous call, as
-    /// `(token_id, seconds)` pairs, for storing in one batch.
-    fn take_last_used(&self) -> Vec<(String, u64)> {
-        self.inner
+    /// `(token_id, seconds)` pairs, for storing in one batch. In memory
+    /// only (an attached keyring writes them itself: `flush_last_used`).
+    fn take_last_used(&self) -> PyResult<Vec<(String, u64)>> {
+        if self.attached().is_some() {
+            return Err(not_for_attached(
+                "take_last_used",
+                "it writes last use to the store itself (flush_last_used())",
+            ));
+        }
+        Ok(self
+            .inner
             .take_last_used()
             .into_iter()
             .map(|(id, at)| (id.to_string(), at.as_secs()))
-            .collect()
+            .collect())
     }
 
     /// Marks the keyring current (True, the state of a new keyring) or not,
     /// for hosts that follow a token store themselves. While it is not,
     /// every presented token, good or bad, raises StoreUnavailable (503
     /// with Retry-After), never InvalidToken; no token still raises
-    /// MissingToken. Issuing, adding, syncing and deleting still work.
+    /// MissingToken. Issuing, adding, syncing and deleting still work. In
+    /// memory only (an attached keyring's follower sets it).
     #[pyo3(signature = (available, /))]
-    fn set_available(&self, available: bool) {
+    fn set_available(&self, available: bool) -> PyResult<()> {
+        if self.attached().is_some() {
+            return Err(not_for_attached(
+                "set_available",
+                "its follower marks it current or not",
+            ));
+        }
         self.inner.set_available(available);
+        Ok(())
     }
 
     /// Whether the keyring is current (see `set_available`).
@@ -292,11 +469,78 @@ impl PyKeyring {
         }
     }
 
+    /// Attached: writes the last-use instants seen since the previous write
+    /// to the store now (done every `flush_every` seconds and by `close()`
+    /// anyway). Raises StoreError if the store cannot take them; they are
+    /// kept for the next write. In memory: ValueError (`take_last_used()`).
+    fn flush_last_used(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(store) = self.attached() else {
+            return Err(PyValueError::new_err(
+                "Keyring.flush_last_used() is for a keyring attached to a token store \
+                 (Keyring.open); a keyring in memory hands last use over with take_last_used()",
+            ));
+        };
+        py.detach(|| store.with(|synced| synced.flush_last_used()))
+            .map_err(refused)
+    }
+
+    /// The store follower's counters (a `FollowerStats` snapshot), or None
+    /// for a keyring in memory or a closed one.
+    #[getter]
+    fn stats(&self, py: Python<'_>) -> Option<PyFollowerStats> {
+        let store = self.attached()?;
+        py.detach(|| store.stats()).map(PyFollowerStats::new)
+    }
+
+    /// Attached: stops following the store (after the calls in flight) and
+    /// writes last use a final time. From then on every presented token
+    /// raises StoreUnavailable (the keyring no longer knows it is current)
+    /// and the store methods raise ValueError. It waits for the follower's
+    /// current wait on the store, up to `poll`. Raises StoreError if that
+    /// final write failed (the keyring is closed all the same). Calling it
+    /// again, or on a keyring in memory, does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(store) = self.attached() else {
+            return Ok(());
+        };
+        let closed = py.detach(|| {
+            let closed = store.close();
+            // The follower has stopped: nothing marks it current again.
+            self.inner.set_available(false);
+            closed
+        });
+        closed.map(drop).map_err(store_error)
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes the keyring (see `close`).
+    #[pyo3(signature = (_exc_type, _exc_value, _traceback, /))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc_value: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.close(py)
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }
 
-    fn __repr__(&self) -> String {
-        format!("Keyring(tokens={})", self.inner.len())
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let tokens = self.inner.len();
+        Ok(match self.attached() {
+            None => format!("Keyring(tokens={tokens})"),
+            Some(store) => format!(
+                "Keyring(tokens={tokens}, store={}{})",
+                py_repr(py, store.name())?,
+                if store.is_closed() { ", closed" } else { "" }
+            ),
+        })
     }
 }

@@ -12,7 +12,9 @@
 //! One file per concern: `errors` (the exceptions), `convert` (arguments
 //! into the core's types), `record` (`TokenRecord`, `generate`),
 //! `principal` (`Principal` and its per-thread cache), `keyring`
-//! (`Keyring`), `fast` (the fast path of its verification methods),
+//! (`Keyring`, in memory or attached to a token store), `store` (what an
+//! attached one adds: the store crate's `SyncedKeyring`, last-use writes,
+//! `FollowerStats`), `fast` (the fast path of its verification methods),
 //! `middleware` (the core's rules the Python middleware calls: profile
 //! names, resource-metadata URLs, guarded path prefixes) and, with the
 //! `bench` feature only, `bench` (a benchmark helper).
@@ -28,6 +30,7 @@ mod keyring;
 mod middleware;
 mod principal;
 mod record;
+mod store;
 
 /// The native module; `whatsgate_auth/__init__.py` re-exports its names.
 #[pyo3::pymodule]
@@ -38,7 +41,7 @@ mod _native {
     #[pymodule_export]
     use crate::bench::_bench_core_verify;
     #[pymodule_export]
-    use crate::errors::{AuthError, InvalidToken, MissingToken, StoreUnavailable};
+    use crate::errors::{AuthError, InvalidToken, MissingToken, StoreError, StoreUnavailable};
     #[pymodule_export]
     use crate::keyring::PyKeyring;
     #[pymodule_export]
@@ -47,6 +50,8 @@ mod _native {
     use crate::principal::PyPrincipal;
     #[pymodule_export]
     use crate::record::{PyTokenRecord, generate};
+    #[pymodule_export]
+    use crate::store::PyFollowerStats;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -102,7 +102,7 @@ def test_issue_delete_regenerate(keyring: Keyring) -> None:
         keyring.verify_access_token(token)  # refused at once without a grace period
 
     deleted = keyring.delete(record.id)
-    assert deleted.id == record.id
+    assert deleted is not None and deleted.id == record.id
     with pytest.raises(InvalidToken):
         keyring.verify_access_token(new_token)
     with pytest.raises(KeyError):

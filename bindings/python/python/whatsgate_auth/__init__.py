@@ -6,6 +6,9 @@
 >>> keyring.verify_access_token(token).account
 'acct_42'
 
+``Keyring.open(url)`` attaches to a token store (a SQLite file or
+PostgreSQL) instead: the keyring stays current with every host's writes, and
+its own ``issue``, ``delete`` and ``regenerate`` go to the store.
 ``generate`` makes a token and its record without a keyring; records go to
 any database as ``record.to_dict()`` and come back with
 ``TokenRecord.from_dict``. ``ASGIMiddleware`` and ``WSGIMiddleware`` guard
@@ -15,10 +18,12 @@ the paths of a web app.
 from ._common import PRINCIPAL_KEY, principal_from
 from ._native import (
     AuthError,
+    FollowerStats,
     InvalidToken,
     Keyring,
     MissingToken,
     Principal,
+    StoreError,
     StoreUnavailable,
     TokenRecord,
     __version__,
@@ -31,10 +36,12 @@ __all__ = [
     "PRINCIPAL_KEY",
     "ASGIMiddleware",
     "AuthError",
+    "FollowerStats",
     "InvalidToken",
     "Keyring",
     "MissingToken",
     "Principal",
+    "StoreError",
     "StoreUnavailable",
     "TokenRecord",
     "WSGIMiddleware",

@@ -1,7 +1,10 @@
 """Types of the native module (Rust, pyo3). Import the names from ``whatsgate_auth``."""
 
+import os
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, Literal, final
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Final, Literal, Self, final
 
 __all__ = [
     "__version__",
@@ -12,6 +15,8 @@ __all__ = [
     "MissingToken",
     "InvalidToken",
     "StoreUnavailable",
+    "StoreError",
+    "FollowerStats",
     "generate",
     # Private, for the middleware (_common.py); listed because the module
     # has no __all__ and so exports every name its stub declares.
@@ -43,10 +48,37 @@ class InvalidToken(AuthError):
 class StoreUnavailable(AuthError):
     """A token was presented while the keyring cannot confirm it is current.
 
-    Its token store is out of reach (``Keyring.set_available(False)``): the
+    Its token store is out of reach (an attached keyring past its
+    ``stale_after``, a closed one, or ``Keyring.set_available(False)``): the
     token is neither accepted nor called invalid. 503 in both profiles,
     ``headers`` carry ``("Retry-After", "1")`` and no challenge.
     """
+
+class StoreError(Exception):
+    """The token store of an attached keyring could not do what was asked.
+
+    It cannot be opened or reached, is locked, is not a token store, was
+    written by a newer release, or holds a damaged row; the message says
+    which and what to do, never with a password or a secret. (An unknown id
+    is still ``KeyError`` and a taken name ``ValueError``, as in memory.)
+    """
+
+@final
+class FollowerStats:
+    """What the follower of an attached keyring has done; a snapshot. Immutable."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def applied(self) -> int: ...
+    @property
+    def bad_rows(self) -> int: ...
+    @property
+    def resyncs(self) -> int: ...
+    @property
+    def current(self) -> bool: ...
+    @property
+    def last_error(self) -> str | None: ...
 
 @final
 class TokenRecord:
@@ -87,15 +119,32 @@ class Principal:
     def __hash__(self) -> int: ...
 
 _HeaderValue = str | bytes
+_Seconds = float | timedelta
 
 @final
 class Keyring:
-    """Token records in memory, verified from many threads at once."""
+    """Token records, verified from many threads at once.
+
+    In memory (``Keyring()``), or attached to a token store
+    (``Keyring.open(url)``): a follower keeps it current, and ``issue``,
+    ``delete``, ``regenerate`` and ``records`` go to the store.
+    """
 
     def __new__(cls, records: Iterable[TokenRecord] | None = None) -> Keyring: ...
+    @classmethod
+    def open(
+        cls,
+        url: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        stale_after: _Seconds = 5.0,
+        poll: _Seconds = 1.0,
+        timeout: _Seconds = 2.0,
+        flush_every: _Seconds = 5.0,
+    ) -> Keyring: ...
     def add(self, record: TokenRecord) -> None: ...
     def issue(self, name: str, account: str) -> tuple[str, TokenRecord]: ...
-    def delete(self, token_id: str) -> TokenRecord: ...
+    def delete(self, token_id: str) -> TokenRecord | None: ...
     def regenerate(
         self, token_id: str, grace_until: int | None = None
     ) -> tuple[str, TokenRecord]: ...
@@ -122,6 +171,18 @@ class Keyring:
         resource_metadata: str | None = None,
         now: int | None = None,
     ) -> Principal: ...
+    def flush_last_used(self) -> None: ...
+    @property
+    def stats(self) -> FollowerStats | None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
     def __len__(self) -> int: ...
 
 def generate(name: str, account: str) -> tuple[str, TokenRecord]: ...
