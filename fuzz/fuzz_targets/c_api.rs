@@ -71,6 +71,7 @@ fn expected(result: Result<whatsgate_auth::Principal, Rejection>) -> wga_status 
             (Profile::Rest, Failure::Invalid) => wga_status::WGA_ACCESS_TOKEN_INVALID,
             (Profile::Mcp, Failure::Missing) => wga_status::WGA_BEARER_MISSING,
             (Profile::Mcp, Failure::Invalid) => wga_status::WGA_BEARER_INVALID,
+            (_, Failure::Unavailable) => wga_status::WGA_STORE_UNAVAILABLE,
         },
     }
 }

@@ -88,6 +88,8 @@ fuzz_target!(|data: &[u8]| {
                         );
                     }
                 }
+                // This keyring is never marked unavailable.
+                Failure::Unavailable => panic!("an available keyring answered 503"),
             }
             if profile == Profile::Rest {
                 assert_eq!(challenge, None);
