@@ -537,6 +537,7 @@ fn a_damaged_row_is_reported_not_served() {
 #[test]
 fn a_store_from_the_first_release_is_upgraded_and_keeps_its_tokens() {
     use whatsgate_auth::{AccountId, OsRng, Timestamp, TokenFormat, TokenName, TokenRecord};
+    use whatsgate_auth_test_support::release1;
     let env = Env::new();
     // The first release's schema and INSERT, verbatim.
     let (token, record) = TokenRecord::issue(
@@ -549,35 +550,25 @@ fn a_store_from_the_first_release_is_upgraded_and_keeps_its_tokens() {
     .expect("issue");
     {
         let conn = rusqlite::Connection::open(&env.db).expect("open");
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             BEGIN;
-             CREATE TABLE tokens (
-                 id                TEXT    PRIMARY KEY NOT NULL CHECK (length(id) = 16),
-                 account           TEXT    NOT NULL,
-                 name              TEXT    NOT NULL,
-                 verifier          BLOB    NOT NULL CHECK (length(verifier) = 32),
-                 created_at        INTEGER NOT NULL,
-                 last_used_at      INTEGER,
-                 rollover_verifier BLOB    CHECK (rollover_verifier IS NULL OR length(rollover_verifier) = 32),
-                 rollover_until    INTEGER,
-                 CHECK ((rollover_verifier IS NULL) = (rollover_until IS NULL)),
-                 UNIQUE (account, name)
-             ) STRICT;
-             PRAGMA application_id = 1464287572;
-             PRAGMA user_version = 1;
-             COMMIT;",
-        )
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            .expect("WAL");
+        conn.execute_batch(&format!(
+            "BEGIN; {} PRAGMA application_id = {}; PRAGMA user_version = 1; COMMIT;",
+            release1::SQLITE_SCHEMA_V1,
+            release1::SQLITE_APPLICATION_ID
+        ))
         .expect("v1 schema");
         conn.execute(
-            "INSERT INTO tokens (id, account, name, verifier, created_at, last_used_at, \
-             rollover_verifier, rollover_until) VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL, NULL)",
+            release1::SQLITE_INSERT,
             rusqlite::params![
                 record.id.to_string(),
                 "acct_1",
                 "Production API",
                 record.verifier.to_bytes(),
-                1_700_000_000_i64
+                1_700_000_000_i64,
+                None::<i64>,
+                None::<Vec<u8>>,
+                None::<i64>
             ],
         )
         .expect("v1 row");

@@ -9,7 +9,9 @@
 //! A keyring that cannot confirm it is current (see `Keyring::set_available`)
 //! answers every presented token 503 with `Retry-After` and
 //! `{"message": "the token store cannot be reached; retry later"}`, in both
-//! profiles: [`Failure::Unavailable`].
+//! profiles: [`Failure::Unavailable`]. Answers that need no store stay as
+//! they are: a missing token, and a header that is invalid whatever the
+//! store holds (two token headers, `Bearer` alone, too long).
 //!
 //! Header values: surrounding spaces and tabs are trimmed; empty after
 //! trimming means missing; two or more token headers, or a value longer than

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use whatsgate_auth::{OsRng, Rollover, Timestamp, TokenFormat, TokenId, TokenRecord};
 use whatsgate_auth_store::{OpenMode, RowState, Store, StoreError};
+use whatsgate_auth_test_support::release1;
 
 use common::{TestBackend, accepts, account, create, name, open};
 
@@ -52,23 +53,6 @@ fn pragma(path: &Path, name: &str) -> i64 {
         .unwrap()
 }
 
-/// The schema of the first `wgauth` release, verbatim: a store it wrote is
-/// what the upgrade must keep whole.
-const RELEASE_1_SCHEMA: &str = "
-CREATE TABLE tokens (
-    id                TEXT    PRIMARY KEY NOT NULL CHECK (length(id) = 16),
-    account           TEXT    NOT NULL,
-    name              TEXT    NOT NULL,
-    verifier          BLOB    NOT NULL CHECK (length(verifier) = 32),
-    created_at        INTEGER NOT NULL,
-    last_used_at      INTEGER,
-    rollover_verifier BLOB    CHECK (rollover_verifier IS NULL OR length(rollover_verifier) = 32),
-    rollover_until    INTEGER,
-    CHECK ((rollover_verifier IS NULL) = (rollover_until IS NULL)),
-    UNIQUE (account, name)
-) STRICT;
-";
-
 /// Writes a store as the first release did: WAL, the v1 schema, the
 /// application id and version 1 in one transaction, rows by its INSERT.
 fn release_1_store(path: &Path, records: &[TokenRecord]) {
@@ -76,8 +60,8 @@ fn release_1_store(path: &Path, records: &[TokenRecord]) {
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
         .unwrap();
     let tx = conn.transaction().unwrap();
-    tx.execute_batch(RELEASE_1_SCHEMA).unwrap();
-    tx.pragma_update(None, "application_id", 0x5747_4154)
+    tx.execute_batch(release1::SQLITE_SCHEMA_V1).unwrap();
+    tx.pragma_update(None, "application_id", release1::SQLITE_APPLICATION_ID)
         .unwrap();
     tx.pragma_update(None, "user_version", 1).unwrap();
     tx.commit().unwrap();
@@ -86,8 +70,7 @@ fn release_1_store(path: &Path, records: &[TokenRecord]) {
             .rollover
             .map(|r| (r.verifier.to_bytes(), r.until.as_secs() as i64));
         conn.execute(
-            "INSERT INTO tokens (id, account, name, verifier, created_at, last_used_at, \
-             rollover_verifier, rollover_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            release1::SQLITE_INSERT,
             rusqlite::params![
                 r.id.to_string(),
                 r.account.as_str(),

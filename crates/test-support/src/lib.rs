@@ -20,10 +20,14 @@
 //!   `base64` crate, `crc32fast`), not constant-time, to compare the core's
 //!   parser against (fuzz) and to serve as the naive peer (benches).
 //!
+//! - [`release1`]: the SQL the first `wgauth` release wrote, frozen, for the
+//!   upgrade tests of the store and the CLI.
+//!
 //! It asks the core for its `alloc` feature only, so that depending on it
 //! from the core's tests switches nothing else on.
 
 mod reference;
+pub mod release1;
 mod vectors;
 
 pub use reference::{ReferenceToken, reference_parse};
