@@ -261,6 +261,17 @@ impl PgStore {
         doing: &'static str,
         op: impl FnOnce(&mut Transaction<'_>) -> Result<(T, TokenId), Fail>,
     ) -> Result<T, StoreError> {
+        // A connection that died while idle (the server restarted) is found
+        // here, before anything of the write is sent, instead of by failing
+        // it: one empty round trip, and writes are rare.
+        if self
+            .client
+            .as_mut()
+            .is_some_and(|client| client.is_valid(self.timeout).is_err())
+        {
+            self.client = None;
+            self.listening = false;
+        }
         self.run(|client| {
             let mut tx = client
                 .build_transaction()
