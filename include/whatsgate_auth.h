@@ -28,6 +28,17 @@
 #define WGA_VERSION \
   WGA_STRINGIFY(WGA_VERSION_MAJOR) "." WGA_STRINGIFY(WGA_VERSION_MINOR) "." WGA_STRINGIFY(WGA_VERSION_PATCH)
 
+/** Marks a function kept under a former name: the compiler warns where it is used. */
+#if defined(__cplusplus) && __cplusplus >= 201402L
+#define WGA_DEPRECATED(note) [[deprecated(note)]]
+#elif defined(__GNUC__) || defined(__clang__)
+#define WGA_DEPRECATED(note) __attribute__((deprecated(note)))
+#elif defined(_MSC_VER)
+#define WGA_DEPRECATED(note) __declspec(deprecated(note))
+#else
+#define WGA_DEPRECATED(note)
+#endif
+
 /**
  * Major version of this library (the `whatsgate-auth` release it belongs to).
  */
@@ -533,7 +544,7 @@ bool wga_keyring_is_available(const struct wga_keyring *keyring);
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
  * `WGA_INVALID_ACCOUNT`, `WGA_INVALID_NAME`, `WGA_DUPLICATE_ID`,
  * `WGA_DUPLICATE_NAME`, or `WGA_KEYRING_ATTACHED` (an attached keyring
- * holds what its store holds: issue through it instead).
+ * holds what its store holds: create through it instead).
  *
  * # Safety
  * `keyring` is a live keyring; `record` points to a readable `wga_record`.
@@ -561,7 +572,7 @@ wga_status wga_keyring_sync(const struct wga_keyring *keyring,
                             size_t count);
 
 /**
- * Issues a new token for an account and adds its record. Writes the token
+ * Creates a new token for an account and adds its record. Writes the token
  * (NUL-terminated) to `token_buf`, its length without the NUL to
  * `*token_len`, and the record to `*record_out`. Show the token once, then
  * wipe the buffer. An in-memory keyring: store the record yourself. An
@@ -572,19 +583,39 @@ wga_status wga_keyring_sync(const struct wga_keyring *keyring,
  * `now` is the creation time in seconds (0: the system clock). A
  * `token_buf_len` of `WGA_TOKEN_BUFFER_LEN` always fits; when it is too
  * small, returns `WGA_BUFFER_TOO_SMALL`, writes the size needed (with the
- * NUL) to `*token_len`, and issues nothing.
+ * NUL) to `*token_len`, and creates nothing.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`,
  * `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME`,
  * `WGA_RNG_FAILED`, `WGA_DUPLICATE_ID` (only when the generator keeps
  * producing ids already taken, a sign it is broken), or, attached,
- * `WGA_STORE_ERROR` (nothing was issued; `wga_last_error_message` says why).
+ * `WGA_STORE_ERROR` (nothing was created; `wga_last_error_message` says why).
  *
  * # Safety
  * `keyring` is a live keyring; `account` and `name` point to
  * `account_len` / `name_len` readable bytes; `token_buf` to `token_buf_len`
  * writable bytes; `token_len` and `record_out` are valid for writes.
  */
+wga_status wga_keyring_create(const struct wga_keyring *keyring,
+                              const char *account,
+                              size_t account_len,
+                              const char *name,
+                              size_t name_len,
+                              uint64_t now,
+                              char *token_buf,
+                              size_t token_buf_len,
+                              size_t *token_len,
+                              struct wga_record *record_out);
+
+/**
+ * Deprecated: the former name of `wga_keyring_create` (the same function,
+ * arguments and statuses), kept so that existing programs still build and
+ * link. Every binding and the CLI call this operation "create".
+ *
+ * # Safety
+ * As `wga_keyring_create`.
+ */
+WGA_DEPRECATED("renamed wga_keyring_create (same arguments)")
 wga_status wga_keyring_issue(const struct wga_keyring *keyring,
                              const char *account,
                              size_t account_len,
@@ -616,7 +647,7 @@ wga_status wga_keyring_delete(const struct wga_keyring *keyring, const char *id,
 /**
  * Replaces a token's secret, keeping its id, name and account. Writes the
  * new token, its length and the updated record (store it) like
- * `wga_keyring_issue`.
+ * `wga_keyring_create`.
  *
  * The old token is refused once this returns; or, when `grace_until`
  * (seconds) is later than `now`, it keeps working until that instant

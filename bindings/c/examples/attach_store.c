@@ -1,5 +1,5 @@
 /* Attach a keyring to a token store: the verify functions work on it as on
- * any keyring, and issue, delete and regenerate write to the store, which
+ * any keyring, and create, delete and regenerate write to the store, which
  * every host attached to it follows.
  *
  * Usage: attach_store [URL]   (a path, sqlite:PATH or postgresql://...;
@@ -46,12 +46,12 @@ int main(int argc, char **argv) {
 
   /* Written to the store: accepted here once this returns, and by every
    * other attached host as soon as its follower applies the change. */
-  status = wga_keyring_issue(keyring, "acct_42", strlen("acct_42"), "Production API",
-                             strlen("Production API"), 0, token, sizeof token, &token_len,
-                             &record);
+  status = wga_keyring_create(keyring, "acct_42", strlen("acct_42"), "Production API",
+                              strlen("Production API"), 0, token, sizeof token, &token_len,
+                              &record);
   if (status != WGA_OK) {
     wga_keyring_free(keyring);
-    return fail("issue", status);
+    return fail("create", status);
   }
   values[0] = (const uint8_t *)token;
   lens[0] = token_len;

@@ -1,11 +1,11 @@
-/* A complete example: load a keyring, issue a token, and answer requests the
+/* A complete example: load a keyring, create a token, and answer requests the
  * way a REST gateway and an MCP endpoint would.
  *
- * Build (from the repository root, after `cargo build --release -p whatsgate-auth-c`):
- *   cc -std=c11 -Wall -Iinclude bindings/c/examples/verify_request.c \
- *      target/release/libwhatsgate_auth.a -lpthread -ldl -lm -o verify_request
- * or, after `scripts/install-c PREFIX`:
- *   cc -std=c11 -Wall verify_request.c $(pkg-config --cflags --libs whatsgate_auth)
+ * Build against an installed prefix (scripts/install-c PREFIX; see
+ * bindings/c/README.md):
+ *   export PKG_CONFIG_PATH=PREFIX/lib/pkgconfig
+ *   cc verify_request.c -o verify_request $(pkg-config --cflags --libs whatsgate_auth) \
+ *      -Wl,-rpath,$(pkg-config --variable=libdir whatsgate_auth)
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,17 +49,17 @@ int main(void) {
     return 1;
   }
 
-  /* Issue a token: show `token` to its owner once; store `record` (it holds
+  /* Create a token: show `token` to its owner once; store `record` (it holds
    * only the verifier) and add it back with wga_keyring_add on restart. */
-  status = wga_keyring_issue(keyring, "acct_42", strlen("acct_42"), "Production API",
-                             strlen("Production API"), 0 /* now */, token, sizeof token,
-                             &token_len, &record);
+  status = wga_keyring_create(keyring, "acct_42", strlen("acct_42"), "Production API",
+                              strlen("Production API"), 0 /* now */, token, sizeof token,
+                              &token_len, &record);
   if (status != WGA_OK) {
-    fprintf(stderr, "issue: %s\n", wga_status_message(status));
+    fprintf(stderr, "create: %s\n", wga_status_message(status));
     wga_keyring_free(keyring);
     return 1;
   }
-  printf("issued token id %s for %s (created at %llu)\n", record.id, record.account,
+  printf("created token id %s for %s (created at %llu)\n", record.id, record.account,
          (unsigned long long)record.created_at);
 
   /* REST: every value of the Access-Token header, as received. */

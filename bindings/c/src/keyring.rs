@@ -206,7 +206,7 @@ pub unsafe extern "C" fn wga_keyring_is_available(keyring: *const wga_keyring) -
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
 /// `WGA_INVALID_ACCOUNT`, `WGA_INVALID_NAME`, `WGA_DUPLICATE_ID`,
 /// `WGA_DUPLICATE_NAME`, or `WGA_KEYRING_ATTACHED` (an attached keyring
-/// holds what its store holds: issue through it instead).
+/// holds what its store holds: create through it instead).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `record` points to a readable `wga_record`.
@@ -280,7 +280,7 @@ pub unsafe extern "C" fn wga_keyring_sync(
     }
 }
 
-/// Issues a new token for an account and adds its record. Writes the token
+/// Creates a new token for an account and adds its record. Writes the token
 /// (NUL-terminated) to `token_buf`, its length without the NUL to
 /// `*token_len`, and the record to `*record_out`. Show the token once, then
 /// wipe the buffer. An in-memory keyring: store the record yourself. An
@@ -291,20 +291,20 @@ pub unsafe extern "C" fn wga_keyring_sync(
 /// `now` is the creation time in seconds (0: the system clock). A
 /// `token_buf_len` of `WGA_TOKEN_BUFFER_LEN` always fits; when it is too
 /// small, returns `WGA_BUFFER_TOO_SMALL`, writes the size needed (with the
-/// NUL) to `*token_len`, and issues nothing.
+/// NUL) to `*token_len`, and creates nothing.
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`,
 /// `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME`,
 /// `WGA_RNG_FAILED`, `WGA_DUPLICATE_ID` (only when the generator keeps
 /// producing ids already taken, a sign it is broken), or, attached,
-/// `WGA_STORE_ERROR` (nothing was issued; `wga_last_error_message` says why).
+/// `WGA_STORE_ERROR` (nothing was created; `wga_last_error_message` says why).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `account` and `name` point to
 /// `account_len` / `name_len` readable bytes; `token_buf` to `token_buf_len`
 /// writable bytes; `token_len` and `record_out` are valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wga_keyring_issue(
+pub unsafe extern "C" fn wga_keyring_create(
     keyring: *const wga_keyring,
     account: *const c_char,
     account_len: usize,
@@ -334,19 +334,50 @@ pub unsafe extern "C" fn wga_keyring_issue(
         if let Err(e) = check_token_buffer(token_buf_len, token_len) {
             return e;
         }
-        let issued = match keyring.synced() {
+        let created = match keyring.synced() {
             Some(synced) => through_store(|| synced.create(account, name, instant(now))),
             None => keyring
                 .keyring()
                 .issue(&mut OsRng, account, name, instant(now))
                 .map_err(wga_status::from),
         };
-        match issued {
+        match created {
             Ok((token, record)) => {
                 write_issued(&token, &record, token_buf, token_len, record_out);
                 wga_status::WGA_OK
             }
             Err(e) => e,
+        }
+    }
+}
+
+/// Deprecated: the former name of `wga_keyring_create` (the same function,
+/// arguments and statuses), kept so that existing programs still build and
+/// link. Every binding and the CLI call this operation "create".
+///
+/// # Safety
+/// As `wga_keyring_create`.
+#[deprecated(note = "renamed wga_keyring_create (same arguments)")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_issue(
+    keyring: *const wga_keyring,
+    account: *const c_char,
+    account_len: usize,
+    name: *const c_char,
+    name_len: usize,
+    now: u64,
+    token_buf: *mut c_char,
+    token_buf_len: usize,
+    token_len: *mut usize,
+    record_out: *mut wga_record,
+) -> wga_status {
+    ffi_panic_boundary! {
+        // SAFETY: the same contract as `wga_keyring_create`, passed on.
+        unsafe {
+            wga_keyring_create(
+                keyring, account, account_len, name, name_len, now, token_buf, token_buf_len,
+                token_len, record_out,
+            )
         }
     }
 }
@@ -389,7 +420,7 @@ pub unsafe extern "C" fn wga_keyring_delete(
 
 /// Replaces a token's secret, keeping its id, name and account. Writes the
 /// new token, its length and the updated record (store it) like
-/// `wga_keyring_issue`.
+/// `wga_keyring_create`.
 ///
 /// The old token is refused once this returns; or, when `grace_until`
 /// (seconds) is later than `now`, it keeps working until that instant
@@ -580,5 +611,83 @@ pub unsafe extern "C" fn wga_keyring_take_last_used(
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { list_out.write(wga_record_list::into_raw(records)) };
         wga_status::WGA_OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::WGA_TOKEN_BUFFER_LEN;
+    use crate::verify::wga_keyring_verify_token;
+    use core::mem::MaybeUninit;
+    use core::ptr::null_mut;
+
+    type CreateFn = unsafe extern "C" fn(
+        *const wga_keyring,
+        *const c_char,
+        usize,
+        *const c_char,
+        usize,
+        u64,
+        *mut c_char,
+        usize,
+        *mut usize,
+        *mut wga_record,
+    ) -> wga_status;
+
+    /// Creates a token named `name` through `f`, returning its status and text.
+    fn create_with(f: CreateFn, keyring: *const wga_keyring, name: &str) -> (wga_status, Vec<u8>) {
+        let mut token = [0 as c_char; WGA_TOKEN_BUFFER_LEN];
+        let mut len = 0;
+        let mut record = MaybeUninit::uninit();
+        // SAFETY: a live keyring, readable inputs, writable outputs.
+        let status = unsafe {
+            f(
+                keyring,
+                c"acct_1".as_ptr(),
+                6,
+                name.as_ptr().cast(),
+                name.len(),
+                0,
+                token.as_mut_ptr(),
+                token.len(),
+                &mut len,
+                record.as_mut_ptr(),
+            )
+        };
+        let text = token[..len].iter().map(|c| *c as u8).collect();
+        (status, text)
+    }
+
+    /// The deprecated name is the same operation: a token it creates
+    /// verifies, and it refuses what `wga_keyring_create` refuses.
+    #[test]
+    fn issue_is_a_deprecated_alias_of_create() {
+        let mut keyring = null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { wga_keyring_new(&mut keyring) }, wga_status::WGA_OK);
+        #[allow(deprecated)]
+        let issue: CreateFn = wga_keyring_issue;
+        for (f, name) in [
+            (wga_keyring_create as CreateFn, "Production API"),
+            (issue, "Testing"),
+        ] {
+            let (status, token) = create_with(f, keyring, name);
+            assert_eq!(status, wga_status::WGA_OK);
+            // SAFETY: a live keyring and `token.len()` readable bytes.
+            let verdict = unsafe {
+                wga_keyring_verify_token(keyring, token.as_ptr(), token.len(), 0, null_mut())
+            };
+            assert_eq!(verdict, wga_status::WGA_OK);
+        }
+        for f in [wga_keyring_create as CreateFn, issue] {
+            assert_eq!(
+                create_with(f, keyring, "Testing").0,
+                wga_status::WGA_DUPLICATE_NAME
+            );
+            assert_eq!(create_with(f, keyring, "").0, wga_status::WGA_INVALID_NAME);
+        }
+        // SAFETY: a live keyring, released once.
+        unsafe { wga_keyring_free(keyring) };
     }
 }

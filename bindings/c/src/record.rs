@@ -1,4 +1,4 @@
-//! `wga_record` (a token record as plain C data), record lists, and issuing a
+//! `wga_record` (a token record as plain C data), record lists, and creating a
 //! token without a keyring.
 
 use alloc::vec::Vec;
@@ -40,7 +40,7 @@ const _: () = {
 
 /// Everything a server stores about one token: never the token itself.
 ///
-/// Returned by `wga_generate_token`, `wga_keyring_issue`,
+/// Returned by `wga_generate_token`, `wga_keyring_create`,
 /// `wga_keyring_regenerate`, `wga_keyring_get` and `wga_record_list_get`;
 /// read by `wga_keyring_add` and `wga_keyring_sync`. Strings are UTF-8 and
 /// NUL-terminated on output; on input only `id` must be NUL-terminated, and

@@ -46,7 +46,7 @@ pub enum wga_status {
     /// The account already has a token with this name.
     WGA_DUPLICATE_NAME = 9,
     /// The operating system's random number generator failed; nothing was
-    /// issued or changed.
+    /// created or changed.
     WGA_RNG_FAILED = 10,
     /// An index is past the end of a list.
     WGA_INDEX_OUT_OF_RANGE = 11,
@@ -63,7 +63,7 @@ pub enum wga_status {
     /// path (and `create_if_missing` was not set), a file or database that
     /// is not a token store or was written by a newer release, a server out
     /// of reach, a lock held too long, a damaged row. A management call
-    /// (`wga_keyring_open`, and issue, delete, regenerate, list, flush on an
+    /// (`wga_keyring_open`, and create, delete, regenerate, list, flush on an
     /// attached keyring) returns it; `wga_last_error_message` gives the
     /// store's message (never a password). Not an HTTP answer: a request
     /// whose keyring cannot be confirmed current gets `WGA_STORE_UNAVAILABLE`.
@@ -75,7 +75,7 @@ pub enum wga_status {
     WGA_INVALID_STORE_URL = 16,
     /// The call changes records or availability by hand, and the keyring is
     /// attached to a store (`wga_keyring_open`), whose follower owns them:
-    /// issue, delete and regenerate through the keyring instead, and use
+    /// create, delete and regenerate through the keyring instead, and use
     /// `wga_keyring_flush_last_used` for last use.
     WGA_KEYRING_ATTACHED = 17,
     /// The call needs a keyring attached to a store (`wga_keyring_open`),
@@ -215,7 +215,7 @@ impl wga_status {
                 c"the account already has a token with this name; pick another name or delete that token"
             }
             Self::WGA_RNG_FAILED => {
-                c"the random number generator failed; nothing was issued (retry, or check the OS entropy source)"
+                c"the random number generator failed; nothing was created (retry, or check the OS entropy source)"
             }
             Self::WGA_INDEX_OUT_OF_RANGE => c"the index is past the end of the list",
             Self::WGA_INVALID_ARGUMENT => c"an argument is out of its range",
@@ -230,7 +230,7 @@ impl wga_status {
                 c"a token store URL is a file path, sqlite:PATH or postgresql://...; wga_last_error_message says what is wrong"
             }
             Self::WGA_KEYRING_ATTACHED => {
-                c"the keyring follows a token store: change tokens by issuing, deleting and regenerating through it"
+                c"the keyring follows a token store: change tokens by creating, deleting and regenerating through it"
             }
             Self::WGA_KEYRING_NOT_ATTACHED => {
                 c"the keyring is not attached to a token store; open one with wga_keyring_open"

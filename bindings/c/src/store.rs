@@ -148,7 +148,7 @@ pub struct wga_follow_stats {
 /// (PostgreSQL, for many hosts). `options` NULL means the defaults (see
 /// `wga_follow_options`).
 ///
-/// The keyring works with every verify function. `wga_keyring_issue`,
+/// The keyring works with every verify function. `wga_keyring_create`,
 /// `wga_keyring_delete` and `wga_keyring_regenerate` write to the store,
 /// and this keyring holds the change once they return (other hosts within
 /// their wake-up latency); `wga_keyring_list` reads the store. Records and
@@ -616,18 +616,18 @@ mod tests {
         assert!(!last_error().is_empty());
     }
 
-    struct Issued {
+    struct Created {
         token: Vec<u8>,
         record: wga_record,
     }
 
-    fn issue(keyring: *const wga_keyring, name: &str) -> Result<Issued, wga_status> {
+    fn create(keyring: *const wga_keyring, name: &str) -> Result<Created, wga_status> {
         let mut token = [0 as c_char; WGA_TOKEN_BUFFER_LEN];
         let mut len = 0;
         let mut record = MaybeUninit::uninit();
         // SAFETY: a live keyring, readable inputs, writable outputs.
         let status = unsafe {
-            wga_keyring_issue(
+            wga_keyring_create(
                 keyring,
                 c"acct_1".as_ptr(),
                 6,
@@ -643,7 +643,7 @@ mod tests {
         if status != WGA_OK {
             return Err(status);
         }
-        Ok(Issued {
+        Ok(Created {
             token: token[..len].iter().map(|c| *c as u8).collect(),
             // SAFETY: written on WGA_OK.
             record: unsafe { record.assume_init() },
@@ -706,10 +706,10 @@ mod tests {
             }
         );
 
-        let issued = issue(writer, "Production API").unwrap();
-        eventually(reader, &issued.token, WGA_OK);
+        let created = create(writer, "Production API").unwrap();
+        eventually(reader, &created.token, WGA_OK);
         assert_eq!(
-            issue(reader, "Production API").err(),
+            create(reader, "Production API").err(),
             Some(WGA_DUPLICATE_NAME)
         );
         assert!(last_error().contains("Production API"));
@@ -733,17 +733,17 @@ mod tests {
             assert_eq!(wga_record_list_get(list, 0, record.as_mut_ptr()), WGA_OK);
             assert!(record.assume_init().has_last_used_at);
             wga_record_list_free(list);
-            assert_eq!(verify(writer, &issued.token), WGA_OK);
+            assert_eq!(verify(writer, &created.token), WGA_OK);
 
-            let id = issued.record.id.as_ptr();
+            let id = created.record.id.as_ptr();
             assert_eq!(wga_keyring_delete(writer, id, 16), WGA_OK);
             // Refused by the writer at once, by the other once applied.
-            assert_eq!(verify(writer, &issued.token), WGA_INVALID_TOKEN);
-            eventually(reader, &issued.token, WGA_INVALID_TOKEN);
+            assert_eq!(verify(writer, &created.token), WGA_INVALID_TOKEN);
+            eventually(reader, &created.token, WGA_INVALID_TOKEN);
             assert_eq!(wga_keyring_delete(reader, id, 16), WGA_UNKNOWN_TOKEN);
 
             assert_eq!(
-                wga_keyring_add(reader, &issued.record),
+                wga_keyring_add(reader, &created.record),
                 WGA_KEYRING_ATTACHED
             );
             assert_eq!(wga_keyring_sync(reader, null(), 0), WGA_KEYRING_ATTACHED);
@@ -761,7 +761,7 @@ mod tests {
 
         // Regenerate: the old secret refused here at once, the new one
         // accepted everywhere.
-        let second = issue(reader, "Testing").unwrap();
+        let second = create(reader, "Testing").unwrap();
         let mut token = [0 as c_char; WGA_TOKEN_BUFFER_LEN];
         let mut len = 0;
         let mut record = MaybeUninit::uninit();

@@ -81,7 +81,7 @@ pub(crate) fn store_status(e: &StoreError) -> wga_status {
 /// refusals such as `WGA_DUPLICATE_NAME`), or an empty string when it
 /// succeeded. The calls that reach a store, and so replace the message,
 /// are `wga_keyring_open`, `wga_keyring_flush_last_used`, and on an
-/// attached keyring `wga_keyring_issue`, `wga_keyring_delete`,
+/// attached keyring `wga_keyring_create`, `wga_keyring_delete`,
 /// `wga_keyring_regenerate`, `wga_keyring_list` and `wga_keyring_free`;
 /// no other call touches it. It names the store by its URL with any
 /// password redacted, and never holds a token.

@@ -400,7 +400,7 @@ mod tests {
             let mut record = MaybeUninit::uninit();
             // SAFETY: valid pointers and lengths.
             let status = unsafe {
-                wga_keyring_issue(
+                wga_keyring_create(
                     keyring,
                     c"acct_1".as_ptr(),
                     6,
@@ -467,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    fn issue_verify_regenerate_delete() {
+    fn create_verify_regenerate_delete() {
         let f = Fixture::new();
         let token = f.token();
         let (status, principal) = f.verify_values(false, &[&token]);

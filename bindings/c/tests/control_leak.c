@@ -11,8 +11,8 @@ int main(void) {
   size_t len = 0;
   wga_record record;
   if (wga_keyring_new(&keyring) != WGA_OK ||
-      wga_keyring_issue(keyring, "acct", 4, "leaked", 6, 0, token, sizeof token, &len,
-                        &record) != WGA_OK) {
+      wga_keyring_create(keyring, "acct", 4, "leaked", 6, 0, token, sizeof token, &len,
+                         &record) != WGA_OK) {
     return 2;
   }
   keyring = NULL; /* the only reference is lost: a definite leak */

@@ -257,12 +257,12 @@ static void test_generate(void) {
   CHECK(len == 7);
 }
 
-/* Issues a token into a keyring; returns its length. */
-static size_t issue(wga_keyring *kr, const char *account, const char *name,
-                    char token[WGA_TOKEN_BUFFER_LEN], wga_record *rec) {
+/* Creates a token in a keyring; returns its length. */
+static size_t create(wga_keyring *kr, const char *account, const char *name,
+                     char token[WGA_TOKEN_BUFFER_LEN], wga_record *rec) {
   size_t len = 0;
-  CHECK_STATUS(wga_keyring_issue(kr, account, strlen(account), name, strlen(name), NOW,
-                                 token, WGA_TOKEN_BUFFER_LEN, &len, rec),
+  CHECK_STATUS(wga_keyring_create(kr, account, strlen(account), name, strlen(name), NOW,
+                                  token, WGA_TOKEN_BUFFER_LEN, &len, rec),
                WGA_OK);
   return len;
 }
@@ -289,52 +289,52 @@ static void test_keyring_lifecycle(void) {
   CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
   CHECK(kr != NULL && wga_keyring_len(kr) == 0);
 
-  len = issue(kr, ACCOUNT, NAME, token, &rec);
+  len = create(kr, ACCOUNT, NAME, token, &rec);
   CHECK(len == 55 && wga_keyring_len(kr) == 1);
   CHECK(rec.created_at == NOW && strcmp(rec.account, ACCOUNT) == 0);
 
-  /* issue: errors. */
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, strlen(ACCOUNT), NAME, strlen(NAME), NOW,
-                                 token2, sizeof token2, &len2, &rec2),
+  /* create: errors. */
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, strlen(ACCOUNT), NAME, strlen(NAME), NOW,
+                                  token2, sizeof token2, &len2, &rec2),
                WGA_DUPLICATE_NAME);
   /* Names are trimmed, so this is the same name. */
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, strlen(ACCOUNT), " Production API ", 16,
-                                 NOW, token2, sizeof token2, &len2, &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, strlen(ACCOUNT), " Production API ", 16,
+                                  NOW, token2, sizeof token2, &len2, &rec2),
                WGA_DUPLICATE_NAME);
   len2 = 3;
   memset(small, FILL, sizeof small);
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, strlen(ACCOUNT), "Other", 5, NOW, small,
-                                 sizeof small, &len2, &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, strlen(ACCOUNT), "Other", 5, NOW, small,
+                                  sizeof small, &len2, &rec2),
                WGA_BUFFER_TOO_SMALL);
   CHECK(len2 == 56 && untouched(small, sizeof small, FILL) && wga_keyring_len(kr) == 1);
-  CHECK_STATUS(wga_keyring_issue(kr, "", 0, "Other", 5, NOW, token2, sizeof token2, &len2,
-                                 &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, "", 0, "Other", 5, NOW, token2, sizeof token2, &len2,
+                                  &rec2),
                WGA_INVALID_ACCOUNT);
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, strlen(ACCOUNT), "", 0, NOW, token2,
-                                 sizeof token2, &len2, &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, strlen(ACCOUNT), "", 0, NOW, token2,
+                                  sizeof token2, &len2, &rec2),
                WGA_INVALID_NAME);
-  CHECK_STATUS(wga_keyring_issue(NULL, ACCOUNT, 1, "n", 1, NOW, token2, sizeof token2,
-                                 &len2, &rec2),
+  CHECK_STATUS(wga_keyring_create(NULL, ACCOUNT, 1, "n", 1, NOW, token2, sizeof token2,
+                                  &len2, &rec2),
                WGA_NULL_PARAMETER);
-  CHECK_STATUS(wga_keyring_issue(kr, NULL, 1, "n", 1, NOW, token2, sizeof token2, &len2,
-                                 &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, NULL, 1, "n", 1, NOW, token2, sizeof token2, &len2,
+                                  &rec2),
                WGA_NULL_PARAMETER);
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, 1, NULL, 1, NOW, token2, sizeof token2,
-                                 &len2, &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, 1, NULL, 1, NOW, token2, sizeof token2,
+                                  &len2, &rec2),
                WGA_NULL_PARAMETER);
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, 1, "n", 1, NOW, NULL, sizeof token2, &len2,
-                                 &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, 1, "n", 1, NOW, NULL, sizeof token2, &len2,
+                                  &rec2),
                WGA_NULL_PARAMETER);
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, 1, "n", 1, NOW, token2, sizeof token2, NULL,
-                                 &rec2),
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, 1, "n", 1, NOW, token2, sizeof token2, NULL,
+                                  &rec2),
                WGA_NULL_PARAMETER);
-  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, 1, "n", 1, NOW, token2, sizeof token2,
-                                 &len2, NULL),
+  CHECK_STATUS(wga_keyring_create(kr, ACCOUNT, 1, "n", 1, NOW, token2, sizeof token2,
+                                  &len2, NULL),
                WGA_NULL_PARAMETER);
   CHECK(wga_keyring_len(kr) == 1);
 
   /* The same name in another account is fine. */
-  len2 = issue(kr, "acct_other", NAME, token2, &rec2);
+  len2 = create(kr, "acct_other", NAME, token2, &rec2);
   CHECK(wga_keyring_len(kr) == 2);
 
   /* verify */
@@ -481,9 +481,9 @@ static void test_listing_and_sync(void) {
   size_t i;
 
   CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
-  issue(kr, "acct_b", "one", token, &recs[0]);
-  issue(kr, "acct_a", "two", token, &recs[1]);
-  issue(kr, "acct_b", "three", token, &recs[2]);
+  create(kr, "acct_b", "one", token, &recs[0]);
+  create(kr, "acct_a", "two", token, &recs[1]);
+  create(kr, "acct_b", "three", token, &recs[2]);
 
   CHECK_STATUS(wga_keyring_list(kr, NULL, 0, &list), WGA_OK);
   CHECK(wga_record_list_len(list) == 3);
@@ -580,7 +580,7 @@ static void test_verify_entry_points(void) {
   size_t len;
 
   CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
-  len = issue(kr, ACCOUNT, NAME, token, &rec);
+  len = create(kr, ACCOUNT, NAME, token, &rec);
   strcpy(bearer, "Bearer ");
   strcat(bearer, token);
 
@@ -716,7 +716,7 @@ static void test_verify_entry_points(void) {
   {
     const char *acct = "compte_\xc3\xa9t\xc3\xa9";
     const char *name = "Cl\xc3\xa9 \xf0\x9f\x94\x91";
-    len = issue(kr, acct, name, token, &rec);
+    len = create(kr, acct, name, token, &rec);
     CHECK_STATUS(verify_rest(kr, token, NOW, &p), WGA_OK);
     CHECK(strcmp(p.account, acct) == 0 && p.account_len == strlen(acct));
     CHECK(strcmp(p.name, name) == 0 && p.name_len == strlen(name));
@@ -729,7 +729,7 @@ static void test_verify_entry_points(void) {
       memcpy(acct + 4 * i, "\xf0\x9f\x94\x91", 4);
     }
     acct[WGA_ACCOUNT_MAX_BYTES] = '\0';
-    len = issue(kr, acct, "longest", token, &rec);
+    len = create(kr, acct, "longest", token, &rec);
     CHECK(rec.account_len == WGA_ACCOUNT_MAX_BYTES);
     CHECK_STATUS(verify_rest(kr, token, NOW, &p), WGA_OK);
     CHECK(p.account_len == WGA_ACCOUNT_MAX_BYTES && strcmp(p.account, acct) == 0);
@@ -759,7 +759,7 @@ static void test_store_unavailable(void) {
   wga_record_list *list = NULL;
 
   CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
-  len = issue(kr, ACCOUNT, NAME, token, &rec);
+  len = create(kr, ACCOUNT, NAME, token, &rec);
   strcpy(bearer, "Bearer ");
   strcat(bearer, token);
 
@@ -837,7 +837,7 @@ static void test_store_unavailable(void) {
   CHECK(untouched(&p, sizeof p, FILL));
 
   /* Lifecycle calls still work while unavailable. */
-  issue(kr, ACCOUNT, "second", other, &other_rec);
+  create(kr, ACCOUNT, "second", other, &other_rec);
   CHECK(wga_keyring_len(kr) == 2);
   CHECK_STATUS(wga_keyring_get(kr, other_rec.id, 16, &got), WGA_OK);
   CHECK_STATUS(wga_keyring_list(kr, NULL, 0, &list), WGA_OK);
@@ -863,12 +863,42 @@ static void test_store_unavailable(void) {
   wga_keyring_free(kr);
 }
 
+/* wga_keyring_issue, the former name of wga_keyring_create, still works
+ * the same (the header marks it deprecated: scripts/test-c checks that a
+ * call to it warns). */
+static void test_deprecated_issue(void) {
+  wga_keyring *kr = NULL;
+  char token[WGA_TOKEN_BUFFER_LEN];
+  size_t len = 0;
+  wga_record rec;
+  wga_principal p;
+
+  CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, strlen(ACCOUNT), NAME, strlen(NAME), NOW, token,
+                                 sizeof token, &len, &rec),
+               WGA_OK);
+  CHECK_STATUS(wga_keyring_issue(kr, ACCOUNT, strlen(ACCOUNT), NAME, strlen(NAME), NOW, token,
+                                 sizeof token, &len, &rec),
+               WGA_DUPLICATE_NAME);
+  CHECK_STATUS(wga_keyring_issue(NULL, ACCOUNT, 1, "n", 1, NOW, token, sizeof token, &len,
+                                 &rec),
+               WGA_NULL_PARAMETER);
+#pragma GCC diagnostic pop
+  CHECK(len == 55 && wga_keyring_len(kr) == 1);
+  CHECK_STATUS(verify_rest(kr, token, NOW, &p), WGA_OK);
+  CHECK(strcmp(p.token_id, rec.id) == 0 && strcmp(p.name, NAME) == 0);
+  wga_keyring_free(kr);
+}
+
 int main(void) {
   test_version();
   test_status_strings();
   test_challenge_with_resource_metadata();
   test_generate();
   test_keyring_lifecycle();
+  test_deprecated_issue();
   test_listing_and_sync();
   test_verify_entry_points();
   test_store_unavailable();

@@ -2,7 +2,7 @@
  * deterministic fuzz run that also goes under ASan/UBSan and valgrind):
  * nothing crashes, every status is one the function documents, and a REST
  * value is accepted exactly when, trimmed of spaces and tabs, it is the
- * issued token (an oracle independent of the library). Each input is then
+ * created token (an oracle independent of the library). Each input is then
  * verified again with the keyring unavailable: a "missing" answer stays,
  * an accepted or refused token becomes WGA_STORE_UNAVAILABLE, except where
  * the header is malformed whatever the store holds (two token headers; in
@@ -154,8 +154,8 @@ int main(int argc, char **argv) {
   int iter;
 
   CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
-  CHECK_STATUS(wga_keyring_issue(kr, "acct_fuzz", 9, "fuzz", 4, NOW, token, sizeof token,
-                                 &token_len, &rec),
+  CHECK_STATUS(wga_keyring_create(kr, "acct_fuzz", 9, "fuzz", 4, NOW, token, sizeof token,
+                                  &token_len, &rec),
                WGA_OK);
 
   for (iter = 0; iter < iterations; iter++) {

@@ -69,11 +69,11 @@ static long wait_for(const wga_keyring *kr, const char *token, wga_status want) 
   return (long)(now_ms() - start);
 }
 
-static wga_status issue(const wga_keyring *kr, const char *account, const char *name,
-                        char token[WGA_TOKEN_BUFFER_LEN], wga_record *rec) {
+static wga_status create(const wga_keyring *kr, const char *account, const char *name,
+                         char token[WGA_TOKEN_BUFFER_LEN], wga_record *rec) {
   size_t len = 0;
-  return wga_keyring_issue(kr, account, strlen(account), name, strlen(name), 0, token,
-                           WGA_TOKEN_BUFFER_LEN, &len, rec);
+  return wga_keyring_create(kr, account, strlen(account), name, strlen(name), 0, token,
+                            WGA_TOKEN_BUFFER_LEN, &len, rec);
 }
 
 static void test_statuses(void) {
@@ -222,16 +222,16 @@ static void test_attached(const char *label, const char *url, const char *accoun
   CHECK(wga_keyring_is_available(reader));
 
   /* Issue through one handle: accepted by it at once, by the other soon. */
-  CHECK_STATUS(issue(writer, account, NAME, token, &rec), WGA_OK);
+  CHECK_STATUS(create(writer, account, NAME, token, &rec), WGA_OK);
   CHECK_STATUS(verify(writer, token), WGA_OK);
   took = wait_for(reader, token, WGA_OK);
   CHECK(took >= 0);
-  printf("  issued: the other handle accepted it after %ld ms\n", took);
+  printf("  created: the other handle accepted it after %ld ms\n", took);
   CHECK_STATUS(wga_keyring_get(reader, rec.id, strlen(rec.id), &got), WGA_OK);
   CHECK(memcmp(got.verifier, rec.verifier, sizeof rec.verifier) == 0);
 
   /* The store's constraints hold through either handle. */
-  CHECK_STATUS(issue(reader, account, NAME, token2, &second), WGA_DUPLICATE_NAME);
+  CHECK_STATUS(create(reader, account, NAME, token2, &second), WGA_DUPLICATE_NAME);
   CHECK(strstr(last_error(), NAME) != NULL);
 
   /* List reads the store; last use reaches it through a flush. */
@@ -254,7 +254,7 @@ static void test_attached(const char *label, const char *url, const char *accoun
 
   /* Regenerate through the other handle: its old secret refused there at
    * once; the new one accepted everywhere. */
-  CHECK_STATUS(issue(reader, account, "Testing", token2, &second), WGA_OK);
+  CHECK_STATUS(create(reader, account, "Testing", token2, &second), WGA_OK);
   CHECK_STATUS(wga_keyring_regenerate(reader, second.id, strlen(second.id), 0, 0, token3,
                                       sizeof token3, &len, &fresh),
                WGA_OK);

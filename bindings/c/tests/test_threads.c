@@ -205,8 +205,8 @@ static void availability_phase(void) {
 
   CHECK_STATUS(wga_keyring_new(&keyring), WGA_OK);
   memcpy(tokens[0], "Bearer ", 7);
-  CHECK_STATUS(wga_keyring_issue(keyring, "acct_threads", 12, "flipped", 7, NOW,
-                                 tokens[0] + 7, WGA_TOKEN_BUFFER_LEN, &token_lens[0], &rec),
+  CHECK_STATUS(wga_keyring_create(keyring, "acct_threads", 12, "flipped", 7, NOW,
+                                  tokens[0] + 7, WGA_TOKEN_BUFFER_LEN, &token_lens[0], &rec),
                WGA_OK);
   memcpy(ids[0], rec.id, sizeof ids[0]);
   atomic_init(&toggler_done, 0);
@@ -248,8 +248,8 @@ int main(void) {
     wga_record rec;
     snprintf(name, sizeof name, "token %d", i);
     memcpy(tokens[i], "Bearer ", 7);
-    CHECK_STATUS(wga_keyring_issue(keyring, "acct_threads", 12, name, strlen(name), NOW,
-                                   tokens[i] + 7, WGA_TOKEN_BUFFER_LEN, &token_lens[i], &rec),
+    CHECK_STATUS(wga_keyring_create(keyring, "acct_threads", 12, name, strlen(name), NOW,
+                                    tokens[i] + 7, WGA_TOKEN_BUFFER_LEN, &token_lens[i], &rec),
                  WGA_OK);
     memcpy(ids[i], rec.id, sizeof ids[i]);
     atomic_init(&deleting[i], 0);
