@@ -159,7 +159,7 @@ enum wga_status
   WGA_DUPLICATE_NAME = 9,
   /**
    * The operating system's random number generator failed; nothing was
-   * issued or changed.
+   * created or changed.
    */
   WGA_RNG_FAILED = 10,
   /**
@@ -186,7 +186,7 @@ enum wga_status
    * path (and `create_if_missing` was not set), a file or database that
    * is not a token store or was written by a newer release, a server out
    * of reach, a lock held too long, a damaged row. A management call
-   * (`wga_keyring_open`, and issue, delete, regenerate, list, flush on an
+   * (`wga_keyring_open`, and create, delete, regenerate, list, flush on an
    * attached keyring) returns it; `wga_last_error_message` gives the
    * store's message (never a password). Not an HTTP answer: a request
    * whose keyring cannot be confirmed current gets `WGA_STORE_UNAVAILABLE`.
@@ -202,7 +202,7 @@ enum wga_status
   /**
    * The call changes records or availability by hand, and the keyring is
    * attached to a store (`wga_keyring_open`), whose follower owns them:
-   * issue, delete and regenerate through the keyring instead, and use
+   * create, delete and regenerate through the keyring instead, and use
    * `wga_keyring_flush_last_used` for last use.
    */
   WGA_KEYRING_ATTACHED = 17,
@@ -302,7 +302,7 @@ typedef struct wga_record_list wga_record_list;
 /**
  * Everything a server stores about one token: never the token itself.
  *
- * Returned by `wga_generate_token`, `wga_keyring_issue`,
+ * Returned by `wga_generate_token`, `wga_keyring_create`,
  * `wga_keyring_regenerate`, `wga_keyring_get` and `wga_record_list_get`;
  * read by `wga_keyring_add` and `wga_keyring_sync`. Strings are UTF-8 and
  * NUL-terminated on output; on input only `id` must be NUL-terminated, and
@@ -866,7 +866,7 @@ wga_status wga_status_www_authenticate_with(uint32_t status,
  * (PostgreSQL, for many hosts). `options` NULL means the defaults (see
  * `wga_follow_options`).
  *
- * The keyring works with every verify function. `wga_keyring_issue`,
+ * The keyring works with every verify function. `wga_keyring_create`,
  * `wga_keyring_delete` and `wga_keyring_regenerate` write to the store,
  * and this keyring holds the change once they return (other hosts within
  * their wake-up latency); `wga_keyring_list` reads the store. Records and
@@ -950,7 +950,7 @@ wga_status wga_keyring_flush_last_used(const struct wga_keyring *keyring);
  * refusals such as `WGA_DUPLICATE_NAME`), or an empty string when it
  * succeeded. The calls that reach a store, and so replace the message,
  * are `wga_keyring_open`, `wga_keyring_flush_last_used`, and on an
- * attached keyring `wga_keyring_issue`, `wga_keyring_delete`,
+ * attached keyring `wga_keyring_create`, `wga_keyring_delete`,
  * `wga_keyring_regenerate`, `wga_keyring_list` and `wga_keyring_free`;
  * no other call touches it. It names the store by its URL with any
  * password redacted, and never holds a token.
