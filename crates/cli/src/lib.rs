@@ -7,14 +7,16 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use serde::Serialize;
 use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenId, TokenName, TokenRecord};
+use zeroize::Zeroizing;
 
 /// Writes a line to stderr; a closed or broken stderr is not worth a panic
 /// (`eprintln!` would panic on it).
@@ -26,6 +28,7 @@ macro_rules! say {
 }
 
 mod logger;
+mod redact;
 mod serve;
 mod units;
 
@@ -38,22 +41,19 @@ const EXIT_REFUSED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 /// The most bytes `wgauth verify` reads from stdin (a token is 55).
-const MAX_STDIN_TOKEN: u64 = 8 * 1024;
+const MAX_STDIN_TOKEN: usize = 8 * 1024;
 
 /// Manage WhatsGate API tokens in a local store, and serve the API with them.
 #[derive(Debug, Parser)]
 #[command(name = "wgauth", version, about, long_about = None)]
 struct Cli {
     /// The token store: a SQLite file (a path, or sqlite:PATH), or
-    /// postgresql://… for a store shared by many machines.
-    #[arg(
-        long,
-        global = true,
-        env = "WGAUTH_DB",
-        default_value = "whatsgate-auth.db",
-        value_name = "URL"
-    )]
-    db: String,
+    /// postgresql://… for a store shared by many machines. Default: the
+    /// WGAUTH_DB environment variable, else ./whatsgate-auth.db.
+    // Not clap's `env`: it shows the variable's value in --help (a
+    // PostgreSQL password) and renders --db as required in usage lines.
+    #[arg(long, global = true, value_name = "URL")]
+    db: Option<String>,
 
     /// How long to wait for another process that holds the store's lock
     /// (or, with PostgreSQL, for the server).
@@ -108,8 +108,10 @@ enum TokenCommand {
         /// The token id, as `wgauth token list` shows it.
         id: TokenId,
         /// Keep accepting the old token for this long (e.g. 10m, 2h, 1d); by default it is refused at once.
-        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-        grace: Option<Duration>,
+        // Parsed by `run`, so that `--grace -1d` gets a plain message, not
+        // clap's "unexpected argument '-1'".
+        #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
+        grace: Option<String>,
     },
 }
 
@@ -150,6 +152,15 @@ struct ServeArgs {
     /// Benchmarks only: serve the same routes with no authentication at all.
     #[arg(long, hide = true)]
     no_auth: bool,
+    /// The most connections held at once; at the cap, a new connection
+    /// sheds the one that has waited longest for its request. Default:
+    /// 16384, or less when the open-file limit is lower.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+    /// The load check's control only: no connection cap and no idle
+    /// shedding (what `scripts/test-cli` shows failing).
+    #[arg(long, hide = true)]
+    unlimited_connections: bool,
 }
 
 fn parse_account(text: &str) -> Result<AccountId, String> {
@@ -193,7 +204,17 @@ pub fn main() -> ExitCode {
     main_with(std::env::args_os())
 }
 
+/// The store when neither `--db` nor `WGAUTH_DB` names one.
+const DEFAULT_DB: &str = "whatsgate-auth.db";
+
 fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let db_env = std::env::var_os("WGAUTH_DB");
+    // Before clap, whose errors quote the values they refuse.
+    if let Some(found) = redact::find(&args, db_env.as_ref()) {
+        say!("wgauth: error: {}", redact::message(&found));
+        return ExitCode::from(EXIT_ERROR);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -216,16 +237,27 @@ fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let open = |mode| Store::open_with_timeout(&cli.db, mode, cli.busy_timeout);
+    let db = match cli.db {
+        Some(db) => db,
+        None => match std::env::var("WGAUTH_DB") {
+            Ok(db) => db,
+            Err(std::env::VarError::NotPresent) => DEFAULT_DB.to_string(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::Other("WGAUTH_DB is not valid UTF-8".to_string()));
+            }
+        },
+    };
+    let open = |mode| Store::open_with_timeout(&db, mode, cli.busy_timeout);
     match cli.command {
         Command::Token(TokenCommand::Create { account, name }) => {
             let mut store = open(OpenMode::CreateIfMissing)?;
             let (token, record) = store.create(account, name, Timestamp::now())?;
             say!(
-                "wgauth: created token {} {:?} for account {:?}; it is shown once, below: store it now",
+                "wgauth: created token {} {:?} for account {:?}; {}",
                 record.id,
                 record.name.as_str(),
                 record.account.as_str(),
+                shown_once(),
             );
             print_token(&token)
         }
@@ -267,6 +299,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Token(TokenCommand::Regenerate { id, grace }) => {
+            let grace = grace.as_deref().map(parse_grace).transpose()?;
             let mut store = open(OpenMode::Existing)?;
             let now = Timestamp::now();
             let grace_until = grace
@@ -275,27 +308,61 @@ fn run(cli: Cli) -> Result<(), Error> {
             let (token, record) = store.regenerate(id, now, grace_until)?;
             match record.rollover {
                 Some(r) => say!(
-                    "wgauth: regenerated token {}; the old token keeps working until {}; the new one is shown once, below",
+                    "wgauth: regenerated token {}; the old token keeps working until {}; the new one {}",
                     record.id,
-                    rfc3339(r.until)
+                    rfc3339(r.until),
+                    new_shown_once(),
                 ),
                 None => say!(
-                    "wgauth: regenerated token {}; the old token is refused from now on; the new one is shown once, below",
-                    record.id
+                    "wgauth: regenerated token {}; the old token is refused from now on; the new one {}",
+                    record.id,
+                    new_shown_once(),
                 ),
             }
             print_token(&token)
         }
         Command::Verify(args) => verify(&mut open(OpenMode::Existing)?, args.json),
         Command::Serve(args) => serve::run(serve::Options {
-            db: cli.db,
+            db,
             busy_timeout: cli.busy_timeout,
             listen: args.listen,
             demo: args.demo,
             stale_after: args.stale_after,
             no_auth: args.no_auth,
+            max_connections: args.max_connections,
+            unlimited_connections: args.unlimited_connections,
         }),
     }
+}
+
+/// How `create` announces the token it prints: "below" only when stdout is
+/// a terminal the reader sees.
+fn shown_once() -> &'static str {
+    if io::stdout().is_terminal() {
+        "it is shown once, below: store it now"
+    } else {
+        "the token is written once, to stdout"
+    }
+}
+
+fn new_shown_once() -> &'static str {
+    if io::stdout().is_terminal() {
+        "is shown once, below"
+    } else {
+        "is written once, to stdout"
+    }
+}
+
+/// `--grace`: a duration, with plain messages (a negative one included).
+fn parse_grace(text: &str) -> Result<Duration, Error> {
+    if text.trim_start().starts_with('-') {
+        return Err(Error::Other(
+            "--grace cannot be negative: it is how long the old token keeps working \
+             (such as 10m or 2h); without --grace the old token is refused at once"
+                .to_string(),
+        ));
+    }
+    parse_duration(text).map_err(|e| Error::Other(format!("--grace: {e}")))
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
@@ -448,34 +515,90 @@ fn verify(store: &mut Store, json: bool) -> Result<(), Error> {
     write_stdout(&text)
 }
 
-fn read_token_input() -> Result<Vec<u8>, Error> {
+/// The token to check, wiped from memory when dropped. Read from fd 0
+/// directly (not through std's buffered stdin, whose buffer is never wiped).
+fn read_token_input() -> Result<Zeroizing<Vec<u8>>, Error> {
     if let Some(value) = std::env::var_os("WGAUTH_TOKEN") {
-        return Ok(value.into_encoded_bytes());
+        let mut input = Zeroizing::new(value.into_encoded_bytes());
+        strip_line_end(&mut input);
+        return Ok(input);
     }
     let stdin = io::stdin();
-    let mut input = Vec::new();
+    let fd = stdin.as_fd();
+    // Full length up front: growing the vector would leave unwiped copies.
+    let mut buf = Zeroizing::new(vec![0u8; MAX_STDIN_TOKEN]);
+    let mut len = 0;
+    let reading = |e: rustix::io::Errno| Error::Io("reading the token from stdin", e.into());
     if stdin.is_terminal() {
-        let _ = write!(io::stderr(), "Paste the token and press Enter: ");
-        let mut line = String::new();
-        stdin
-            .read_line(&mut line)
-            .map_err(|e| Error::Io("reading the token from stdin", e))?;
-        input = line.into_bytes();
+        let _ = write!(
+            io::stderr(),
+            "Paste the token and press Enter (it is not shown): "
+        );
+        let echo = EchoOff::new(fd);
+        // The terminal hands over one line per read; stop at its end.
+        while len < buf.len() && !buf[..len].ends_with(b"\n") {
+            match rustix::io::read(fd, &mut buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(reading(e)),
+            }
+        }
+        drop(echo);
+        let _ = writeln!(io::stderr());
     } else {
-        stdin
-            .lock()
-            .take(MAX_STDIN_TOKEN)
-            .read_to_end(&mut input)
-            .map_err(|e| Error::Io("reading the token from stdin", e))?;
+        while len < buf.len() {
+            match rustix::io::read(fd, &mut buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(reading(e)),
+            }
+        }
     }
-    // One line: drop its line end; everything else is the profile's business.
+    buf.truncate(len);
+    strip_line_end(&mut buf);
+    Ok(buf)
+}
+
+/// One line: drop its line end; everything else is the profile's business.
+fn strip_line_end(input: &mut Vec<u8>) {
     if input.ends_with(b"\n") {
         input.pop();
         if input.ends_with(b"\r") {
             input.pop();
         }
     }
-    Ok(input)
+}
+
+/// Turns the terminal's echo off until dropped, so a pasted token is not
+/// shown (nor left in the terminal's scrollback).
+struct EchoOff<'a> {
+    fd: BorrowedFd<'a>,
+    saved: Option<rustix::termios::Termios>,
+}
+
+impl<'a> EchoOff<'a> {
+    fn new(fd: BorrowedFd<'a>) -> Self {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let saved = tcgetattr(fd).ok().filter(|saved| {
+            let mut quiet = saved.clone();
+            quiet.local_modes.remove(LocalModes::ECHO);
+            // Still echo the Enter, so the next output starts a new line.
+            quiet.local_modes.insert(LocalModes::ECHONL);
+            tcsetattr(fd, OptionalActions::Now, &quiet).is_ok()
+        });
+        Self { fd, saved }
+    }
+}
+
+impl Drop for EchoOff<'_> {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ =
+                rustix::termios::tcsetattr(self.fd, rustix::termios::OptionalActions::Now, saved);
+        }
+    }
 }
 
 #[cfg(test)]

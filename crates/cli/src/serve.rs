@@ -15,13 +15,23 @@
 //!   [`FLUSH_EVERY`] and at shutdown, never once per request.
 //! - HTTP/1.1 through hyper: request line and headers are capped at
 //!   [`MAX_HEADER_BYTES`] (larger gets 431), at most [`MAX_HEADERS`]
-//!   headers, and [`HEADER_READ_TIMEOUT`] to send them.
+//!   headers.
+//! - Connection floods: a connection has [`HEADER_READ_TIMEOUT`] from its
+//!   accept, or from its previous response, to deliver a whole request
+//!   head; trickled bytes do not extend it, so idle keep-alive and
+//!   slowloris clients are shed alike. At most `--max-connections` are held
+//!   (default [`DEFAULT_MAX_CONNECTIONS`], less under a lower open-file
+//!   limit, which is first raised to its hard limit); at the cap a new
+//!   connection sheds the one that has waited longest for its request, so
+//!   a real request is served however many idle sockets are held open.
 //! - SIGINT or SIGTERM: stop accepting, finish the requests in flight (for
 //!   at most [`DRAIN_TIMEOUT`]), flush last use, exit 0.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::Path;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -31,8 +41,10 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::any;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tower::ServiceExt as _;
 use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenName};
 use whatsgate_auth_store::{BackendKind, FollowOptions, OpenMode, StoreUrl, SyncedKeyring};
 use whatsgate_auth_tower::{AuthLayer, Authenticated};
@@ -49,6 +61,14 @@ pub const MAX_HEADERS: usize = 64;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for requests in flight at shutdown.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections held at once unless `--max-connections` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16_384;
+/// Open files kept for everything but connections (the store, its WAL,
+/// PostgreSQL sockets, stdio, the runtime).
+const RESERVED_FILES: u64 = 64;
+/// The file `serve --demo` writes the demo's header line to (mode 0600),
+/// in the current directory, so the curl line it prints holds no token.
+pub const DEMO_HEADER_FILE: &str = "wgauth-demo.header";
 
 const DEMO_ACCOUNT: &str = "demo";
 const DEMO_NAME: &str = "Demo token";
@@ -63,6 +83,9 @@ pub struct Options {
     pub demo: bool,
     pub stale_after: Duration,
     pub no_auth: bool,
+    pub max_connections: Option<u32>,
+    /// The load check's control: no cap, no shedding.
+    pub unlimited_connections: bool,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -84,6 +107,8 @@ pub fn run(options: Options) -> Result<(), Error> {
         ..FollowOptions::default()
     };
     crate::logger::install();
+    let files = raise_open_file_limit();
+    let cap = connection_cap(&options, files)?;
     let synced = Arc::new(SyncedKeyring::open(&options.db, mode, follow)?);
     let demo = if options.demo {
         Some(demo_token(&synced)?)
@@ -131,6 +156,16 @@ pub fn run(options: Options) -> Result<(), Error> {
         keyring.len(),
         shown
     );
+    match cap {
+        Some(cap) => say!(
+            "wgauth: at most {cap} connections (open-file limit {}); {}s to send a request head",
+            files.map_or_else(|| "unlimited".to_string(), |f| f.to_string()),
+            HEADER_READ_TIMEOUT.as_secs()
+        ),
+        None => say!(
+            "wgauth: WARNING: --unlimited-connections: no connection cap, idle clients kept (load check control only)"
+        ),
+    }
     if options.no_auth {
         say!("wgauth: WARNING: --no-auth: nothing is authenticated (benchmarks only)");
     } else if keyring.is_empty() {
@@ -140,14 +175,20 @@ pub fn run(options: Options) -> Result<(), Error> {
         );
     }
     if let Some(token) = demo {
-        print_demo(&token, local, &shown);
+        print_demo(&token, local, &shown)?;
         // Dropping the token zeroizes it.
     }
 
     let app = router();
+    let conns = Arc::new(Connections::new(cap));
     let served = match layer {
-        None => runtime.block_on(serve(listener, signals, app)),
-        Some(layer) => runtime.block_on(serve(listener, signals, tower::Layer::layer(&layer, app))),
+        None => runtime.block_on(serve(listener, signals, app, conns)),
+        Some(layer) => runtime.block_on(serve(
+            listener,
+            signals,
+            tower::Layer::layer(&layer, app),
+            conns,
+        )),
     };
     // Stop the flush thread: it writes last use one final time.
     drop(stop_tx);
@@ -172,8 +213,18 @@ fn demo_token(synced: &SyncedKeyring) -> Result<Token, Error> {
     Ok(token)
 }
 
-fn print_demo(token: &Token, local: SocketAddr, db: &str) {
+/// Prints the demo token once, writes its header line to
+/// [`DEMO_HEADER_FILE`] (0600), and prints a curl line that reads the header
+/// from that file (`-H @FILE`): nothing pasted holds the token, so it
+/// reaches neither the shell's history nor the process list.
+fn print_demo(token: &Token, local: SocketAddr, db: &str) -> Result<(), Error> {
     let id = token.id();
+    let header = zeroize::Zeroizing::new(format!("Access-Token: {}\n", token.expose_secret()));
+    write_private(Path::new(DEMO_HEADER_FILE), header.as_bytes()).map_err(|e| {
+        Error::Other(format!(
+            "cannot write the demo's header file ./{DEMO_HEADER_FILE}: {e}"
+        ))
+    })?;
     let token = token.expose_secret();
     let host = match local {
         SocketAddr::V4(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
@@ -183,8 +234,10 @@ fn print_demo(token: &Token, local: SocketAddr, db: &str) {
     let text = zeroize::Zeroizing::new(format!(
         "\nDemo token {id} of account \"{DEMO_ACCOUNT}\" (shown once; a new one on every --demo run):\n\
          \n    {token}\n\
-         \nCall the API with it, as in the WhatsGate docs:\n\
-         \ncurl -X POST \\\n  http://{host}/api/send/text \\\n  -H 'Access-Token: {token}' \\\n  \
+         \nIts header line is in ./{DEMO_HEADER_FILE} (readable by you only). Call the API with it,\n\
+         as in the WhatsGate docs (curl reads the header from the file, so the token stays out of\n\
+         your shell history and the process list):\n\
+         \ncurl -X POST \\\n  http://{host}/api/send/text \\\n  -H @{DEMO_HEADER_FILE} \\\n  \
          -H 'Content-Type: application/json' \\\n  -d '{{\n    \"sender_device\": \"123456789\",\n    \
          \"phone\": \"987654321\",\n    \"message\": \"Hello, this is a test message\"\n}}'\n\
          \nWithout the header, or with a wrong token, the answer is 403 with the documented message.\n\
@@ -195,6 +248,24 @@ fn print_demo(token: &Token, local: SocketAddr, db: &str) {
     ));
     // Best effort: a closed stdout must not stop the server.
     let _ = crate::write_stdout(&text);
+    Ok(())
+}
+
+/// Replaces `path` with a new file holding `bytes`, readable and writable
+/// by its owner only (a file or link left there is removed, not followed).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Quotes a path for a POSIX shell when it needs it.
@@ -242,16 +313,26 @@ async fn accepted(principal: Option<Authenticated>, method: Method, uri: Uri) ->
     Json(body).into_response()
 }
 
+/// The body in the layer's format (`{"message": "…"}`, as the core's
+/// rejections write it), so every error body the server sends looks alike.
+const NOT_FOUND_BODY: &str = r#"{"message": "not found: the API is under /api/ and /mcp/"}"#;
+
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
-        Json(serde_json::json!({"message": "not found: the API is under /api/ and /mcp/"})),
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        NOT_FOUND_BODY,
     )
         .into_response()
 }
 
 /// Accepts connections until a signal, then drains them.
-async fn serve<S, B>(listener: TcpListener, signals: Signals, service: S) -> Result<(), Error>
+async fn serve<S, B>(
+    listener: TcpListener,
+    signals: Signals,
+    service: S,
+    conns: Arc<Connections>,
+) -> Result<(), Error>
 where
     S: tower::Service<
             axum::http::Request<hyper::body::Incoming>,
@@ -277,17 +358,36 @@ where
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
+                    let Some(conn) = conns.admit() else {
+                        // At the cap with every connection mid-request:
+                        // this one is closed unanswered.
+                        continue;
+                    };
                     // Small responses: send them at once.
                     let _ = stream.set_nodelay(true);
-                    let connection = http.serve_connection(
-                        TokioIo::new(stream),
-                        TowerToHyperService::new(service.clone()),
-                    );
-                    let connection = graceful.watch(connection);
+                    let svc = {
+                        let service = service.clone();
+                        let conns = Arc::clone(&conns);
+                        let conn = Arc::clone(&conn);
+                        hyper::service::service_fn(move |request| {
+                            conns.busy(&conn);
+                            let response = service.clone().oneshot(request);
+                            let conns = Arc::clone(&conns);
+                            let conn = Arc::clone(&conn);
+                            async move {
+                                let response = response.await;
+                                conns.idle(&conn);
+                                response
+                            }
+                        })
+                    };
+                    let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+                    let conns = Arc::clone(&conns);
                     tokio::spawn(async move {
+                        let _leave = Leave(&conns, &conn);
                         // Client errors (resets, timeouts, bad requests that
                         // hyper already answered) concern only that client.
-                        let _ = connection.await;
+                        conns.drive(&conn, connection).await;
                     });
                 }
                 Err(e) => {
@@ -308,6 +408,170 @@ where
         }
     }
     Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one; returns the soft limit
+/// in force (`None`: unlimited).
+fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some() && limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => return limit.maximum,
+            Err(e) => say!("wgauth: cannot raise the open-file limit: {e}"),
+        }
+    }
+    limit.current
+}
+
+/// The connection cap (`None`: the control's no cap), at most what the
+/// open-file limit leaves once [`RESERVED_FILES`] are kept aside.
+fn connection_cap(options: &Options, files: Option<u64>) -> Result<Option<usize>, Error> {
+    if options.unlimited_connections {
+        return Ok(None);
+    }
+    let room = files.map_or(u64::MAX, |f| f.saturating_sub(RESERVED_FILES));
+    if room == 0 {
+        return Err(Error::Other(format!(
+            "the open-file limit ({}) leaves no room for connections; raise it (ulimit -n)",
+            files.unwrap_or(0)
+        )));
+    }
+    let wanted = u64::from(options.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS));
+    if options.max_connections.is_some() && wanted > room {
+        say!(
+            "wgauth: --max-connections {wanted} lowered to {room}: the open-file limit is {}",
+            files.unwrap_or(0)
+        );
+    }
+    Ok(Some(
+        usize::try_from(wanted.min(room)).unwrap_or(usize::MAX),
+    ))
+}
+
+/// One connection: how it is told to go, and since when it has waited for
+/// a request head (`None` while a request is in the service).
+struct Conn {
+    id: u64,
+    shed: Notify,
+    /// Changed only with [`Connections::table`] held.
+    idle_since: Mutex<Option<Instant>>,
+}
+
+/// The connections held, and the idle ones by how long they have waited,
+/// so that the cap sheds the longest waiter.
+struct Connections {
+    /// `None`: no cap and no idle timeout (the control).
+    cap: Option<usize>,
+    table: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    live: usize,
+    next_id: u64,
+    idle: BTreeMap<(Instant, u64), Arc<Conn>>,
+}
+
+/// Leaves the table when the connection's task ends, however it ends.
+struct Leave<'a>(&'a Connections, &'a Arc<Conn>);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        let mut table = self.0.table();
+        table.live -= 1;
+        if let Some(since) = lock(&self.1.idle_since).take() {
+            table.idle.remove(&(since, self.1.id));
+        }
+    }
+}
+
+/// A poisoned lock still holds consistent data here (every update is one
+/// step); serving on is better than a panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Connections {
+    fn new(cap: Option<usize>) -> Self {
+        Self {
+            cap,
+            table: Mutex::new(Table::default()),
+        }
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        lock(&self.table)
+    }
+
+    /// Registers a new connection, idle from now; at the cap, first tells
+    /// the longest-idle one to go. `None` when at the cap and none is idle.
+    fn admit(&self) -> Option<Arc<Conn>> {
+        let now = Instant::now();
+        let mut table = self.table();
+        if self.cap.is_some_and(|cap| table.live >= cap) {
+            let (_, oldest) = table.idle.pop_first()?;
+            *lock(&oldest.idle_since) = None;
+            oldest.shed.notify_one();
+        }
+        table.live += 1;
+        table.next_id += 1;
+        let conn = Arc::new(Conn {
+            id: table.next_id,
+            shed: Notify::new(),
+            idle_since: Mutex::new(Some(now)),
+        });
+        table.idle.insert((now, conn.id), Arc::clone(&conn));
+        Some(conn)
+    }
+
+    /// A request head arrived: the connection is no longer waiting.
+    fn busy(&self, conn: &Conn) {
+        let mut table = self.table();
+        if let Some(since) = lock(&conn.idle_since).take() {
+            table.idle.remove(&(since, conn.id));
+        }
+    }
+
+    /// The response is ready: the connection waits for its next request.
+    fn idle(&self, conn: &Arc<Conn>) {
+        let now = Instant::now();
+        let mut table = self.table();
+        let mut since = lock(&conn.idle_since);
+        if since.is_none() {
+            *since = Some(now);
+            table.idle.insert((now, conn.id), Arc::clone(conn));
+        }
+    }
+
+    /// Runs the connection until it ends, it is shed at the cap, or it has
+    /// waited [`HEADER_READ_TIMEOUT`] for a request head (counted from its
+    /// accept or its last response, so trickled bytes do not extend it).
+    async fn drive<F: Future>(&self, conn: &Conn, connection: F) {
+        tokio::pin!(connection);
+        if self.cap.is_none() {
+            connection.await;
+            return;
+        }
+        loop {
+            let since = *lock(&conn.idle_since);
+            // While busy, look again one timeout later.
+            let wake = since.unwrap_or_else(Instant::now) + HEADER_READ_TIMEOUT;
+            tokio::select! {
+                _ = &mut connection => return,
+                () = conn.shed.notified() => return,
+                () = tokio::time::sleep_until(wake) => {
+                    if lock(&conn.idle_since).is_some_and(|s| s + HEADER_READ_TIMEOUT <= Instant::now()) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// SIGINT and SIGTERM, registered before the server says it is ready, so

@@ -352,6 +352,68 @@ fn the_new_store_is_versioned_and_in_wal_mode() {
     assert_eq!(mode, "wal");
 }
 
+/// Under umask 022 (files 0644 by default), the store wgauth creates, its
+/// `-wal` and `-shm` files (created by SQLite while the server holds the
+/// store open) and the demo's header file are 0600; the directory's other
+/// files and the directory itself keep their modes. The control: a file
+/// the same shell creates is 0644, so the umask was in force.
+#[test]
+fn store_files_are_private_under_umask_022() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let dir = env.dir.path();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    std::fs::write(dir.join("other.txt"), "not ours").unwrap();
+    std::fs::set_permissions(
+        dir.join("other.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let dir_mode = mode(dir);
+    let mut server = Command::new("sh")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "umask 022 && touch control.txt && exec \"$0\" --db tokens.db serve --demo --listen 127.0.0.1:0",
+            WGAUTH,
+        ])
+        .env_remove("WGAUTH_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The demo's text ends with the delete command, once all is written.
+    let stdout = server.stdout.take().unwrap();
+    let mut started = false;
+    for line in BufReader::new(stdout).lines() {
+        if line.unwrap().contains("token delete") {
+            started = true;
+            break;
+        }
+    }
+    assert!(started, "the server did not start");
+    let checked = [
+        "tokens.db",
+        "tokens.db-wal",
+        "tokens.db-shm",
+        "wgauth-demo.header",
+    ];
+    let modes: Vec<u32> = checked.iter().map(|f| mode(&dir.join(f))).collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    let octal: Vec<String> = modes.iter().map(|m| format!("{m:o}")).collect();
+    assert_eq!(modes, [0o600; 4], "{checked:?}: {octal:?}");
+    assert_eq!(
+        mode(&dir.join("control.txt")),
+        0o644,
+        "umask 022 was in force"
+    );
+    assert_eq!(mode(&dir.join("other.txt")), 0o644, "another file changed");
+    assert_eq!(mode(dir), dir_mode, "the directory changed");
+}
+
 #[test]
 fn files_that_are_not_stores_are_refused_untouched() {
     let env = Env::new();

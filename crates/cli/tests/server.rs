@@ -431,13 +431,27 @@ fn demo_creates_the_store_and_a_working_token_every_run() {
     for _ in 0..2 {
         let mut server = Server::start(&env.db, &["--demo"]);
         let out = server.stdout_with("token delete");
+        // The token is shown once, alone on its line; the curl line reads
+        // it from a private file instead of holding it.
         let token = out
             .lines()
-            .find_map(|l| l.trim().strip_prefix("-H 'Access-Token: "))
-            .and_then(|rest| rest.split('\'').next())
-            .unwrap_or_else(|| panic!("no curl line: {out}"))
+            .map(str::trim)
+            .find(|l| l.starts_with("wgat_"))
+            .unwrap_or_else(|| panic!("no token: {out}"))
             .to_string();
+        assert_eq!(out.matches(&token).count(), 1, "{out}");
         assert!(out.contains("curl -X POST"), "{out}");
+        assert!(out.contains("-H @wgauth-demo.header \\\n"), "{out}");
+        let header = env.dir.path().join("wgauth-demo.header");
+        assert_eq!(
+            std::fs::read_to_string(&header).unwrap(),
+            format!("Access-Token: {token}\n")
+        );
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&header).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
         assert!(out.contains(&format!("http://{}/api/send/text", server.addr)));
         assert!(out.contains("\"message\": \"Hello, this is a test message\""));
         // The curl line's request, as written.

@@ -134,6 +134,8 @@ impl Server {
             .arg(db)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
+            // `--demo` writes its header file here.
+            .current_dir(db.parent().expect("the store is in a directory"))
             .env_remove("WGAUTH_DB")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
