@@ -129,7 +129,7 @@ def main() -> None:
     core = core_verify()
 
     keyring = Keyring()
-    issued = [keyring.issue(f"token {i}", f"acct_{i % 50}") for i in range(args.tokens)]
+    issued = [keyring.create(account=f"acct_{i % 50}", name=f"token {i}") for i in range(args.tokens)]
     token, record = issued[len(issued) // 2]
     pure = PurePythonKeyring(keyring.records())
     assert pure.verify_access_token(token)[1] == record.id

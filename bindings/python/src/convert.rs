@@ -1,24 +1,113 @@
-//! Python arguments into the core's types: timestamps, profiles,
-//! resource-metadata URLs, token ids, accounts, names, header names and
-//! values, header pairs, durations in seconds; and Python's `repr` of user text. The rules are the
-//! core's (`str::parse::<Profile>`, `ResourceMetadata::new`, …); this file
-//! only turns Python objects into their arguments and their errors into
-//! Python exceptions.
+//! Python arguments into the core's types: instants (and instants back
+//! into aware `datetime`s), profiles, resource-metadata URLs, token ids,
+//! accounts, names, header names and values, header pairs, durations in
+//! seconds; and Python's `repr` of user text. The rules are the core's
+//! (`str::parse::<Profile>`, `ResourceMetadata::new`, …); this file only
+//! turns Python objects into their arguments and their errors into Python
+//! exceptions.
 
+use alloc::borrow::Cow;
 use core::time::Duration;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDateTime, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use whatsgate_auth as wga;
 use whatsgate_auth::http::{ProfileNameError, ResourceMetadata};
 use whatsgate_auth::{AccountId, Profile, Timestamp, TokenId, TokenName};
 
 /// The current time, or the `now` a caller passed (tests, replays).
-pub(crate) fn now_or(now: Option<u64>) -> Timestamp {
-    now.map_or_else(Timestamp::now, Timestamp)
+pub(crate) fn now_or(now: Option<Timestamp>) -> Timestamp {
+    now.unwrap_or_else(Timestamp::now)
+}
+
+/// The last second Python's `datetime` holds (9999-12-31T23:59:59Z): an
+/// instant given is at most this, so that every instant read back is a
+/// `datetime` too.
+pub(crate) const MAX_SECS: u64 = 253_402_300_799;
+
+/// The Unix epoch as an aware `datetime` in UTC, and
+/// `timedelta(seconds=1)`, made once.
+fn time_constants(py: Python<'_>) -> PyResult<&(Py<PyAny>, Py<PyAny>)> {
+    static CONSTANTS: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+    CONSTANTS.get_or_try_init(py, || {
+        let datetime = py.import("datetime")?;
+        let utc = datetime.getattr("timezone")?.getattr("utc")?;
+        let epoch = datetime
+            .getattr("datetime")?
+            .call1((1970, 1, 1, 0, 0, 0, 0, &utc))?;
+        let second = datetime.getattr("timedelta")?.call1((0, 1))?;
+        Ok((epoch.unbind(), second.unbind()))
+    })
+}
+
+/// An instant given to the binding: an aware `datetime`, or Unix seconds
+/// as an `int` or a `float` (floored to the whole second, as the core keeps
+/// whole seconds: `1.9` is `1`). A naive `datetime` is refused (it names no
+/// instant: local time or UTC?), as are instants before 1970 or after
+/// 9999, `bool`, NaN and other types. `what` names the argument in errors.
+pub(crate) fn timestamp(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Timestamp> {
+    let py = value.py();
+    let out_of_range = || {
+        PyValueError::new_err(format!(
+            "{what} must be between 1970-01-01 and 9999-12-31 (UTC), as Unix seconds or a datetime"
+        ))
+    };
+    let secs: Bound<'_, PyAny> = if value.is_instance_of::<PyDateTime>() {
+        if value.getattr(intern!(py, "utcoffset"))?.call0()?.is_none() {
+            return Err(PyValueError::new_err(format!(
+                "{what} is a naive datetime (no tzinfo), which names no instant: give an aware \
+                 one, e.g. datetime.now(timezone.utc) or dt.replace(tzinfo=timezone.utc), or Unix \
+                 seconds"
+            )));
+        }
+        let (epoch, second) = time_constants(py)?;
+        // Exact whole seconds (a float of the microseconds could round up).
+        value.sub(epoch.bind(py))?.floor_div(second.bind(py))?
+    } else if value.is_instance_of::<PyFloat>() {
+        let f: f64 = value.extract()?;
+        if !f.is_finite() {
+            return Err(out_of_range());
+        }
+        value.call_method0(intern!(py, "__floor__"))?
+    } else if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
+        value.clone()
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{what} is an aware datetime or Unix seconds (int or float), not {}",
+            value.get_type().name()?
+        )));
+    };
+    match secs.extract::<u64>() {
+        Ok(secs) if secs <= MAX_SECS => Ok(Timestamp(secs)),
+        _ => Err(out_of_range()),
+    }
+}
+
+/// An optional instant argument (`None` is absent).
+pub(crate) fn timestamp_opt(
+    what: &str,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Timestamp>> {
+    value
+        .filter(|v| !v.is_none())
+        .map(|v| timestamp(what, v))
+        .transpose()
+}
+
+/// An instant as an aware `datetime` in UTC. An instant past the year 9999
+/// (only a record written elsewhere can hold one) raises ValueError.
+pub(crate) fn datetime<'py>(py: Python<'py>, at: Timestamp) -> PyResult<Bound<'py, PyAny>> {
+    let (epoch, second) = time_constants(py)?;
+    if at.as_secs() > MAX_SECS {
+        return Err(PyValueError::new_err(format!(
+            "the instant {} (Unix seconds) is past the year 9999, which Python's datetime cannot hold",
+            at.as_secs()
+        )));
+    }
+    epoch.bind(py).add(second.bind(py).mul(at.as_secs())?)
 }
 
 /// A profile by its name, as the core parses it: exactly `rest` or `mcp`.
@@ -74,15 +163,24 @@ pub(crate) fn parse_name(name: &str) -> PyResult<TokenName> {
 
 /// Bytes of a header value (or bare token) given as `str` or `bytes`.
 ///
-/// A `str` is read as UTF-8; one that cannot be (lone surrogates) is
-/// replaced by a byte that is never valid in a token, so it is refused as a
-/// token rather than raising: any non-ASCII value is invalid either way.
-/// `bytes` is looked for first: an ASGI scope holds nothing else.
-pub(crate) fn value_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+/// A `str` is read as UTF-8, without a copy. One that has no UTF-8 form
+/// (lone surrogates: unencodable text) is encoded with `surrogatepass`, so
+/// each surrogate is non-ASCII bytes in its place and the rest of the value
+/// is kept: refused as an invalid token, as the same text given as bytes
+/// would be, never read as a missing one. `bytes` is looked for first: an
+/// ASGI scope holds nothing else.
+pub(crate) fn value_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = value.cast::<PyBytes>() {
-        Ok(b.as_bytes())
+        Ok(Cow::Borrowed(b.as_bytes()))
     } else if let Ok(s) = value.cast::<PyString>() {
-        Ok(s.to_str().map_or(&[0xff][..], str::as_bytes))
+        match s.to_str() {
+            Ok(text) => Ok(Cow::Borrowed(text.as_bytes())),
+            Err(_) => {
+                let py = value.py();
+                let encoded = s.call_method1(intern!(py, "encode"), ("utf-8", "surrogatepass"))?;
+                Ok(Cow::Owned(encoded.cast::<PyBytes>()?.as_bytes().to_vec()))
+            }
+        }
     } else {
         Err(PyTypeError::new_err(format!(
             "a token or header value must be str or bytes, not {}",
@@ -91,11 +189,12 @@ pub(crate) fn value_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]>
     }
 }
 
-/// Bytes of a header name given as `str` or `bytes`, without a copy. A
-/// `str` that has no UTF-8 form is empty, which names no header.
-pub(crate) fn header_name<'a>(name: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+/// Bytes of a header name given as `str` or `bytes`. A `str` that has no
+/// UTF-8 form names no header the core reads (theirs are ASCII), so it is
+/// read as empty.
+pub(crate) fn header_name<'a>(name: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     match name.cast::<PyString>() {
-        Ok(s) => Ok(s.to_str().map_or(&[][..], str::as_bytes)),
+        Ok(s) => Ok(Cow::Borrowed(s.to_str().map_or(&[][..], str::as_bytes))),
         Err(_) => value_bytes(name),
     }
 }
@@ -116,6 +215,19 @@ pub(crate) fn header_pair<'py>(
         return Ok((l.get_item(0)?, l.get_item(1)?));
     }
     Err(bad())
+}
+
+/// Warns that a form of a call is deprecated (a DeprecationWarning pointing
+/// at the caller's line).
+pub(crate) fn deprecated(py: Python<'_>, message: &str) -> PyResult<()> {
+    let message =
+        std::ffi::CString::new(message).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    PyErr::warn(
+        py,
+        &py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
+        &message,
+        1,
+    )
 }
 
 /// Python's `repr` of a string (names and accounts are user text).

@@ -9,7 +9,7 @@
 //! [`fast`], a `METH_FASTCALL | METH_KEYWORDS` function that answers the
 //! calls the methods are made for: one positional `str` or `bytes` (or
 //! `None` for a header), and at most the keyword `now` (`None` or an
-//! `int`). It reads the value with `PyUnicode_AsUTF8AndSize` (no copy),
+//! exact `int`). It reads the value with `PyUnicode_AsUTF8AndSize` (no copy),
 //! verifies with the core, and returns the `Principal` object this thread
 //! holds for the token (one reference count). Only when it must make a
 //! Python object — a `Principal` not cached yet, or the exception for a
@@ -17,10 +17,10 @@
 //! PyO3 ([`Python::attach`]; the GIL is already held, so that only counts
 //! the attachment), and then runs the same code as PyO3's method
 //! ([`principal::new_object`], [`crate::errors::reject`],
-//! [`crate::keyring::verify_token`]). Any other call (another keyword, a value of
-//! another type, a `now` that is not an unsigned 64-bit `int`) goes to
-//! PyO3's original method, unchanged, for its exact checks and error
-//! messages.
+//! [`crate::keyring::verify_token`]). Any other call (another keyword, a
+//! value of another type, a `str` with no UTF-8 form, a `now` that is a
+//! `datetime`, a `float` or an `int` out of range) goes to PyO3's original
+//! method, unchanged, for its exact conversions, checks and error messages.
 //!
 //! The fast path never drops a Python reference outside `Python::attach`:
 //! PyO3 defers the release of a `Py` dropped where it does not know the
@@ -44,9 +44,9 @@ use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-use whatsgate_auth::{PrincipalRef, Profile};
+use whatsgate_auth::{PrincipalRef, Profile, Timestamp};
 
-use crate::convert::now_or;
+use crate::convert::{MAX_SECS, now_or};
 use crate::errors::reject;
 use crate::keyring::{PyKeyring, verify_token};
 use crate::principal;
@@ -217,8 +217,8 @@ fn raise(py: Python<'_>, error: PyErr) -> *mut ffi::PyObject {
 }
 
 /// `now` of a call of shape `(value)` or `(value, now=x)` with `x` `None`
-/// (the clock) or an `int` that fits 64 unsigned bits; `None` for any
-/// other call.
+/// (the clock) or an exact `int` in the range the full method accepts;
+/// `None` for any other call.
 ///
 /// # Safety
 /// As for [`fast`].
@@ -226,7 +226,7 @@ unsafe fn now_argument(
     args: *const *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
-) -> Option<Option<u64>> {
+) -> Option<Option<Timestamp>> {
     if nargs != 1 {
         return None;
     }
@@ -253,11 +253,14 @@ unsafe fn now_argument(
         }
         let secs = ffi::PyLong_AsUnsignedLongLong(now);
         if secs == u64::MAX && !ffi::PyErr_Occurred().is_null() {
-            // Negative or too large: PyO3's method raises the same error.
+            // Negative or too large: PyO3's method raises the error.
             ffi::PyErr_Clear();
             return None;
         }
-        Some(Some(secs))
+        if secs > MAX_SECS {
+            return None;
+        }
+        Some(Some(Timestamp(secs)))
     }
 }
 
@@ -271,9 +274,8 @@ enum Value<'a> {
 
 /// The bytes of a `str` (its UTF-8 form, which CPython keeps with the
 /// string; an ASCII string is its own) or a `bytes`, without a copy. A
-/// `str` with no UTF-8 form (lone surrogates) is one byte that is never
-/// valid in a token, as in [`crate::convert::value_bytes`]: refused, not an
-/// error.
+/// `str` with no UTF-8 form (lone surrogates) is `Other`: PyO3's method
+/// encodes it as [`crate::convert::value_bytes`] says (an invalid token).
 ///
 /// # Safety
 /// The GIL is held and `value` is live for `'a`.
@@ -288,7 +290,7 @@ unsafe fn value_bytes<'a>(value: *mut ffi::PyObject) -> Value<'a> {
             let data = ffi::PyUnicode_AsUTF8AndSize(value, &mut len);
             if data.is_null() {
                 ffi::PyErr_Clear();
-                return Value::Bytes(&[0xff]);
+                return Value::Other;
             }
             (data, len)
         } else if ty == &raw mut ffi::PyBytes_Type || ffi::PyBytes_Check(value) != 0 {

@@ -14,8 +14,8 @@ use whatsgate_auth::{Failure, OsRng, PrincipalRef, Profile, Rejection, Timestamp
 use whatsgate_auth_store::{FollowOptions, OpenMode};
 
 use crate::convert::{
-    SecondsArg, header_name, header_pair, now_or, parse_account, parse_name, parse_profile,
-    parse_resource_metadata, parse_token_id, py_repr, value_bytes,
+    SecondsArg, datetime, deprecated, header_name, header_pair, now_or, parse_account, parse_name,
+    parse_profile, parse_resource_metadata, parse_token_id, py_repr, timestamp_opt, value_bytes,
 };
 use crate::errors::{auth_error, keyring_error, refused, reject, store_error};
 use crate::principal::{self, PyPrincipal};
@@ -119,15 +119,16 @@ impl PyKeyring {
         py: Python<'_>,
         profile: Profile,
         value: &Bound<'_, PyAny>,
-        now: Option<u64>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyPrincipal>> {
-        let now = now_or(now);
+        let now = now_or(timestamp_opt("now", now)?);
         let object = |p: PrincipalRef<'_>| principal::object(py, &self.inner, p);
         let result = if value.is_none() {
             self.inner.authenticate_with(profile, [], now, object)
         } else {
+            let value = value_bytes(value)?;
             self.inner
-                .authenticate_with(profile, [value_bytes(value)?], now, object)
+                .authenticate_with(profile, [&*value], now, object)
         };
         self.answer(py, result)
     }
@@ -152,7 +153,7 @@ impl PyKeyring {
     }
 
     /// A keyring attached to the token store at `url` (a path, `sqlite:PATH`
-    /// or `postgresql://…`), kept current by a follower; `issue`, `delete`,
+    /// or `postgresql://…`), kept current by a follower; `create`, `delete`,
     /// `regenerate` and `records` go to the store. With `create`, an empty
     /// SQLite file or PostgreSQL schema is made if there is none.
     ///
@@ -224,7 +225,7 @@ impl PyKeyring {
     /// (an attached keyring raises ValueError: its store holds the records).
     fn add(&self, record: &Bound<'_, PyAny>) -> PyResult<()> {
         if self.attached().is_some() {
-            return Err(not_for_attached("add", "issue tokens with issue()"));
+            return Err(not_for_attached("add", "make tokens with create()"));
         }
         let record = record.cast::<PyTokenRecord>()?;
         self.inner
@@ -232,14 +233,16 @@ impl PyKeyring {
             .map_err(keyring_error)
     }
 
-    /// Issues a new token for an account and adds its record. Returns the
+    /// Creates a new token for an account and adds its record. Returns the
     /// plaintext token (show it once, never store it) and the record (store
-    /// it). Raises ValueError for a bad or taken name.
-    fn issue(
+    /// it). Keywords only, so the account and the name cannot be swapped.
+    /// Raises ValueError for a bad account, or a bad or taken name.
+    #[pyo3(signature = (*, account, name))]
+    fn create(
         &self,
         py: Python<'_>,
-        name: &str,
         account: &str,
+        name: &str,
     ) -> PyResult<(String, PyTokenRecord)> {
         let (account, name, now) = (parse_account(account)?, parse_name(name)?, Timestamp::now());
         let (token, record) = match self.attached() {
@@ -252,6 +255,22 @@ impl PyKeyring {
                 .map_err(refused)?,
         };
         Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
+    }
+
+    /// Deprecated: `create(account=..., name=...)`. The old name and order
+    /// (the name first), kept for existing callers; warns with a
+    /// DeprecationWarning.
+    fn issue(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        account: &str,
+    ) -> PyResult<(String, PyTokenRecord)> {
+        deprecated(
+            py,
+            "Keyring.issue(name, account) is deprecated: call Keyring.create(account=..., name=...)",
+        )?;
+        self.create(py, account, name)
     }
 
     /// Deletes a token and returns its record. The token is refused once
@@ -271,20 +290,21 @@ impl PyKeyring {
 
     /// Replaces a token's secret, keeping its id, name and account. Returns
     /// the new plaintext token and record. The old token is refused once this
-    /// returns, or, with `grace_until` (seconds since the Unix epoch) in the
-    /// future, until that instant. Raises KeyError for an unknown id.
+    /// returns, or, with `grace_until` in the future, until that instant (an
+    /// aware `datetime`, or Unix seconds as int or float, floored to the
+    /// second). Raises KeyError for an unknown id.
     #[pyo3(signature = (token_id, grace_until = None))]
     fn regenerate(
         &self,
         py: Python<'_>,
         token_id: &str,
-        grace_until: Option<u64>,
+        grace_until: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(String, PyTokenRecord)> {
-        let (id, now, grace_until) = (
+        let (id, grace_until) = (
             parse_token_id(token_id)?,
-            Timestamp::now(),
-            grace_until.map(Timestamp),
+            timestamp_opt("grace_until", grace_until)?,
         );
+        let now = Timestamp::now();
         let (token, record) = match self.attached() {
             None => self
                 .inner
@@ -338,21 +358,21 @@ impl PyKeyring {
     }
 
     /// The last-used instants that changed since the previous call, as
-    /// `(token_id, seconds)` pairs, for storing in one batch. In memory
-    /// only (an attached keyring writes them itself: `flush_last_used`).
-    fn take_last_used(&self) -> PyResult<Vec<(String, u64)>> {
+    /// `(token_id, datetime)` pairs (aware, UTC), for storing in one batch.
+    /// In memory only (an attached keyring writes them itself:
+    /// `flush_last_used`).
+    fn take_last_used<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
         if self.attached().is_some() {
             return Err(not_for_attached(
                 "take_last_used",
                 "it writes last use to the store itself (flush_last_used())",
             ));
         }
-        Ok(self
-            .inner
+        self.inner
             .take_last_used()
             .into_iter()
-            .map(|(id, at)| (id.to_string(), at.as_secs()))
-            .collect())
+            .map(|(id, at)| Ok((id.to_string(), datetime(py, at)?)))
+            .collect()
     }
 
     /// Marks the keyring current (True, the state of a new keyring) or not,
@@ -388,9 +408,11 @@ impl PyKeyring {
         &self,
         py: Python<'_>,
         token: &Bound<'_, PyAny>,
-        now: Option<u64>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyPrincipal>> {
-        let result = verify_token(&self.inner, value_bytes(token)?, now_or(now), |p| {
+        let token = value_bytes(token)?;
+        let now = now_or(timestamp_opt("now", now)?);
+        let result = verify_token(&self.inner, &token, now, |p| {
             principal::object(py, &self.inner, p)
         });
         self.answer(py, result)
@@ -401,13 +423,14 @@ impl PyKeyring {
     /// `value` is str, bytes, or None (no header); None or an empty value
     /// raises MissingToken, anything but a valid token InvalidToken (403),
     /// any token while the keyring is unavailable StoreUnavailable (503).
-    /// `now` (seconds since the Unix epoch) defaults to the system clock.
+    /// `now` (an aware `datetime` or Unix seconds, as for `regenerate`'s
+    /// `grace_until`) defaults to the system clock.
     #[pyo3(signature = (value, /, *, now = None))]
     fn verify_access_token(
         &self,
         py: Python<'_>,
         value: &Bound<'_, PyAny>,
-        now: Option<u64>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyPrincipal>> {
         self.verify_in(py, Profile::Rest, value, now)
     }
@@ -419,7 +442,7 @@ impl PyKeyring {
         &self,
         py: Python<'_>,
         value: &Bound<'_, PyAny>,
-        now: Option<u64>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyPrincipal>> {
         self.verify_in(py, Profile::Mcp, value, now)
     }
@@ -436,9 +459,10 @@ impl PyKeyring {
         headers: &Bound<'_, PyAny>,
         profile: &str,
         resource_metadata: Option<&str>,
-        now: Option<u64>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyPrincipal>> {
         let profile = parse_profile(py, profile)?;
+        let now = now_or(timestamp_opt("now", now)?);
         let metadata = resource_metadata
             .map(|url| parse_resource_metadata(py, url))
             .transpose()?;
@@ -448,15 +472,16 @@ impl PyKeyring {
         for pair in headers.try_iter()? {
             held.push(header_pair(&pair?)?);
         }
-        let mut pairs = Vec::with_capacity(held.len());
+        let mut owned = Vec::with_capacity(held.len());
         for (name, value) in &held {
-            pairs.push((header_name(name)?, value_bytes(value)?));
+            owned.push((header_name(name)?, value_bytes(value)?));
         }
-        let result =
-            self.inner
-                .authenticate_with(profile, profile.token_values(pairs), now_or(now), |p| {
-                    principal::object(py, &self.inner, p)
-                });
+        let pairs = owned.iter().map(|(name, value)| (&**name, &**value));
+        let result = self
+            .inner
+            .authenticate_with(profile, profile.token_values(pairs), now, |p| {
+                principal::object(py, &self.inner, p)
+            });
         match result {
             Ok(principal) => principal,
             Err(rejection) => {

@@ -7,7 +7,8 @@
 //!
 //! Nothing here ever puts a token secret into a `repr`, `str` or exception
 //! message: plaintext tokens only leave as the first item of the tuples that
-//! `generate`, `Keyring.issue` and `Keyring.regenerate` return.
+//! `generate`, `Keyring.create` (and its deprecated alias `issue`) and
+//! `Keyring.regenerate` return.
 //!
 //! One file per concern: `errors` (the exceptions), `convert` (arguments
 //! into the core's types), `record` (`TokenRecord`, `generate`),
@@ -45,7 +46,9 @@ mod _native {
     #[pymodule_export]
     use crate::keyring::PyKeyring;
     #[pymodule_export]
-    use crate::middleware::{_check_profile, _check_resource_metadata, _header_name, PyPathGuard};
+    use crate::middleware::{
+        _check_profile, _check_resource_metadata, _header_name, _missing, PyPathGuard,
+    };
     #[pymodule_export]
     use crate::principal::PyPrincipal;
     #[pymodule_export]

@@ -6,12 +6,13 @@
 //! checks that are about Python values (a list, not one string; at least
 //! one prefix; `resource_metadata` only with the `mcp` profile).
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyBaseException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
-use whatsgate_auth::PathPrefix;
+use whatsgate_auth::{Failure, PathPrefix};
 
 use crate::convert::{parse_resource_metadata, profile_of, py_repr};
+use crate::errors::auth_error;
 
 /// The name of the profile `profile` names (`"rest"` or `"mcp"`); a
 /// ValueError that shows it for anything else.
@@ -36,6 +37,28 @@ pub(crate) fn _header_name(profile: &Bound<'_, PyAny>) -> PyResult<&'static str>
 pub(crate) fn _check_resource_metadata(url: Bound<'_, PyString>) -> PyResult<Bound<'_, PyString>> {
     parse_resource_metadata(url.py(), url.to_str()?)?;
     Ok(url)
+}
+
+/// The `MissingToken` (not raised) with the profile's "missing" answer,
+/// for a principal asked of a request the middleware did not authenticate
+/// (as the axum extractor answers).
+#[pyfunction]
+#[pyo3(signature = (profile, /, resource_metadata = None))]
+pub(crate) fn _missing<'py>(
+    profile: &Bound<'py, PyAny>,
+    resource_metadata: Option<&str>,
+) -> PyResult<Bound<'py, PyBaseException>> {
+    let py = profile.py();
+    let rejection = profile_of(profile)?.reject(Failure::Missing);
+    let challenge = match resource_metadata {
+        Some(url) => rejection
+            .www_authenticate_with(&parse_resource_metadata(py, url)?)
+            .map(|c| c.to_string()),
+        None => rejection.www_authenticate().map(str::to_owned),
+    };
+    Ok(auth_error(py, rejection, challenge)
+        .into_value(py)
+        .into_bound(py))
 }
 
 /// Guarded path prefixes, checked and normalized by the core; `covers`

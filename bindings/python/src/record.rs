@@ -7,11 +7,12 @@ use std::hash::DefaultHasher;
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString};
 use whatsgate_auth as wga;
 use whatsgate_auth::{OsRng, Timestamp, TokenFormat};
 
-use crate::convert::{parse_account, parse_name, py_repr};
+use crate::convert::{MAX_SECS, datetime, deprecated, parse_account, parse_name, py_repr};
 
 /// A stored token record: the verifier, never the token. Immutable.
 #[pyclass(frozen, module = "whatsgate_auth", name = "TokenRecord")]
@@ -60,45 +61,67 @@ impl PyTokenRecord {
         self.inner.account.as_str()
     }
 
-    /// When the token was created, in seconds since the Unix epoch.
+    /// When the token was created: an aware `datetime` in UTC.
     #[getter]
-    fn created_at(&self) -> u64 {
-        self.inner.created_at.as_secs()
+    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime(py, self.inner.created_at)
     }
 
-    /// When the token last authenticated a request (seconds since the Unix
-    /// epoch), or None.
+    /// When the token last authenticated a request (an aware `datetime` in
+    /// UTC), or None.
     #[getter]
-    fn last_used_at(&self) -> Option<u64> {
-        self.inner.last_used_at.map(Timestamp::as_secs)
+    fn last_used_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner
+            .last_used_at
+            .map(|at| datetime(py, at))
+            .transpose()
     }
 
-    /// Until when (exclusive, seconds since the Unix epoch) the previous
+    /// Until when (exclusive; an aware `datetime` in UTC) the previous
     /// secret is still accepted after a regeneration with a grace period,
     /// or None.
     #[getter]
-    fn grace_until(&self) -> Option<u64> {
-        self.inner.rollover.map(|r| r.until.as_secs())
+    fn grace_until<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner
+            .rollover
+            .map(|r| datetime(py, r.until))
+            .transpose()
     }
 
-    /// The record as a JSON-safe dict, in the core's versioned form
-    /// (`"format": 1`); store it in any database.
+    /// The record as a JSON-safe dict, in the core's versioned wire form
+    /// (`"format": 1`, the form Rust, C and the store share; instants are
+    /// Unix seconds as `int` there, not `datetime`): store it in any
+    /// database.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         pythonize::pythonize(py, &self.inner).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     /// Reads a record from the dict `to_dict` made (or the same JSON
-    /// decoded). Raises ValueError saying what is wrong.
+    /// decoded). Raises ValueError saying what is wrong: a missing or bad
+    /// field, or a key the format does not have (named, never its value).
     #[staticmethod]
     fn from_dict(d: &Bound<'_, PyAny>) -> PyResult<Self> {
-        if !d.is_instance_of::<PyDict>() {
+        let Ok(dict) = d.cast::<PyDict>() else {
             return Err(PyTypeError::new_err(
                 "TokenRecord.from_dict expects a dict, as TokenRecord.to_dict() returns",
             ));
+        };
+        check_keys(dict)?;
+        let record = pythonize::depythonize::<wga::TokenRecord>(d)
+            .map_err(|e| PyValueError::new_err(format!("not a valid token record: {e}")))?;
+        let instants = [
+            ("created_at", Some(record.created_at)),
+            ("last_used_at", record.last_used_at),
+            ("rollover.until", record.rollover.map(|r| r.until)),
+        ];
+        for (field, at) in instants {
+            if at.is_some_and(|at| at.as_secs() > MAX_SECS) {
+                return Err(PyValueError::new_err(format!(
+                    "not a valid token record: {field} is past the year 9999"
+                )));
+            }
         }
-        pythonize::depythonize::<wga::TokenRecord>(d)
-            .map(Self::new)
-            .map_err(|e| PyValueError::new_err(format!("not a valid token record: {e}")))
+        Ok(Self::new(record))
     }
 
     fn __reduce__<'py>(
@@ -121,28 +144,130 @@ impl PyTokenRecord {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let r = &self.inner;
+        let iso = |at: Timestamp| -> PyResult<String> {
+            let text = datetime(py, at)?.call_method0(intern!(py, "isoformat"))?;
+            Ok(format!("'{}'", text.cast::<PyString>()?.to_str()?))
+        };
         Ok(format!(
             "TokenRecord(id='{}', name={}, account={}, created_at={}, last_used_at={})",
             r.id,
             py_repr(py, r.name.as_str())?,
             py_repr(py, r.account.as_str())?,
-            r.created_at,
-            r.last_used_at
-                .map_or_else(|| "None".to_owned(), |t| t.to_string()),
+            iso(r.created_at)?,
+            match r.last_used_at {
+                Some(at) => iso(at)?,
+                None => "None".to_owned(),
+            },
         ))
     }
+}
+
+/// The keys of the core's record form, and of its `rollover`: read from
+/// the core's own serialization of a record that has every field, so the
+/// format's field list has one home.
+fn known_keys(py: Python<'_>) -> PyResult<&(Vec<String>, Vec<String>)> {
+    static KEYS: PyOnceLock<(Vec<String>, Vec<String>)> = PyOnceLock::new();
+    KEYS.get_or_try_init(py, || {
+        let rng_error = |e: wga::RngError| PyOSError::new_err(e.to_string());
+        let (_, mut full) = wga::TokenRecord::issue(
+            &TokenFormat::DEFAULT,
+            &mut OsRng,
+            parse_account("a")?,
+            parse_name("n")?,
+            Timestamp(1),
+        )
+        .map_err(rng_error)?;
+        full.regenerate(
+            &TokenFormat::DEFAULT,
+            &mut OsRng,
+            Timestamp(1),
+            Some(Timestamp(2)),
+        )
+        .map_err(rng_error)?;
+        full.last_used_at = Some(Timestamp(1));
+        let sample = PyTokenRecord::new(full).to_dict(py)?;
+        let keys = |d: &Bound<'_, PyAny>| -> PyResult<Vec<String>> {
+            d.cast::<PyDict>()?
+                .keys()
+                .iter()
+                .map(|k| k.extract())
+                .collect()
+        };
+        let rollover = sample.get_item("rollover")?;
+        Ok((keys(&sample)?, keys(&rollover)?))
+    })
+}
+
+/// Refuses a key the record form does not have (a typo, a field of another
+/// program), naming it when it is short enough not to be a secret pasted
+/// in the wrong place (a token is 55 characters, a verifier 64).
+fn check_keys(dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    let py = dict.py();
+    let (top, rollover) = known_keys(py)?;
+    let unknown = |key: &Bound<'_, PyAny>, within: &str, known: &[String]| -> PyResult<()> {
+        let shown = match key.cast::<PyString>().map(|s| s.to_str()) {
+            Ok(Ok(text)) if known.iter().any(|k| k == text) => return Ok(()),
+            Ok(Ok(text)) if text.chars().count() <= 32 => format!("key {}", py_repr(py, text)?),
+            Ok(_) => "key of more than 32 characters (not shown: it may be a secret)".to_owned(),
+            Err(_) => format!("key of type {} (keys are str)", key.get_type().name()?),
+        };
+        Err(PyValueError::new_err(format!(
+            "not a valid token record: unknown {shown}{within}; a record has {}",
+            known.join(", ")
+        )))
+    };
+    for key in dict.keys() {
+        unknown(&key, "", top)?;
+    }
+    if let Some(inner) = dict.get_item("rollover")?
+        && let Ok(inner) = inner.cast::<PyDict>()
+    {
+        for key in inner.keys() {
+            unknown(&key, " in rollover", rollover)?;
+        }
+    }
+    Ok(())
 }
 
 /// Makes a new token for an account without adding it anywhere. Returns the
 /// plaintext token (show it once, never store it) and the record to store;
 /// put the record in a `Keyring` with `add`.
+///
+/// Keywords only: `generate(account=..., name=...)`. The old positional
+/// form `generate(name, account)` still works, with a DeprecationWarning.
 #[pyfunction]
-pub(crate) fn generate(name: &str, account: &str) -> PyResult<(String, PyTokenRecord)> {
+#[pyo3(signature = (*args, account = None, name = None))]
+pub(crate) fn generate(
+    py: Python<'_>,
+    args: &Bound<'_, pyo3::types::PyTuple>,
+    account: Option<&str>,
+    name: Option<&str>,
+) -> PyResult<(String, PyTokenRecord)> {
+    let (account, name) = match (args.len(), account, name) {
+        (0, Some(account), Some(name)) => (account.to_owned(), name.to_owned()),
+        (2, None, None) => {
+            deprecated(
+                py,
+                "generate(name, account) is deprecated: call generate(account=..., name=...)",
+            )?;
+            (args.get_item(1)?.extract()?, args.get_item(0)?.extract()?)
+        }
+        (0, _, _) => {
+            return Err(PyTypeError::new_err(
+                "generate() needs both keyword arguments: generate(account=..., name=...)",
+            ));
+        }
+        _ => {
+            return Err(PyTypeError::new_err(
+                "generate() takes keyword arguments only: generate(account=..., name=...)",
+            ));
+        }
+    };
     let (token, record) = wga::TokenRecord::issue(
         &TokenFormat::DEFAULT,
         &mut OsRng,
-        parse_account(account)?,
-        parse_name(name)?,
+        parse_account(&account)?,
+        parse_name(&name)?,
         Timestamp::now(),
     )
     .map_err(|e| PyOSError::new_err(e.to_string()))?;

@@ -55,7 +55,7 @@ def starlette_app(keyring: Keyring) -> Starlette:
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[int, Keyring, str, str]]:
     keyring = Keyring()
-    token, record = keyring.issue("Production API", "acct_42")
+    token, record = keyring.create(account="acct_42", name="Production API")
     with uvicorn_server(starlette_app(keyring)) as port:
         yield port, keyring, token, record.id
 
@@ -106,7 +106,7 @@ def test_mcp_profile(served: tuple[int, Keyring, str, str]) -> None:
 
 def test_deletion_takes_effect_on_the_next_request(served: tuple[int, Keyring, str, str]) -> None:
     port, keyring, _, _ = served
-    token, record = keyring.issue("Short-lived", "acct_42")
+    token, record = keyring.create(account="acct_42", name="Short-lived")
     assert request(port, "/api/me", [("Access-Token", token.encode())]).status == 200
     keyring.delete(record.id)
     assert request(port, "/api/me", [("Access-Token", token.encode())]).status == 403
@@ -151,7 +151,7 @@ def test_an_unavailable_keyring_answers_503_over_the_network(served: tuple[int, 
 
 def test_an_unavailable_keyring_in_process() -> None:
     keyring = Keyring()
-    token, _ = keyring.issue("ws", "acct")
+    token, _ = keyring.create(account="acct", name="ws")
     reached: list[str] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -264,7 +264,7 @@ def test_every_shared_header_case_in_process(header_cases: dict[str, Any]) -> No
 
 def test_fastapi_dependency_over_the_network() -> None:
     keyring = Keyring()
-    token, record = keyring.issue("FastAPI", "acct_fast")
+    token, record = keyring.create(account="acct_fast", name="FastAPI")
     app = FastAPI()
     app.add_middleware(ASGIMiddleware, keyring=keyring, prefixes=["/v1"])
 
@@ -289,7 +289,7 @@ def test_fastapi_dependency_over_the_network() -> None:
 
 def test_websocket_and_lifespan_scopes() -> None:
     keyring = Keyring()
-    token, _ = keyring.issue("ws", "acct")
+    token, _ = keyring.create(account="acct", name="ws")
     reached: list[str] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:

@@ -12,6 +12,7 @@ import inspect
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_names_signatures_and_docs_are_kept() -> None:
 
 def test_self_is_checked() -> None:
     keyring = Keyring()
-    token, _ = keyring.issue("one", "acct")
+    token, _ = keyring.create(account="acct", name="one")
     for name in METHODS:
         with pytest.raises(TypeError):
             getattr(Keyring, name)(object(), token)
@@ -52,7 +53,7 @@ def test_self_is_checked() -> None:
 
 def test_every_value_shape_answers_as_before() -> None:
     keyring = Keyring()
-    token, record = keyring.issue("one", "acct")
+    token, record = keyring.create(account="acct", name="one")
     bearer = "Bearer " + token
     now = int(time.time())
     shapes: list[Callable[[str], str | bytes]] = [str, Str, str.encode, lambda s: Bytes(s.encode())]
@@ -81,27 +82,53 @@ def test_every_value_shape_answers_as_before() -> None:
 
 def test_call_shapes_are_checked_by_the_full_method() -> None:
     keyring = Keyring()
-    token, _ = keyring.issue("one", "acct")
+    token, _ = keyring.create(account="acct", name="one")
     calls: list[Callable[[], object]] = [
         lambda: keyring.verify_access_token(),  # type: ignore[call-arg]
         lambda: keyring.verify_access_token(token, token),  # type: ignore[call-arg, arg-type]
         lambda: keyring.verify_access_token(value=token),  # type: ignore[call-arg]
         lambda: keyring.verify_access_token(token, later=1),  # type: ignore[call-arg]
         lambda: keyring.verify_access_token(token, now="soon"),  # type: ignore[arg-type]
-        lambda: keyring.verify(token, now=-1),
-        lambda: keyring.verify_access_token(token, now=2**64),
+        lambda: keyring.verify_access_token(token, now=True),
         lambda: keyring.verify_authorization(bytearray(token.encode())),  # type: ignore[arg-type]
     ]
     for call in calls:
-        with pytest.raises((TypeError, OverflowError)):
+        with pytest.raises(TypeError):
             call()
+    # Instants out of range: the full method's ValueError, from both paths.
+    for now in (-1, 2**64, 253_402_300_800, float("nan"), float("inf"), -0.5):
+        for name in METHODS:
+            with pytest.raises(ValueError, match="now must be between 1970-01-01 and 9999-12-31"):
+                getattr(keyring, name)(token, now=now)
+    with pytest.raises(ValueError, match="naive datetime"):
+        keyring.verify(token, now=datetime(2030, 1, 1))
     with pytest.raises(TypeError, match="Keyring.verify_access_token"):
         keyring.verify_access_token(token, later=1)  # type: ignore[call-arg]
 
 
+def test_now_in_every_form_gives_the_same_answer() -> None:
+    """An int ``now`` takes the fast path; a float or an aware datetime takes PyO3's
+    method: the instant is the same whole second either way (floats floored)."""
+    keyring = Keyring()
+    token, record = keyring.create(account="acct", name="rolling")
+    grace = int(time.time()) + 3600
+    new_token, _ = keyring.regenerate(record.id, grace_until=grace)
+    utc_grace = datetime.fromtimestamp(grace, timezone.utc)
+    before = [grace - 1, float(grace - 1), grace - 0.001, utc_grace - timedelta(microseconds=1), Int(grace - 1)]
+    at_or_after = [grace, float(grace), grace + 0.999, utc_grace, utc_grace.astimezone(timezone(timedelta(hours=-5)))]
+    for name, value in (("verify_access_token", token), ("verify", token), ("verify_authorization", "Bearer " + token)):
+        method = getattr(keyring, name)
+        for now in before:
+            assert method(value, now=now).token_id == record.id, (name, now)
+        for now in at_or_after:
+            with pytest.raises(InvalidToken):
+                method(value, now=now)
+        assert method(value.replace(token, new_token), now=utc_grace).token_id == record.id
+
+
 def test_the_same_principal_object_is_returned_and_counted() -> None:
     keyring = Keyring()
-    token, record = keyring.issue("one", "acct")
+    token, record = keyring.create(account="acct", name="one")
     first = keyring.verify_access_token(token)
     assert isinstance(first, Principal)
     assert keyring.verify_access_token(token) is first
@@ -126,7 +153,7 @@ def test_an_unavailable_keyring_gets_the_same_answers_on_both_paths() -> None:
     """Calls the fast path answers and calls it hands to PyO3's method (``now`` an
     ``int`` subclass) raise the same StoreUnavailable, with the same response."""
     keyring = Keyring()
-    token, record = keyring.issue("one", "acct")
+    token, record = keyring.create(account="acct", name="one")
     bad = token[:-1] + ("A" if token[-1] != "A" else "B")
     now = int(time.time())
     values = {
@@ -181,7 +208,7 @@ def test_an_unavailable_keyring_gets_the_same_answers_on_both_paths() -> None:
 
 def test_store_unavailable_leaks_no_reference() -> None:
     keyring = Keyring()
-    token, _ = keyring.issue("one", "acct")
+    token, _ = keyring.create(account="acct", name="one")
     keyring.set_available(False)
     for _ in range(10):
         with pytest.raises(StoreUnavailable):

@@ -6,6 +6,7 @@ import copy
 import json
 import pickle
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,11 @@ def test_version_and_public_names() -> None:
 
 def test_generate_returns_a_token_and_its_record_only() -> None:
     before = int(time.time())
-    token, record = generate("Production API", "acct_42")
+    token, record = generate(account="acct_42", name="Production API")
     assert token.startswith("wgat_") and len(token) == 55
     assert (record.name, record.account) == ("Production API", "acct_42")
-    assert before <= record.created_at <= int(time.time())
+    assert record.created_at.tzinfo is timezone.utc
+    assert before <= record.created_at.timestamp() <= time.time()
     assert record.last_used_at is None and record.grace_until is None
     assert len(record.id) == 16 and int(record.id, 16) >= 0
     keyring = Keyring()
@@ -66,33 +68,33 @@ def test_generate_returns_a_token_and_its_record_only() -> None:
     principal = keyring.verify_access_token(token)
     assert principal == Principal("acct_42", record.id, "Production API")
     # Two tokens never share an id or a secret.
-    token2, record2 = generate("Production API", "acct_42")
+    token2, record2 = generate(account="acct_42", name="Production API")
     assert token2 != token and record2.id != record.id
 
 
 def test_names_and_accounts_are_checked() -> None:
     with pytest.raises(ValueError, match="name"):
-        generate("", "acct")
+        generate(account="acct", name="")
     with pytest.raises(ValueError, match="name"):
-        generate("x" * 65, "acct")
+        generate(account="acct", name="x" * 65)
     with pytest.raises(ValueError, match="name"):
-        generate("bad\nname", "acct")
+        generate(account="acct", name="bad\nname")
     with pytest.raises(ValueError, match="account"):
-        generate("ok", " acct")
+        generate(account=" acct", name="ok")
     with pytest.raises(ValueError, match="account"):
-        generate("ok", "")
-    token, record = generate("  Trimmed  ", "acct")
+        generate(account="", name="ok")
+    token, record = generate(account="acct", name="  Trimmed  ")
     assert record.name == "Trimmed"
-    assert generate("x" * 64, "a" * 128)[1].name == "x" * 64
+    assert generate(account="a" * 128, name="x" * 64)[1].name == "x" * 64
 
 
 def test_issue_delete_regenerate(keyring: Keyring) -> None:
-    token, record = keyring.issue("Production API", "acct_1")
+    token, record = keyring.create(account="acct_1", name="Production API")
     assert len(keyring) == 1
     assert keyring.verify_access_token(token).token_name == "Production API"
     with pytest.raises(ValueError, match="already has a token named"):
-        keyring.issue("Production API", "acct_1")
-    other_token, _ = keyring.issue("Production API", "acct_2")  # same name, other account
+        keyring.create(account="acct_1", name="Production API")
+    other_token, _ = keyring.create(account="acct_2", name="Production API")  # same name, other account
 
     new_token, new_record = keyring.regenerate(record.id)
     assert (new_record.id, new_record.name, new_record.account) == (record.id, record.name, record.account)
@@ -114,14 +116,15 @@ def test_issue_delete_regenerate(keyring: Keyring) -> None:
     assert keyring.verify_access_token(other_token).account == "acct_2"
     assert keyring.get(record.id) is None
     # The name is free again after deletion.
-    keyring.issue("Production API", "acct_1")
+    keyring.create(account="acct_1", name="Production API")
 
 
 def test_regenerate_with_a_grace_period(keyring: Keyring) -> None:
-    token, record = keyring.issue("Rolling", "acct")
+    token, record = keyring.create(account="acct", name="Rolling")
     now = int(time.time())
     new_token, new_record = keyring.regenerate(record.id, grace_until=now + 3600)
-    assert new_record.grace_until == now + 3600
+    assert new_record.grace_until == datetime.fromtimestamp(now + 3600, timezone.utc)
+    assert new_record.grace_until is not None and new_record.grace_until.tzinfo is timezone.utc
     assert keyring.verify_access_token(token).token_id == record.id
     assert keyring.verify_access_token(new_token).token_id == record.id
     # The old token stops at the end of the grace period.
@@ -136,11 +139,11 @@ def test_regenerate_with_a_grace_period(keyring: Keyring) -> None:
 
 
 def test_duplicate_records_are_refused(keyring: Keyring) -> None:
-    _, record = generate("A", "acct")
+    _, record = generate(account="acct", name="A")
     keyring.add(record)
     with pytest.raises(ValueError, match="already exists"):
         keyring.add(record)
-    _, same_name = generate("A", "acct")
+    _, same_name = generate(account="acct", name="A")
     with pytest.raises(ValueError, match="already has a token named"):
         keyring.add(same_name)
     with pytest.raises(TypeError):
@@ -148,9 +151,9 @@ def test_duplicate_records_are_refused(keyring: Keyring) -> None:
 
 
 def test_records_listing_and_filter(keyring: Keyring) -> None:
-    _, b1 = keyring.issue("one", "acct_b")
-    _, a1 = keyring.issue("one", "acct_a")
-    _, a2 = keyring.issue("two", "acct_a")
+    _, b1 = keyring.create(account="acct_b", name="one")
+    _, a1 = keyring.create(account="acct_a", name="one")
+    _, a2 = keyring.create(account="acct_a", name="two")
     all_records = keyring.records()
     assert [r.account for r in all_records] == ["acct_a", "acct_a", "acct_b"]
     assert {r.id for r in keyring.records("acct_a")} == {a1.id, a2.id}
@@ -160,32 +163,34 @@ def test_records_listing_and_filter(keyring: Keyring) -> None:
 
 
 def test_sync_follows_a_database(keyring: Keyring) -> None:
-    t1, r1 = keyring.issue("one", "acct")
-    t2, r2 = generate("two", "acct")
+    t1, r1 = keyring.create(account="acct", name="one")
+    t2, r2 = generate(account="acct", name="two")
     keyring.sync([r2])
     assert [r.id for r in keyring.records()] == [r2.id]
     with pytest.raises(InvalidToken):
         keyring.verify_access_token(t1)
     assert keyring.verify_access_token(t2).token_id == r2.id
-    _, clash = generate("two", "acct")
+    _, clash = generate(account="acct", name="two")
     with pytest.raises(ValueError):
         keyring.sync([r2, clash])
     assert [r.id for r in keyring.records()] == [r2.id]  # unchanged
 
 
 def test_last_use_is_batched(keyring: Keyring) -> None:
-    token, record = keyring.issue("one", "acct")
+    token, record = keyring.create(account="acct", name="one")
     assert keyring.take_last_used() == []
     keyring.verify_access_token(token, now=2_000_000_000)
-    assert keyring.take_last_used() == [(record.id, 2_000_000_000)]
+    at = datetime(2033, 5, 18, 3, 33, 20, tzinfo=timezone.utc)
+    assert at.timestamp() == 2_000_000_000
+    assert keyring.take_last_used() == [(record.id, at)]
     assert keyring.take_last_used() == []
     record_now = keyring.get(record.id)
-    assert record_now is not None and record_now.last_used_at == 2_000_000_000
+    assert record_now is not None and record_now.last_used_at == at
 
 
 def test_keyring_from_records() -> None:
-    t1, r1 = generate("one", "acct")
-    t2, r2 = generate("two", "acct")
+    t1, r1 = generate(account="acct", name="one")
+    t2, r2 = generate(account="acct", name="two")
     keyring = Keyring([r1, r2])
     assert len(keyring) == 2 and repr(keyring) == "Keyring(tokens=2)"
     assert keyring.verify_access_token(t2).token_id == r2.id
@@ -193,7 +198,7 @@ def test_keyring_from_records() -> None:
 
 def test_value_types() -> None:
     keyring = Keyring()
-    token, record = keyring.issue("one", "acct")
+    token, record = keyring.create(account="acct", name="one")
     assert keyring.verify_access_token(token.encode()).token_id == record.id
     assert keyring.verify_access_token("  " + token + "\t").token_id == record.id
     for missing in (None, "", b"", " \t "):
@@ -275,7 +280,7 @@ def check_unavailable(error: AuthError) -> None:
 
 def test_an_unavailable_keyring_answers_503_to_every_token() -> None:
     keyring = Keyring()
-    token, record = keyring.issue("Production API", "acct_42")
+    token, record = keyring.create(account="acct_42", name="Production API")
     bad = token[:-1] + ("A" if token[-1] != "A" else "B")
     metadata = "https://api.example/.well-known/oauth-protected-resource"
     assert keyring.is_available is True
@@ -324,7 +329,7 @@ def test_an_unavailable_keyring_answers_503_to_every_token() -> None:
         keyring.verify_authorization("Bearer")
 
     # Lifecycle calls still work while unavailable.
-    other, other_record = keyring.issue("second", "acct_42")
+    other, other_record = keyring.create(account="acct_42", name="second")
     assert keyring.get(other_record.id) == other_record and len(keyring) == 2
     keyring.delete(other_record.id)
     keyring.add(other_record)
@@ -364,7 +369,7 @@ def test_set_available_takes_a_bool_and_is_available_is_read_only() -> None:
 
 def test_no_secret_in_any_repr_str_or_message() -> None:
     keyring = Keyring()
-    token, record = keyring.issue("Production API", "acct_42")
+    token, record = keyring.create(account="acct_42", name="Production API")
     secret = secret_part(token)
     principal = keyring.verify_access_token(token)
     texts = [repr(record), str(record), repr(principal), str(principal), repr(keyring), str(record.to_dict())]
@@ -397,7 +402,7 @@ def test_no_secret_in_any_repr_str_or_message() -> None:
 
 
 def test_objects_are_frozen() -> None:
-    _, record = generate("one", "acct")
+    _, record = generate(account="acct", name="one")
     principal = Principal("acct", record.id, "one")
     with pytest.raises(AttributeError):
         record.name = "two"  # type: ignore[misc]
@@ -421,7 +426,7 @@ def test_principal_constructor_checks_its_fields() -> None:
 
 
 def test_record_dicts_are_json_safe_and_strict() -> None:
-    _, record = generate("Production API", "acct_42")
+    _, record = generate(account="acct_42", name="Production API")
     d = record.to_dict()
     assert set(d) == {"format", "id", "account", "name", "verifier", "created_at", "last_used_at"}
     assert d["format"] == 1
@@ -429,7 +434,7 @@ def test_record_dicts_are_json_safe_and_strict() -> None:
     assert again == record and again.to_dict() == d
     assert pickle.loads(pickle.dumps(record)) == record
     keyring = Keyring()
-    token, rec = keyring.issue("rolled", "acct")
+    token, rec = keyring.create(account="acct", name="rolled")
     _, rolled = keyring.regenerate(rec.id, grace_until=int(time.time()) + 60)
     rd = rolled.to_dict()
     assert set(rd["rollover"]) == {"verifier", "until"}
@@ -456,7 +461,7 @@ def test_record_dicts_are_json_safe_and_strict() -> None:
 
 def test_a_changed_verifier_refuses_the_token() -> None:
     """Positive control for verification: the stored verifier is what decides."""
-    token, record = generate("one", "acct")
+    token, record = generate(account="acct", name="one")
     d = record.to_dict()
     flipped = dict(d, verifier=("0" if d["verifier"][0] != "0" else "1") + d["verifier"][1:])
     keyring = Keyring([TokenRecord.from_dict(flipped)])
@@ -469,7 +474,7 @@ def test_a_changed_verifier_refuses_the_token() -> None:
 def test_principal_always_reflects_the_current_record() -> None:
     """Principal objects are reused between verifications; a changed record shows at once."""
     keyring = Keyring()
-    token, record = keyring.issue("Old name", "acct_1")
+    token, record = keyring.create(account="acct_1", name="Old name")
     first = keyring.verify_access_token(token)
     assert keyring.verify_access_token(token) == first
     renamed = TokenRecord.from_dict(dict(record.to_dict(), name="New name", account="acct_2"))

@@ -21,7 +21,7 @@ PREFIXES: list[dict[str, Any]] = CASES["prefixes"]
 COVERS: list[dict[str, Any]] = CASES["covers"]
 
 KEYRING = Keyring()
-TOKEN, RECORD = KEYRING.issue("paths", "acct_paths")
+TOKEN, RECORD = KEYRING.create(account="acct_paths", name="paths")
 
 
 def prefix_id(case: dict[str, Any]) -> str:

@@ -138,7 +138,7 @@ def test_durations_take_seconds_or_timedelta_and_refuse_nonsense(tmp_path: Path)
 
 
 def test_writes_through_one_keyring_are_seen_by_another(writer: Keyring, reader: Keyring) -> None:
-    token, record = writer.issue("Production API", "acct_42")
+    token, record = writer.create(account="acct_42", name="Production API")
     # The writer answers from its own keyring as soon as the write returns.
     assert writer.get(record.id) == record
     assert writer.verify_access_token(token).token_id == record.id
@@ -163,7 +163,7 @@ def test_writes_through_one_keyring_are_seen_by_another(writer: Keyring, reader:
     assert len(reader) == 0 and reader.records() == []
 
     # Writes go both ways: the reader deletes what the writer issued.
-    other, other_record = writer.issue("Testing", "acct_42")
+    other, other_record = writer.create(account="acct_42", name="Testing")
     eventually(lambda: accepts(reader, other), "the other keyring accepts a new token")
     reader.delete(other_record.id)
     with pytest.raises(InvalidToken):
@@ -174,12 +174,12 @@ def test_writes_through_one_keyring_are_seen_by_another(writer: Keyring, reader:
 
 
 def test_lifecycle_errors_are_those_of_a_keyring_in_memory(writer: Keyring, reader: Keyring) -> None:
-    token, record = writer.issue("Production API", "acct_42")
+    token, record = writer.create(account="acct_42", name="Production API")
     with pytest.raises(ValueError, match="already has a token named"):
-        writer.issue("Production API", "acct_42")
+        writer.create(account="acct_42", name="Production API")
     with pytest.raises(ValueError, match="token name"):
-        writer.issue("", "acct_42")
-    writer.issue("Production API", "acct_43")  # the same name in another account
+        writer.create(account="acct_42", name="")
+    writer.create(account="acct_43", name="Production API")  # the same name in another account
     with pytest.raises(KeyError):
         writer.delete("0123456789abcdef")
     with pytest.raises(KeyError):
@@ -194,7 +194,7 @@ def test_lifecycle_errors_are_those_of_a_keyring_in_memory(writer: Keyring, read
 
 
 def test_methods_of_a_keyring_in_memory_only(writer: Keyring) -> None:
-    token, record = writer.issue("one", "acct")
+    token, record = writer.create(account="acct", name="one")
     for call in (
         lambda: writer.add(record),
         lambda: writer.sync([record]),
@@ -211,12 +211,12 @@ def test_methods_of_a_keyring_in_memory_only(writer: Keyring) -> None:
     with memory as same:  # closing a keyring in memory does nothing
         assert same is memory
     memory.close()
-    token, _ = memory.issue("one", "acct")
+    token, _ = memory.create(account="acct", name="one")
     assert accepts(memory, token) and repr(memory) == "Keyring(tokens=1)"
 
 
 def test_closing_stops_following_and_fails_closed(url: str, writer: Keyring) -> None:
-    token, record = writer.issue("one", "acct")
+    token, record = writer.create(account="acct", name="one")
     keyring = Keyring.open(url)
     with keyring as entered:
         assert entered is keyring and accepts(keyring, token)
@@ -227,7 +227,7 @@ def test_closing_stops_following_and_fails_closed(url: str, writer: Keyring) -> 
         keyring.verify_access_token(token)
     assert unavailable.value.status_code == 503 and unavailable.value.body == UNAVAILABLE
     for call in (
-        lambda: keyring.issue("two", "acct"),
+        lambda: keyring.create(account="acct", name="two"),
         lambda: keyring.delete(record.id),
         lambda: keyring.regenerate(record.id),
         lambda: keyring.records(),
@@ -240,7 +240,7 @@ def test_closing_stops_following_and_fails_closed(url: str, writer: Keyring) -> 
 
 
 def test_last_use_reaches_the_store(url: str, writer: Keyring) -> None:
-    token, record = writer.issue("one", "acct")
+    token, record = writer.create(account="acct", name="one")
     assert writer.records()[0].last_used_at is None
     before = int(time.time())
     writer.verify_access_token(token)
@@ -248,18 +248,18 @@ def test_last_use_reaches_the_store(url: str, writer: Keyring) -> None:
     assert got is not None and got.last_used_at is not None  # in memory at once
     writer.flush_last_used()
     stored = writer.records()[0].last_used_at  # records() reads the store
-    assert stored is not None and stored >= before
+    assert stored is not None and stored.timestamp() >= before
 
-    def stored_last_use(token_id: str) -> int | None:
+    def stored_last_use(token_id: str) -> datetime.datetime | None:
         (found,) = [r for r in writer.records() if r.id == token_id]
         return found.last_used_at
 
     # Written every flush_every seconds without being asked, and by close().
-    other_token, other_record = writer.issue("two", "acct")
+    other_token, other_record = writer.create(account="acct", name="two")
     with Keyring.open(url, flush_every=0.05) as periodic:
         periodic.verify_access_token(other_token)
         eventually(lambda: stored_last_use(other_record.id) is not None, "last use written within flush_every")
-    third_token, third_record = writer.issue("three", "acct")
+    third_token, third_record = writer.create(account="acct", name="three")
     closing = Keyring.open(url, flush_every=3600)
     closing.verify_access_token(third_token)
     time.sleep(0.2)
@@ -271,8 +271,8 @@ def test_last_use_reaches_the_store(url: str, writer: Keyring) -> None:
 def test_a_damaged_row_is_refused_counted_and_still_deletable(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
     with Keyring.open(url, create=True) as keyring:
-        good, _ = keyring.issue("good", "acct")
-        bad, bad_record = keyring.issue("bad", "acct")
+        good, _ = keyring.create(account="acct", name="good")
+        bad, bad_record = keyring.create(account="acct", name="bad")
         # Another program writes a name no valid record has (a trailing space), and logs it.
         with SqliteProcess(tmp_path / "tokens.db") as db:
             db.run("BEGIN IMMEDIATE")
@@ -296,7 +296,7 @@ def test_store_calls_release_the_gil(tmp_path: Path) -> None:
         lock = SqliteProcess(tmp_path / "tokens.db")  # another program holds the write lock
         lock.run("BEGIN IMMEDIATE")
         issued: list[str] = []
-        thread = threading.Thread(target=lambda: issued.append(keyring.issue("waits", "acct")[0]))
+        thread = threading.Thread(target=lambda: issued.append(keyring.create(account="acct", name="waits")[0]))
         thread.start()
         spins = 0
         deadline = time.monotonic() + 0.3
@@ -313,7 +313,7 @@ def test_store_calls_release_the_gil(tmp_path: Path) -> None:
 def test_the_middleware_on_an_attached_keyring(url: str, writer: Keyring, reader: Keyring) -> None:
     """ASGI (uvicorn) and WSGI (waitress) apps verify with one keyring; tokens are
     written through the other."""
-    token, record = writer.issue("Production API", "acct_42")
+    token, record = writer.create(account="acct_42", name="Production API")
     eventually(lambda: accepts(reader, token), "the serving keyring accepts a new token")
     with uvicorn_server(starlette_app(reader)) as asgi_port, waitress_server(flask_app(reader)) as wsgi_port:
         for port in (asgi_port, wsgi_port):
@@ -361,8 +361,8 @@ def test_fail_closed_while_the_change_log_cannot_be_read_then_recovers(tmp_path:
     store unreadable all the same (test_store_postgres.py stops a real server)."""
     url = sqlite_url(tmp_path)
     with Keyring.open(url, create=True) as writer, Keyring.open(url, stale_after=0.5, poll=0.1, timeout=0.5) as node:
-        token, _ = writer.issue("kept", "acct")
-        doomed, doomed_record = writer.issue("doomed", "acct")
+        token, _ = writer.create(account="acct", name="kept")
+        doomed, doomed_record = writer.create(account="acct", name="doomed")
         eventually(
             lambda: accepts(node, doomed) and answers(node, token) == ((204, b"", False), (204, b"", False)),
             "the node accepts the new tokens",
@@ -404,7 +404,7 @@ def test_the_readme_attach_example_runs(tmp_path: Path, monkeypatch: pytest.Monk
     exec(compile(block, "README.md", "exec"), namespace)
     keyring: Keyring = namespace["keyring"]
     try:
-        token, record = keyring.issue("Production API", "acct_42")
+        token, record = keyring.create(account="acct_42", name="Production API")
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},

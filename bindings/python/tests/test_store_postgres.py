@@ -81,8 +81,8 @@ STALE = [(503, UNAVAILABLE, True)] * 2
 def test_server_down_503_then_back_with_the_deletion_made_meanwhile(mode: str) -> None:
     url = pg_database()
     with Keyring.open(url, create=True) as setup:
-        token, _ = setup.issue("kept", "acct")
-        doomed, doomed_record = setup.issue("doomed", "acct")
+        token, _ = setup.create(account="acct", name="kept")
+        doomed, doomed_record = setup.create(account="acct", name="doomed")
     node = Keyring.open(url, stale_after=STALE_AFTER, poll=0.2, timeout=1.0)
     try:
         eventually(lambda: answers(node, token) == OK and answers(node, doomed) == OK, "the node answers")
@@ -113,7 +113,7 @@ def test_server_down_503_then_back_with_the_deletion_made_meanwhile(mode: str) -
         stats = node.stats
         assert stats is not None and stats.resyncs >= 2
         # Writes go through the node again.
-        fresh, fresh_record = node.issue("fresh", "acct")
+        fresh, fresh_record = node.create(account="acct", name="fresh")
         eventually(lambda: answers(node, fresh) == OK, "the node accepts a token it issued")
         assert node.delete(fresh_record.id) is not None
         with pytest.raises(InvalidToken):
@@ -127,7 +127,7 @@ def test_a_password_never_shows() -> None:
     url = pg_database().replace("postgresql://wgauth@", "postgresql://wgauth:pa55-w0rd@", 1)
     assert "pa55-w0rd" in url
     with Keyring.open(url, create=True, stale_after=STALE_AFTER, poll=0.2) as keyring:
-        token, record = keyring.issue("one", "acct")
+        token, record = keyring.create(account="acct", name="one")
         assert "pa55-w0rd" not in repr(keyring) and "wgauth:***@" in repr(keyring)
         pg_server("down", "fast")
         try:

@@ -37,7 +37,7 @@ def test_nor_with_a_thread_verifying_outside_the_gil(core_verify: CoreVerify) ->
 
 def race_verification_against_deletion(outside_gil: CoreVerify | None) -> None:
     keyring = Keyring()
-    tokens = [keyring.issue(f"token {i}", f"acct_{i % 7}") for i in range(200)]
+    tokens = [keyring.create(account=f"acct_{i % 7}", name=f"token {i}") for i in range(200)]
     deleted: set[str] = set()  # ids whose delete() has returned
     lock = threading.Lock()
     stop = threading.Event()
@@ -77,7 +77,7 @@ def race_verification_against_deletion(outside_gil: CoreVerify | None) -> None:
             time.sleep(0.0002)  # let the verifiers run between deletions
         stop.set()
 
-    kept_token, _ = keyring.issue("kept", "acct_kept")
+    kept_token, _ = keyring.create(account="acct_kept", name="kept")
     parallel = None
     if outside_gil is not None:
         parallel = threading.Thread(target=outside_gil, args=(keyring, kept_token, 300_000))
@@ -116,7 +116,7 @@ def test_concurrent_issue_keeps_names_unique() -> None:
 
     def issue(i: int) -> str | None:
         try:
-            return keyring.issue(f"name {i % 10}", "acct")[1].id
+            return keyring.create(account="acct", name=f"name {i % 10}")[1].id
         except ValueError:
             return None
 

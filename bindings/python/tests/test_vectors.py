@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -138,6 +139,10 @@ def check_case(case: dict[str, Any], run: Any) -> None:
     assert ("Content-Type", "application/json") in error.headers, name
 
 
+def at(secs: int) -> datetime:
+    return datetime.fromtimestamp(secs, timezone.utc)
+
+
 def test_records_round_trip_through_to_dict(header_cases: dict[str, Any]) -> None:
     for raw in header_cases["records"]:
         record = TokenRecord.from_dict(raw)
@@ -145,6 +150,6 @@ def test_records_round_trip_through_to_dict(header_cases: dict[str, Any]) -> Non
         assert record.id == raw["id"]
         assert record.account == raw["account"]
         assert record.name == raw["name"]
-        assert record.created_at == raw["created_at"]
-        assert record.last_used_at == raw["last_used_at"]
-        assert record.grace_until == (raw["rollover"]["until"] if "rollover" in raw else None)
+        assert record.created_at == at(raw["created_at"])
+        assert record.last_used_at == (None if raw["last_used_at"] is None else at(raw["last_used_at"]))
+        assert record.grace_until == (at(raw["rollover"]["until"]) if "rollover" in raw else None)

@@ -46,7 +46,7 @@ def flask_app(keyring: Keyring) -> Flask:
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[int, Keyring, str, str]]:
     keyring = Keyring()
-    token, record = keyring.issue("Production API", "acct_42")
+    token, record = keyring.create(account="acct_42", name="Production API")
     with waitress_server(flask_app(keyring)) as port:
         yield port, keyring, token, record.id
 
@@ -122,7 +122,7 @@ def test_an_unavailable_keyring_answers_503_over_the_network(served: tuple[int, 
 
 def test_an_unavailable_keyring_in_process() -> None:
     keyring = Keyring()
-    token, _ = keyring.issue("one", "acct")
+    token, _ = keyring.create(account="acct", name="one")
     cases: list[tuple[Literal["rest", "mcp"], str, str]] = [
         ("rest", "HTTP_ACCESS_TOKEN", token),
         ("mcp", "HTTP_AUTHORIZATION", "Bearer " + token),
@@ -202,6 +202,11 @@ def environ_for(case: dict[str, Any]) -> Environ:
 # corpus: "Basic …,Bearer …" reads as the Basic scheme, so the token is missing
 # (401, the missing body) rather than invalid. The request is refused all the same.
 JOINED_DIFFERS = {"mcp: Bearer and Basic headers"}
+# The WSGI environ names a header by HTTP_ + its name upper-cased with "-" made "_":
+# an underscore name alone is the token header there (the caveat the module and the
+# README document). wsgiref builds exactly this environ; waitress drops such names
+# (test_underscore_header_names_under_real_servers).
+UNDERSCORE_READS_AS_TOKEN_HEADER = {"rest: Access_Token header only", "rest: access_token header only"}
 
 
 def test_every_shared_header_case_in_process(header_cases: dict[str, Any]) -> None:
@@ -215,11 +220,15 @@ def test_every_shared_header_case_in_process(header_cases: dict[str, Any]) -> No
             assert status == case["status"] and case["expect"] != "ok"
             differs.append(case["name"])
             continue
+        if case["name"] in UNDERSCORE_READS_AS_TOKEN_HEADER:
+            assert case["expect"] == "missing" and status == 200, case["name"]
+            differs.append(case["name"])
+            continue
         check_response(case, status, body, challenge)
         if case["expect"] != "ok":
             assert ("Content-Type", "application/json") in headers
             assert ("Content-Length", str(len(body))) in headers
-    assert sorted(differs) == sorted(JOINED_DIFFERS)
+    assert sorted(differs) == sorted(JOINED_DIFFERS | UNDERSCORE_READS_AS_TOKEN_HEADER)
 
 
 def test_unguarded_paths_and_prefix_boundaries() -> None:

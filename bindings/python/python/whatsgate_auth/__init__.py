@@ -2,17 +2,19 @@
 
 >>> from whatsgate_auth import Keyring
 >>> keyring = Keyring()
->>> token, record = keyring.issue("Production API", "acct_42")
+>>> token, record = keyring.create(account="acct_42", name="Production API")
 >>> keyring.verify_access_token(token).account
 'acct_42'
 
 ``Keyring.open(url)`` attaches to a token store (a SQLite file or
 PostgreSQL) instead: the keyring stays current with every host's writes, and
-its own ``issue``, ``delete`` and ``regenerate`` go to the store.
+its own ``create``, ``delete`` and ``regenerate`` go to the store.
 ``generate`` makes a token and its record without a keyring; records go to
 any database as ``record.to_dict()`` and come back with
 ``TokenRecord.from_dict``. ``ASGIMiddleware`` and ``WSGIMiddleware`` guard
-the paths of a web app.
+the paths of a web app; ``whatsgate_auth.fastapi`` (the ``fastapi`` extra)
+has dependencies that OpenAPI documents. Instants are aware ``datetime``
+objects (UTC); arguments also take Unix seconds.
 """
 
 from ._common import PRINCIPAL_KEY, principal_from

@@ -17,6 +17,7 @@ from ._native import (
     Principal,
     _check_profile,
     _check_resource_metadata,
+    _missing,
     _PathGuard,
 )
 
@@ -74,15 +75,22 @@ def reason(status: int) -> str:
     return _REASONS.get(status, "Error")
 
 
-def principal_from(carrier: Mapping[str, Any]) -> Principal:
+def principal_from(
+    carrier: Mapping[str, Any],
+    profile: Profile = "rest",
+    *,
+    resource_metadata: str | None = None,
+) -> Principal:
     """The ``Principal`` the middleware stored in an ASGI scope or a WSGI environ.
 
-    Raises ``LookupError`` if the request did not pass through the middleware
-    (its path is not guarded).
+    A request the middleware did not authenticate (its path is outside the
+    guarded prefixes, or no middleware ran) is refused: this raises
+    ``MissingToken`` with ``profile``'s answer (403, or 401 with the
+    challenge for ``"mcp"``), as the Rust extractor does. The middleware
+    answers an ``AuthError`` its app raises before responding with exactly
+    that response; Flask needs an error handler (see the README).
     """
     principal = carrier.get(PRINCIPAL_KEY)
-    if not isinstance(principal, Principal):
-        raise LookupError(
-            "no whatsgate principal here: the request's path is not guarded by the middleware"
-        )
-    return principal
+    if isinstance(principal, Principal):
+        return principal
+    raise _missing(profile, resource_metadata)

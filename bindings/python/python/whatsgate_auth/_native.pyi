@@ -2,9 +2,11 @@
 
 import os
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Final, Literal, Self, final
+from typing import Any, Final, Literal, Self, final, overload
+
+from typing_extensions import deprecated
 
 __all__ = [
     "__version__",
@@ -23,6 +25,7 @@ __all__ = [
     "_check_profile",
     "_header_name",
     "_check_resource_metadata",
+    "_missing",
     "_PathGuard",
 ]
 
@@ -91,12 +94,16 @@ class TokenRecord:
     @property
     def account(self) -> str: ...
     @property
-    def created_at(self) -> int: ...
+    def created_at(self) -> datetime:
+        """When the token was created (aware, UTC)."""
     @property
-    def last_used_at(self) -> int | None: ...
+    def last_used_at(self) -> datetime | None:
+        """When the token last authenticated a request (aware, UTC), or None."""
     @property
-    def grace_until(self) -> int | None: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def grace_until(self) -> datetime | None:
+        """Until when the previous secret is still accepted (aware, UTC), or None."""
+    def to_dict(self) -> dict[str, Any]:
+        """The core's wire form (``"format": 1``): instants are Unix seconds (int) there."""
     @staticmethod
     def from_dict(d: dict[str, Any]) -> TokenRecord: ...
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]: ...
@@ -120,13 +127,16 @@ class Principal:
 
 _HeaderValue = str | bytes
 _Seconds = float | timedelta
+# An instant: an aware datetime, or Unix seconds (int or float, floored to
+# the second). A naive datetime raises ValueError.
+_Instant = datetime | float
 
 @final
 class Keyring:
     """Token records, verified from many threads at once.
 
     In memory (``Keyring()``), or attached to a token store
-    (``Keyring.open(url)``): a follower keeps it current, and ``issue``,
+    (``Keyring.open(url)``): a follower keeps it current, and ``create``,
     ``delete``, ``regenerate`` and ``records`` go to the store.
     """
 
@@ -143,24 +153,26 @@ class Keyring:
         flush_every: _Seconds = 5.0,
     ) -> Keyring: ...
     def add(self, record: TokenRecord) -> None: ...
+    def create(self, *, account: str, name: str) -> tuple[str, TokenRecord]: ...
+    @deprecated("Keyring.issue(name, account) is deprecated: call Keyring.create(account=..., name=...)")
     def issue(self, name: str, account: str) -> tuple[str, TokenRecord]: ...
     def delete(self, token_id: str) -> TokenRecord | None: ...
     def regenerate(
-        self, token_id: str, grace_until: int | None = None
+        self, token_id: str, grace_until: _Instant | None = None
     ) -> tuple[str, TokenRecord]: ...
     def get(self, token_id: str) -> TokenRecord | None: ...
     def records(self, account: str | None = None) -> list[TokenRecord]: ...
     def sync(self, records: Iterable[TokenRecord]) -> None: ...
-    def take_last_used(self) -> list[tuple[str, int]]: ...
+    def take_last_used(self) -> list[tuple[str, datetime]]: ...
     def set_available(self, available: bool, /) -> None: ...
     @property
     def is_available(self) -> bool: ...
-    def verify(self, token: _HeaderValue, /, *, now: int | None = None) -> Principal: ...
+    def verify(self, token: _HeaderValue, /, *, now: _Instant | None = None) -> Principal: ...
     def verify_access_token(
-        self, value: _HeaderValue | None, /, *, now: int | None = None
+        self, value: _HeaderValue | None, /, *, now: _Instant | None = None
     ) -> Principal: ...
     def verify_authorization(
-        self, value: _HeaderValue | None, /, *, now: int | None = None
+        self, value: _HeaderValue | None, /, *, now: _Instant | None = None
     ) -> Principal: ...
     def authenticate(
         self,
@@ -169,7 +181,7 @@ class Keyring:
         profile: Literal["rest", "mcp"] = "rest",
         *,
         resource_metadata: str | None = None,
-        now: int | None = None,
+        now: _Instant | None = None,
     ) -> Principal: ...
     def flush_last_used(self) -> None: ...
     @property
@@ -185,13 +197,18 @@ class Keyring:
     ) -> None: ...
     def __len__(self) -> int: ...
 
-def generate(name: str, account: str) -> tuple[str, TokenRecord]: ...
+@overload
+def generate(*, account: str, name: str) -> tuple[str, TokenRecord]: ...
+@overload
+@deprecated("generate(name, account) is deprecated: call generate(account=..., name=...)")
+def generate(name: str, account: str, /) -> tuple[str, TokenRecord]: ...
 
 # Private: the core's rules that the ASGI and WSGI middleware call (_common.py).
 
 def _check_profile(profile: object, /) -> Literal["rest", "mcp"]: ...
 def _header_name(profile: object, /) -> Literal["access-token", "authorization"]: ...
 def _check_resource_metadata(url: str, /) -> str: ...
+def _missing(profile: object, /, resource_metadata: str | None = None) -> MissingToken: ...
 @final
 class _PathGuard:
     """Guarded path prefixes, checked and normalized by the core."""

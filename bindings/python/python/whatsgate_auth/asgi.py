@@ -1,11 +1,18 @@
 """A pure ASGI middleware (Starlette, FastAPI, any ASGI 3 app).
 
-Requests whose path is under a guarded prefix must carry a valid token;
-others pass untouched. A refused HTTP request gets exactly the status, JSON
-body and headers of the profile; an accepted one reaches the app with the
-``Principal`` in ``scope["whatsgate.principal"]``. A refused WebSocket
-handshake is closed (HTTP 403 from the server, or the exact response where
-the server supports the ``websocket.http.response`` extension).
+HTTP requests and WebSocket handshakes whose path is under a guarded prefix
+must carry a valid token; others reach the app without a principal. A
+refused HTTP request gets exactly the status, JSON body and headers of the
+profile; an accepted one reaches the app with the ``Principal`` in
+``scope["whatsgate.principal"]``. A refused WebSocket handshake is closed
+(HTTP 403 from the server, or the exact response where the server supports
+the ``websocket.http.response`` extension). ``lifespan`` passes; any other
+scope type on a guarded path (or with no path) is refused by raising
+``UnsupportedScope`` before the app is called, as ASGI asks of an app that
+does not understand a scope: only HTTP requests and WebSocket handshakes
+carry a header this middleware can check. An ``AuthError`` that the app
+raises before it starts its response (``principal_from`` on a route outside
+the prefixes) is answered with that error's exact response.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class UnsupportedScope(RuntimeError):
+    """An ASGI scope type other than http, websocket or lifespan reached a guarded path."""
 
 
 class ASGIMiddleware:
@@ -58,24 +69,58 @@ class ASGIMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in ("http", "websocket") or not self._covers(_route_path(scope)):
+        if kind == "lifespan":
             await self.app(scope, receive, send)
             return
-        try:
-            principal = self.keyring.authenticate(
-                scope.get("headers") or (),
-                self.profile,
-                resource_metadata=self.resource_metadata,
-            )
-        except AuthError as error:
-            if kind == "http":
-                await _send_error(send, error, "http.response")
-            else:
-                await _refuse_websocket(scope, receive, send, error)
+        guarded = "path" not in scope or self._covers(_route_path(scope))
+        if kind not in ("http", "websocket"):
+            if guarded:
+                shown = repr(kind)[:40]
+                raise UnsupportedScope(
+                    f"whatsgate_auth.ASGIMiddleware refused an ASGI scope of type {shown} on a "
+                    "guarded path: only 'http' and 'websocket' scopes carry a token header it can "
+                    "check ('lifespan' passes)"
+                )
+            await self.app(scope, receive, send)
             return
-        scope = dict(scope)
-        scope[PRINCIPAL_KEY] = principal
-        await self.app(scope, receive, send)
+        if guarded:
+            try:
+                principal = self.keyring.authenticate(
+                    scope.get("headers") or (),
+                    self.profile,
+                    resource_metadata=self.resource_metadata,
+                )
+            except AuthError as error:
+                if kind == "http":
+                    await _send_error(send, error, "http.response")
+                else:
+                    await _refuse_websocket(scope, receive, send, error)
+                return
+            scope = dict(scope)
+            scope[PRINCIPAL_KEY] = principal
+        await _answering_auth_errors(self.app, scope, receive, send, kind)
+
+
+async def _answering_auth_errors(app: ASGIApp, scope: Scope, receive: Receive, send: Send, kind: str) -> None:
+    """Runs the app; an ``AuthError`` it raises before its response started is answered exactly."""
+    started = False
+
+    async def tracked(message: Message) -> None:
+        nonlocal started
+        started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, tracked)
+    except AuthError as error:
+        if started:
+            raise
+        if kind == "http":
+            await _send_error(send, error, "http.response")
+        elif "websocket.http.response" in (scope.get("extensions") or {}):
+            await _send_error(send, error, "websocket.http.response")
+        else:
+            await send({"type": "websocket.close", "code": 1008})
 
 
 def _route_path(scope: Scope) -> str:

@@ -8,10 +8,28 @@ the ``Principal`` in ``environ["whatsgate.principal"]`` (Django:
 
 WSGI servers join repeated headers with commas, which never forms a valid
 token, so a request with two token headers is refused.
+
+Header names with an underscore: the environ has one key per header,
+``HTTP_`` and the name upper-cased with ``-`` turned into ``_``, so
+``Access_Token`` and ``Access-Token`` both become ``HTTP_ACCESS_TOKEN``
+and nothing in the environ tells them apart. What is detectable is a
+request carrying both spellings on a server that joins them into one value
+with a comma (wsgiref): that value is refused as invalid, like any repeated
+token header. Servers that drop underscore names (waitress and
+the Werkzeug development server) never pass ``Access_Token`` on; a server
+that keeps one spelling of the two, or maps ``Access_Token`` alone (wsgiref),
+cannot be caught here: a proxy that filters headers by name must filter both
+spellings, or run the API behind one of those servers.
+
+An ``AuthError`` that the app raises before it has started its response
+(``principal_from`` outside the guarded prefixes) is answered with that
+error's exact response. Flask and Django turn exceptions into their own 500
+before this middleware sees them: register a handler (see the README).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Protocol
@@ -72,20 +90,36 @@ class WSGIMiddleware:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if not self._covers(_path(environ)):
-            return self.app(environ, start_response)
+            return self._answering_auth_errors(environ, start_response)
         raw = environ.get(self._environ_key)
-        headers = [] if raw is None else [(self._name, _raw_bytes(raw))]
+        headers = [] if raw is None else [(self._name, _raw_value(raw))]
         try:
             principal = self.keyring.authenticate(
                 headers, self.profile, resource_metadata=self.resource_metadata
             )
         except AuthError as error:
-            response_headers = list(error.headers)
-            response_headers.append(("Content-Length", str(len(error.body))))
-            start_response(f"{error.status_code} {reason(error.status_code)}", response_headers)
-            return [error.body]
+            return _refuse(start_response, error)
         environ[PRINCIPAL_KEY] = principal
-        return self.app(environ, start_response)
+        return self._answering_auth_errors(environ, start_response)
+
+    def _answering_auth_errors(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self.app(environ, start_response)
+        except AuthError as error:
+            # PEP 3333: start_response may be called again with exc_info
+            # until the headers are sent; it raises again if they were.
+            return _refuse(start_response, error, sys.exc_info())
+
+
+def _refuse(start_response: StartResponse, error: AuthError, exc_info: ExcInfo | None = None) -> list[bytes]:
+    headers = list(error.headers)
+    headers.append(("Content-Length", str(len(error.body))))
+    status = f"{error.status_code} {reason(error.status_code)}"
+    if exc_info is None:
+        start_response(status, headers)
+    else:
+        start_response(status, headers, exc_info)
+    return [error.body]
 
 
 def _path(environ: Environ) -> str:
@@ -97,12 +131,17 @@ def _path(environ: Environ) -> str:
         return str(path)
 
 
-def _raw_bytes(value: object) -> bytes:
-    """The header's raw bytes (PEP 3333: a str holding latin-1 decoded bytes)."""
+def _raw_value(value: object) -> bytes | str:
+    """The header's raw bytes (PEP 3333: a str holding latin-1 decoded bytes).
+
+    Text that is not latin-1 (a server that decoded otherwise, lone
+    surrogates) goes to the core as text: it is never a valid token, and
+    the binding refuses it as invalid, not missing.
+    """
     if isinstance(value, bytes):
         return value
     text = str(value)
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape")
+        return text
