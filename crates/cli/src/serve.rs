@@ -63,6 +63,9 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections held at once unless `--max-connections` says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16_384;
+/// Connections the kernel may queue before `accept` (capped by the
+/// system's `somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
 /// Open files kept for everything but connections (the store, its WAL,
 /// PostgreSQL sockets, stdio, the runtime).
 const RESERVED_FILES: u64 = 64;
@@ -132,7 +135,7 @@ pub fn run(options: Options) -> Result<(), Error> {
         .build()
         .map_err(|e| Error::Io("starting the async runtime", e))?;
     let listener = runtime
-        .block_on(TcpListener::bind(options.listen))
+        .block_on(async { listen(options.listen) })
         .map_err(|e| Error::Other(format!("cannot listen on {}: {e}", options.listen)))?;
     let signals = runtime
         .block_on(async { Signals::register() })
@@ -348,7 +351,10 @@ where
 {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // `Connections::drive` enforces HEADER_READ_TIMEOUT (also between
+        // keep-alive requests); hyper's own (30 s by default) is off, so the
+        // load check's control has none.
+        .header_read_timeout(None)
         .max_buf_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS);
     let graceful = GracefulShutdown::new();
@@ -408,6 +414,21 @@ where
         }
     }
     Ok(())
+}
+
+/// Binds with a listen backlog of [`LISTEN_BACKLOG`] (the usual 128 lets a
+/// burst of connections overflow while the server is busy; a client whose
+/// SYN is dropped waits a second or more before it tries again).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Raises the soft open-file limit to the hard one; returns the soft limit
