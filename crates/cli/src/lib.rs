@@ -530,11 +530,12 @@ fn read_token_input() -> Result<Zeroizing<Vec<u8>>, Error> {
     let mut len = 0;
     let reading = |e: rustix::io::Errno| Error::Io("reading the token from stdin", e.into());
     if stdin.is_terminal() {
+        // Echo off before the prompt: input typed after it is never shown.
+        let echo = EchoOff::new(fd);
         let _ = write!(
             io::stderr(),
             "Paste the token and press Enter (it is not shown): "
         );
-        let echo = EchoOff::new(fd);
         // The terminal hands over one line per read; stop at its end.
         while len < buf.len() && !buf[..len].ends_with(b"\n") {
             match rustix::io::read(fd, &mut buf[len..]) {

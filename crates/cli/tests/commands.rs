@@ -244,6 +244,71 @@ fn regenerate_replaces_the_secret_with_or_without_grace() {
     );
 }
 
+/// `-1d` looks like a flag to clap ("unexpected argument '-1'"); either
+/// spelling gets one plain sentence, and the token is left as it was.
+#[test]
+fn a_negative_grace_gets_a_plain_message() {
+    let env = Env::new();
+    let (token, id) = env.create("acct_1", "A");
+    for args in [
+        &["token", "regenerate", &id, "--grace", "-1d"][..],
+        &["token", "regenerate", &id, "--grace=-1d"],
+        &["token", "regenerate", "--grace", "-10m", &id],
+    ] {
+        let out = env.run(args);
+        assert_error(&out, "--grace cannot be negative");
+        assert!(
+            out.stderr.starts_with("wgauth: error: ") && out.stderr.lines().count() == 1,
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(env.verify(&token).code, Some(0), "not regenerated");
+}
+
+/// `--db` is optional (WGAUTH_DB or the default): usage lines never show it
+/// as required, and --help never shows WGAUTH_DB's value (a PostgreSQL URL
+/// may hold a password).
+#[test]
+fn usage_lines_do_not_show_the_optional_db_as_required() {
+    let env = Env::new();
+    let db = env.db.to_str().unwrap();
+    for (args, via_env) in [
+        (&["token", "regenerate"][..], true),
+        (&["--db", db, "token", "regenerate"], false),
+        (&["token", "create", "--account", "a"], true),
+        (&["--db", db, "token", "delete", "--account", "a"], false),
+    ] {
+        let mut command = Command::new(WGAUTH);
+        command.args(args).env_remove("WGAUTH_DB");
+        if via_env {
+            command.env("WGAUTH_DB", db);
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let usage = stderr
+            .lines()
+            .find(|l| l.starts_with("Usage: "))
+            .unwrap_or_else(|| panic!("{args:?}: no usage line: {stderr}"));
+        assert!(!usage.contains("--db"), "{args:?}: {usage}");
+        assert_eq!(out.status.code(), Some(2));
+    }
+    let out = Command::new(WGAUTH)
+        .args(["token", "create", "--help"])
+        .env(
+            "WGAUTH_DB",
+            "postgresql://wgauth:hunter2@db.internal/tokens",
+        )
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--db <URL>") && help.contains("WGAUTH_DB"),
+        "{help}"
+    );
+    assert!(!help.contains("hunter2"), "{help}");
+}
+
 #[test]
 fn verify_reads_stdin_or_the_environment_and_answers_with_the_seeds_messages() {
     let env = Env::new();

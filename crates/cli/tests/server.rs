@@ -138,7 +138,16 @@ fn other_paths_are_404_and_not_guarded_prefixes() {
         let r = server.get(path, &[]);
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.header("content-type"), Some("application/json"));
+        // Every error body has the layer's format: `{"message": "…"}`.
+        assert_eq!(
+            r.body,
+            r#"{"message": "not found: the API is under /api/ and /mcp/"}"#
+        );
     }
+    let refused = server.get("/api/x", &[]);
+    assert_eq!(refused.body, common::MISSING);
+    let same_shape = |body: &str| body.starts_with(r#"{"message": ""#) && body.ends_with("\"}");
+    assert!(same_shape(&refused.body) && same_shape(&server.get("/", &[]).body));
     // /api itself and anything below are guarded.
     for path in ["/api", "/api/", "/api/a/b/c"] {
         assert_eq!(server.get(path, &[]).status, 403, "{path}");
