@@ -127,9 +127,6 @@ impl<'a> HeaderInput<'a> {
 /// `extract_value` as `crates/core/src/http.rs`'s module docs describe it,
 /// written independently: the differential model for the headers target.
 pub fn model_extract_value(profile: Profile, value: &[u8]) -> Result<&[u8], Failure> {
-    if value.len() > MAX_VALUE_LEN {
-        return Err(Failure::Invalid);
-    }
     let ows = |b: &u8| *b == b' ' || *b == b'\t';
     let mut v = value;
     while let [first, rest @ ..] = v {
@@ -146,6 +143,10 @@ pub fn model_extract_value(profile: Profile, value: &[u8]) -> Result<&[u8], Fail
     }
     if v.is_empty() {
         return Err(Failure::Missing);
+    }
+    // The limit counts the stripped value (what an HTTP server hands over).
+    if v.len() > MAX_VALUE_LEN {
+        return Err(Failure::Invalid);
     }
     match profile {
         Profile::Rest => Ok(v),

@@ -78,9 +78,9 @@ unsafe fn write_principal(out: *mut wga_principal, principal: &PrincipalRef<'_>)
     }
 }
 
-/// A byte slice for a header value or token. Values longer than `limit`
-/// are refused by the core without being read, so only `limit + 1` bytes
-/// are ever looked at: a wild length cannot make the library read further.
+/// A byte slice for a token or header name. Ones longer than `limit` are
+/// refused by the core without being read, so only `limit + 1` bytes are
+/// ever looked at: a wild length cannot make the library read further.
 ///
 /// # Safety
 /// `ptr` is non-null with `len` readable bytes, alive and unchanged for `'a`.
@@ -113,14 +113,27 @@ unsafe fn check_strings(
     Ok(())
 }
 
-/// The `i`-th byte string of checked arrays.
+/// Stands for a header value whose length no buffer can have: over the
+/// core's limit and not whitespace, so the core calls it invalid.
+static OVER_LONG: [u8; MAX_VALUE_LEN + 1] = [b'!'; MAX_VALUE_LEN + 1];
+
+/// The `i`-th header value of checked arrays, read in full: the core strips
+/// the surrounding whitespace before it applies its length limit (the rule
+/// every surface shares, since HTTP servers strip it first), so both ends
+/// count. A length over `isize::MAX` cannot be a buffer's: it reads as an
+/// over-long value, without a read.
 ///
 /// # Safety
 /// `check_strings` passed for these arrays and `i < count`.
 unsafe fn nth<'a>(ptrs: *const *const u8, lens: *const usize, i: usize) -> &'a [u8] {
-    // SAFETY: in bounds of checked, non-null arrays whose elements are
-    // non-null with `len` readable bytes (contract).
-    unsafe { bounded(*ptrs.add(i), *lens.add(i), MAX_VALUE_LEN) }
+    // SAFETY: in bounds of checked, non-null arrays (contract).
+    let (ptr, len) = unsafe { (*ptrs.add(i), *lens.add(i)) };
+    if isize::try_from(len).is_err() {
+        return &OVER_LONG;
+    }
+    // SAFETY: non-null with `len` readable bytes (contract), and `len` fits
+    // an `isize`.
+    unsafe { core::slice::from_raw_parts(ptr, len) }
 }
 
 /// What to do with the principal the keyring lends on success: copy it to

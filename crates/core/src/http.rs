@@ -13,11 +13,21 @@
 //! they are: a missing token, and a header that is invalid whatever the
 //! store holds (two token headers, `Bearer` alone, too long).
 //!
-//! Header values: surrounding spaces and tabs are trimmed; empty after
-//! trimming means missing; two or more token headers, or a value longer than
-//! [`MAX_VALUE_LEN`] bytes, are invalid; anything that is not then exactly a
-//! token (NUL, CR, LF, non-ASCII, characters outside the alphabet, trailing
-//! garbage) is invalid. In the `mcp` profile the scheme `Bearer` is matched
+//! Header values, in this order: surrounding spaces and tabs are stripped;
+//! empty after stripping means missing; two or more token headers, or a
+//! stripped value longer than [`MAX_VALUE_LEN`] bytes, are invalid; anything
+//! that is not then exactly a token (NUL, CR, LF, non-ASCII, characters
+//! outside the alphabet, trailing garbage) is invalid.
+//!
+//! The limit counts the value *after* its surrounding whitespace is
+//! stripped, because that is the only rule every surface can enforce alike:
+//! spaces and tabs around a field value are not part of it (RFC 9110 §5.5),
+//! and HTTP servers (hyper, uvicorn, waitress, …) drop them before any layer
+//! sees the value, so a layer behind them cannot count them. Hosts that pass
+//! raw values (C, Python, `wgauth verify`) get the same answer because the
+//! stripping happens here first: a token padded with 5000 spaces is the
+//! token everywhere; `Bearer`, 5000 spaces and a token is over the limit
+//! everywhere. In the `mcp` profile the scheme `Bearer` is matched
 //! case-insensitively and followed by one or more spaces; an `Authorization`
 //! header with another scheme (`Basic …`) carries no bearer token and counts
 //! as missing (RFC 6750 §3.1), while `Bearer` with no token after it, or with
@@ -25,7 +35,12 @@
 
 use core::fmt;
 
-/// The longest header value that is looked at; a longer one is invalid.
+use subtle::ConstantTimeEq;
+
+use crate::ct;
+
+/// The longest header value, counted after its surrounding spaces and tabs
+/// are stripped; a longer one is invalid.
 pub const MAX_VALUE_LEN: usize = 4096;
 
 /// Which header carries the token, and how failures are answered.
@@ -147,12 +162,12 @@ impl Profile {
     /// # Errors
     /// [`Failure::Missing`] or [`Failure::Invalid`], per the table above.
     pub fn extract_value(self, value: &[u8]) -> Result<&[u8], Failure> {
-        if value.len() > MAX_VALUE_LEN {
-            return Err(Failure::Invalid);
-        }
         let value = value.trim_ows();
         if value.is_empty() {
             return Err(Failure::Missing);
+        }
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Failure::Invalid);
         }
         match self {
             Self::Rest => Ok(value),
@@ -199,9 +214,17 @@ trait TrimOws {
     fn trim_start_spaces(&self) -> &Self;
 }
 
+/// Whether a byte is OWS, computed without a branch and then revealed
+/// (`ct::reveal`): the last byte of a value is a token's last checksum
+/// character, derived from its secret. Whether it is whitespace is public:
+/// HTTP servers strip OWS in plain sight before any layer runs, and no token
+/// character is OWS, so for a token the answer never depends on its secret.
+fn is_ows(b: &u8) -> bool {
+    ct::reveal(b.ct_eq(&b' ') | b.ct_eq(&b'\t'))
+}
+
 impl TrimOws for [u8] {
     fn trim_ows(&self) -> &[u8] {
-        let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
         let start = self.iter().position(|b| !is_ows(b)).unwrap_or(self.len());
         let end = self
             .iter()
@@ -550,6 +573,25 @@ mod tests {
             p.extract_value(&[b'a'; MAX_VALUE_LEN + 1]),
             Err(Failure::Invalid)
         );
+    }
+
+    /// The limit counts the value after its surrounding whitespace is
+    /// stripped (what an HTTP server hands a layer); whitespace inside it
+    /// counts.
+    #[test]
+    fn the_limit_applies_after_stripping() {
+        let spaces = [b' '; 2 * MAX_VALUE_LEN];
+        let padded = [&spaces[..], b"abc", &spaces[..], b"\t"].concat();
+        assert_eq!(Profile::Rest.extract_value(&padded), Ok(&b"abc"[..]));
+        assert_eq!(Profile::Rest.extract_value(&spaces), Err(Failure::Missing));
+        let at_limit = [&b"Bearer"[..], &spaces[..MAX_VALUE_LEN - 9], b"abc"].concat();
+        assert_eq!(at_limit.len(), MAX_VALUE_LEN);
+        let padded = [&spaces[..], &at_limit[..], &spaces[..]].concat();
+        assert_eq!(Profile::Mcp.extract_value(&padded), Ok(&b"abc"[..]));
+        // Positive control: one inner space more is over the limit.
+        let over = [&b"Bearer "[..], &at_limit[6..]].concat();
+        assert_eq!(over.len(), MAX_VALUE_LEN + 1);
+        assert_eq!(Profile::Mcp.extract_value(&over), Err(Failure::Invalid));
     }
 
     #[test]

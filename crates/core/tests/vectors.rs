@@ -215,6 +215,10 @@ fn header_cases() -> Value {
     let t = |i: usize| fx.tokens[i].as_bytes().to_vec();
     let cat = |parts: &[&[u8]]| parts.concat();
     let big = vec![b'a'; 64 * 1024];
+    let pad = vec![b' '; 4100];
+    // U+DC80 and U+D800 as UTF-8 would spell them (no valid UTF-8 does).
+    const LONE_LOW: &[u8] = b"\xed\xb2\x80";
+    const LONE_HIGH: &[u8] = b"\xed\xa0\x80";
     let t0 = t(0);
     let bad_checksum = {
         let mut v = t0.clone();
@@ -248,8 +252,15 @@ fn header_cases() -> Value {
         ("rest: obs-text byte after token", Profile::Rest, rest(&cat(&[&t0, b"\xff"])), Expect::Invalid),
         ("rest: UTF-8 inside token", Profile::Rest, rest(&cat(&[&t0[..20], "é".as_bytes(), &t0[22..]])), Expect::Invalid),
         ("rest: 64 KiB value", Profile::Rest, rest(&big), Expect::Invalid),
-        ("rest: 4097 bytes of spaces around a token", Profile::Rest, rest(&cat(&[&vec![b' '; 4097 - t0.len()], &t0])), Expect::Invalid),
+        // The limit counts the value once its surrounding whitespace is
+        // stripped, as HTTP servers hand it over (http.rs module docs).
+        ("rest: 4097 bytes of spaces around a token", Profile::Rest, rest(&cat(&[&vec![b' '; 4097 - t0.len()], &t0])), Expect::Ok(0)),
         ("rest: 4096 bytes of spaces around a token", Profile::Rest, rest(&cat(&[&vec![b' '; 4096 - t0.len()], &t0])), Expect::Ok(0)),
+        ("rest: token then 4100 spaces", Profile::Rest, rest(&cat(&[&t0, &pad])), Expect::Ok(0)),
+        ("rest: spaces and tabs past the limit on both sides", Profile::Rest, rest(&cat(&[&pad, b"\t", &t0, b"\t", &pad])), Expect::Ok(0)),
+        ("rest: 5000 spaces", Profile::Rest, rest(&[b' '; 5000]), Expect::Missing),
+        ("rest: 4096 bytes after stripping", Profile::Rest, rest(&cat(&[&pad, &[b'a'; 4096], &pad])), Expect::Invalid),
+        ("rest: 4097 bytes after stripping", Profile::Rest, rest(&cat(&[&pad, &[b'a'; 4097], &pad])), Expect::Invalid),
         ("rest: bad checksum", Profile::Rest, rest(&bad_checksum), Expect::Invalid),
         ("rest: truncated token", Profile::Rest, rest(&t0[..t0.len() - 1]), Expect::Invalid),
         ("rest: padded token", Profile::Rest, rest(&cat(&[&t0, b"="])), Expect::Invalid),
@@ -263,6 +274,16 @@ fn header_cases() -> Value {
         ("rest: new token after the grace period", Profile::Rest, rest(&t(5)), Expect::Ok(3)),
         ("rest: only an Authorization header", Profile::Rest, auth(&cat(&[b"Bearer ", &t0])), Expect::Missing),
         ("rest: garbage", Profile::Rest, rest(b"not-a-token"), Expect::Invalid),
+        // A lone surrogate's UTF-8 form (invalid UTF-8): bytes here, a str
+        // holding the surrogate in Python (see `lone_surrogates`).
+        ("rest: lone surrogate after token", Profile::Rest, rest(&cat(&[&t0, LONE_LOW])), Expect::Invalid),
+        ("rest: lone surrogate inside token", Profile::Rest, rest(&cat(&[&t0[..30], LONE_HIGH, &t0[31..]])), Expect::Invalid),
+        ("rest: lone surrogate alone", Profile::Rest, rest(LONE_HIGH), Expect::Invalid),
+        // An underscore is not a hyphen: `Access_Token` is another header
+        // (which CGI-style WSGI environs cannot tell apart; see
+        // `wsgi_indistinguishable`).
+        ("rest: Access_Token header only", Profile::Rest, vec![(b"Access_Token", t0.clone())], Expect::Missing),
+        ("rest: access_token header only", Profile::Rest, vec![(b"access_token", t0.clone())], Expect::Missing),
         ("rest: prefix only", Profile::Rest, rest(b"wgat_"), Expect::Invalid),
         ("mcp: no header", Profile::Mcp, vec![], Expect::Missing),
         ("mcp: Bearer token", Profile::Mcp, auth(&cat(&[b"Bearer ", &t0])), Expect::Ok(0)),
@@ -293,6 +314,10 @@ fn header_cases() -> Value {
         ("mcp: NUL before token", Profile::Mcp, auth(&cat(&[b"Bearer \0", &t0])), Expect::Invalid),
         ("mcp: obs-text inside", Profile::Mcp, auth(&cat(&[b"Bearer ", &t0[..30], b"\x80", &t0[31..]])), Expect::Invalid),
         ("mcp: 64 KiB value", Profile::Mcp, auth(&cat(&[b"Bearer ", &big])), Expect::Invalid),
+        ("mcp: Bearer token padded past the limit on both sides", Profile::Mcp, auth(&cat(&[&pad, b"Bearer ", &t0, &pad])), Expect::Ok(0)),
+        ("mcp: 4100 spaces between scheme and token", Profile::Mcp, auth(&cat(&[b"Bearer", &pad, &t0])), Expect::Invalid),
+        ("mcp: lone surrogate after token", Profile::Mcp, auth(&cat(&[b"Bearer ", &t0, LONE_LOW])), Expect::Invalid),
+        ("mcp: lone surrogate inside token", Profile::Mcp, auth(&cat(&[b"Bearer ", &t0[..30], LONE_HIGH, &t0[31..]])), Expect::Invalid),
         ("mcp: prefix only", Profile::Mcp, auth(b"Bearer wgat_"), Expect::Invalid),
         ("mcp: only an Access-Token header", Profile::Mcp, rest(&t0), Expect::Missing),
     ];
@@ -332,11 +357,17 @@ fn header_cases() -> Value {
             }
             case["body"] = body(profile, &expect);
             case["www_authenticate"] = challenge(profile, &expect);
+            if headers.iter().any(|(_, v)| v.windows(2).any(|w| w[0] == 0xed && w[1] >= 0xa0)) {
+                case["lone_surrogates"] = json!(true);
+            }
+            if headers.iter().any(|(n, _)| n.contains(&b'_')) {
+                case["wsgi_indistinguishable"] = json!(true);
+            }
             case
         })
         .collect();
     json!({
-        "description": "Adversarial header corpus: load `records` into a keyring, then authenticate each case's headers (all of them, in order, names case-insensitive) with its profile at time `now`. Header values are hex of the raw bytes. Rust, C and Python must all give exactly these answers.",
+        "description": "Adversarial header corpus: load `records` into a keyring, then authenticate each case's headers (all of them, in order, names case-insensitive) with its profile at time `now`. Header values are hex of the raw bytes. Rust, C and Python must all give exactly these answers. Surrounding spaces and tabs are stripped before the 4096-byte limit applies, as HTTP servers strip them first. `lone_surrogates`: a value holds the UTF-8 form of a surrogate (invalid UTF-8); Python runners also pass it as the str it decodes to with `surrogatepass` (a lone surrogate), which must get the same answer. `wsgi_indistinguishable`: a header name with `_`, which a CGI-style WSGI environ (HTTP_ACCESS_TOKEN) cannot tell from `-`; only surfaces that see header names can give the answer in process.",
         "regenerate": "UPDATE_VECTORS=1 cargo test -p whatsgate-auth --test vectors",
         "now": NOW,
         "records": fx.records.iter().map(record_json).collect::<Vec<_>>(),

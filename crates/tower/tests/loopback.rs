@@ -312,13 +312,29 @@ async fn rest_profile_rows() {
     );
     // Over HTTP/1 the server's parser strips surrounding whitespace before
     // any layer sees the value (it is not part of the field value, RFC 9110
-    // §5.5), so a token padded past 4096 bytes arrives as the bare token.
-    // The limit itself is checked in process by the header-case corpus.
+    // §5.5); the core's limit counts the stripped value too, so a token
+    // padded past 4096 bytes is the token here as in process, and spaces
+    // inside the value still count.
     let padded = [vec![b' '; 4097 - t.len()], t.to_vec()].concat();
     assert_ok(
         &server.get(me, &[("Access-Token", &padded)]).await,
         &record,
         "padded past 4096",
+    );
+    let trailing = [t.to_vec(), vec![b' '; 4100]].concat();
+    assert_ok(
+        &server.get(me, &[("Access-Token", &trailing)]).await,
+        &record,
+        "4100 spaces after",
+    );
+    invalid(
+        &server
+            .get(
+                me,
+                &[("Access-Token", &[&[b'a'; 4097][..], &[b' '; 100]].concat())],
+            )
+            .await,
+        "4097 bytes, then spaces",
     );
     invalid(
         &server
