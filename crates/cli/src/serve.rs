@@ -114,7 +114,11 @@ pub fn run(options: Options) -> Result<(), Error> {
     let cap = connection_cap(&options, files)?;
     let synced = Arc::new(SyncedKeyring::open(&options.db, mode, follow)?);
     let demo = if options.demo {
-        Some(demo_token(&synced)?)
+        let token = demo_token(&synced)?;
+        // Before the server says it is ready: a script that waits for that
+        // line finds the file.
+        write_demo_header(&token)?;
+        Some(token)
     } else {
         None
     };
@@ -178,7 +182,7 @@ pub fn run(options: Options) -> Result<(), Error> {
         );
     }
     if let Some(token) = demo {
-        print_demo(&token, local, &shown)?;
+        print_demo(&token, local, &shown);
         // Dropping the token zeroizes it.
     }
 
@@ -216,18 +220,22 @@ fn demo_token(synced: &SyncedKeyring) -> Result<Token, Error> {
     Ok(token)
 }
 
-/// Prints the demo token once, writes its header line to
-/// [`DEMO_HEADER_FILE`] (0600), and prints a curl line that reads the header
-/// from that file (`-H @FILE`): nothing pasted holds the token, so it
-/// reaches neither the shell's history nor the process list.
-fn print_demo(token: &Token, local: SocketAddr, db: &str) -> Result<(), Error> {
-    let id = token.id();
+/// Writes the demo token's header line to [`DEMO_HEADER_FILE`] (0600), for
+/// the curl line [`print_demo`] prints.
+fn write_demo_header(token: &Token) -> Result<(), Error> {
     let header = zeroize::Zeroizing::new(format!("Access-Token: {}\n", token.expose_secret()));
     write_private(Path::new(DEMO_HEADER_FILE), header.as_bytes()).map_err(|e| {
         Error::Other(format!(
             "cannot write the demo's header file ./{DEMO_HEADER_FILE}: {e}"
         ))
-    })?;
+    })
+}
+
+/// Prints the demo token once, and a curl line that reads the header from
+/// [`DEMO_HEADER_FILE`] (`-H @FILE`): nothing pasted holds the token, so it
+/// reaches neither the shell's history nor the process list.
+fn print_demo(token: &Token, local: SocketAddr, db: &str) {
+    let id = token.id();
     let token = token.expose_secret();
     let host = match local {
         SocketAddr::V4(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
@@ -251,7 +259,6 @@ fn print_demo(token: &Token, local: SocketAddr, db: &str) -> Result<(), Error> {
     ));
     // Best effort: a closed stdout must not stop the server.
     let _ = crate::write_stdout(&text);
-    Ok(())
 }
 
 /// Replaces `path` with a new file holding `bytes`, readable and writable
