@@ -13,9 +13,10 @@ and fails it:
 - open-file limit 256, 400 idle connections held: the real request must
   NOT be served within 1 s unlimited, and must be with the defaults (the cap,
   lowered to fit the limit, sheds the longest-idle connection);
-- 50 slowloris connections (one header byte every 0.25 s or so) and 50
-  idle ones for 12 s: unlimited, none is closed; with the defaults, all are
-  (10 s to send a whole request head, however it trickles).
+- 50 slowloris connections (one header byte every 0.25 s or so), 50 idle
+  ones and 20 idle after one request (keep-alive) for 12 s: unlimited, none
+  is closed; with the defaults, all are (10 s to send a whole request head,
+  however it trickles).
 
 Usage: flood.py WGAUTH_BINARY
 """
@@ -207,19 +208,28 @@ def control_shedding(wgauth, db, extra, expect_shed):
     try:
         idle = open_idle(server.addr, 50, time.monotonic() + 10)
         slow = open_idle(server.addr, 50, time.monotonic() + 10)
-        closed, most = hold(server.addr, idle, slow, 12)
+        # Keep-alive: one whole request (a 404), then nothing.
+        kept = open_idle(server.addr, 20, time.monotonic() + 10)
+        for s in kept:
+            s.setblocking(True)
+            s.sendall(b"GET /nothing HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            if b" 404 " not in s.recv(4096):
+                fail("no answer on a keep-alive connection")
+            s.setblocking(False)
+        closed, most = hold(server.addr, idle + kept, slow, 12)
         shed = len(closed)
+        total = len(idle) + len(slow) + len(kept)
         what = " ".join(extra) or "defaults"
         print(
             f"flood: control ({what}): after 12 s the server closed {shed} of "
-            f"{len(idle) + len(slow)} idle and slowloris connections "
+            f"{total} idle, slowloris and idle keep-alive connections "
             f"(slowloris sent up to {most} bytes each)",
             flush=True,
         )
-        for s in idle + slow:
+        for s in idle + slow + kept:
             s.close()
-        if expect_shed and shed < len(idle) + len(slow):
-            fail("idle or slowloris connections outlived the header timeout")
+        if expect_shed and shed < total:
+            fail("idle, slowloris or keep-alive connections outlived the header timeout")
         if not expect_shed and shed > 0:
             fail("the unlimited control closed connections: this check cannot tell")
     finally:
