@@ -234,9 +234,14 @@ fn check_keys(dict: &Bound<'_, PyDict>) -> PyResult<()> {
 /// put the record in a `Keyring` with `add`.
 ///
 /// Keywords only: `generate(account=..., name=...)`. The old positional
-/// form `generate(name, account)` still works, with a DeprecationWarning.
+/// form `generate(name, account)` still works, with a DeprecationWarning
+/// (the signature and the stub show only the supported form).
 #[pyfunction]
-#[pyo3(signature = (*args, account = None, name = None))]
+#[pyo3(
+    signature = (*args, account = None, name = None),
+    // The supported form; the deprecated positional one is the docstring's.
+    text_signature = "(*, account, name)"
+)]
 pub(crate) fn generate(
     py: Python<'_>,
     args: &Bound<'_, pyo3::types::PyTuple>,

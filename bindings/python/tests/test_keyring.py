@@ -40,6 +40,8 @@ def secret_part(token: str) -> str:
 
 def test_version_and_public_names() -> None:
     assert whatsgate_auth.__version__ == "0.1.0"
+    # The suite tests an installed wheel, not the source tree.
+    assert "site-packages" in Path(whatsgate_auth._native.__file__).parts
     for name in whatsgate_auth.__all__:
         assert hasattr(whatsgate_auth, name), name
     assert issubclass(MissingToken, AuthError) and issubclass(InvalidToken, AuthError)

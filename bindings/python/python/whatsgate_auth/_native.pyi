@@ -4,7 +4,7 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Final, Literal, Self, final, overload
+from typing import Any, Final, Literal, Self, final
 
 from typing_extensions import deprecated
 
@@ -197,11 +197,9 @@ class Keyring:
     ) -> None: ...
     def __len__(self) -> int: ...
 
-@overload
+# The deprecated positional form generate(name, account) still runs (with a
+# DeprecationWarning) but is not typed: type checkers point callers to this one.
 def generate(*, account: str, name: str) -> tuple[str, TokenRecord]: ...
-@overload
-@deprecated("generate(name, account) is deprecated: call generate(account=..., name=...)")
-def generate(name: str, account: str, /) -> tuple[str, TokenRecord]: ...
 
 # Private: the core's rules that the ASGI and WSGI middleware call (_common.py).
 
