@@ -546,6 +546,7 @@ fn read_token_input() -> Result<Zeroizing<Vec<u8>>, Error> {
             }
         }
         drop(echo);
+        // The Enter was not echoed either: end the prompt's line.
         let _ = writeln!(io::stderr());
     } else {
         while len < buf.len() {
@@ -585,8 +586,6 @@ impl<'a> EchoOff<'a> {
         let saved = tcgetattr(fd).ok().filter(|saved| {
             let mut quiet = saved.clone();
             quiet.local_modes.remove(LocalModes::ECHO);
-            // Still echo the Enter, so the next output starts a new line.
-            quiet.local_modes.insert(LocalModes::ECHONL);
             tcsetattr(fd, OptionalActions::Now, &quiet).is_ok()
         });
         Self { fd, saved }
