@@ -243,7 +243,12 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = IDLE + SLOWLORIS + 200
     if hard != resource.RLIM_INFINITY and hard < need:
-        fail(f"this check needs {need} open files; the hard limit is {hard}")
+        # Root (CI) may raise the hard limit; anyone else gets the reason.
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
+            soft, hard = need, need
+        except (ValueError, OSError):
+            fail(f"this check needs {need} open files; the hard limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else hard, hard))
 
     with tempfile.TemporaryDirectory() as tmp:
