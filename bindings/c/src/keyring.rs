@@ -622,6 +622,9 @@ mod tests {
     use core::mem::MaybeUninit;
     use core::ptr::null_mut;
 
+    /// An explicit instant: Miri has no system clock.
+    const NOW: u64 = 1_790_000_000;
+
     type CreateFn = unsafe extern "C" fn(
         *const wga_keyring,
         *const c_char,
@@ -648,7 +651,7 @@ mod tests {
                 6,
                 name.as_ptr().cast(),
                 name.len(),
-                0,
+                NOW,
                 token.as_mut_ptr(),
                 token.len(),
                 &mut len,
@@ -676,7 +679,7 @@ mod tests {
             assert_eq!(status, wga_status::WGA_OK);
             // SAFETY: a live keyring and `token.len()` readable bytes.
             let verdict = unsafe {
-                wga_keyring_verify_token(keyring, token.as_ptr(), token.len(), 0, null_mut())
+                wga_keyring_verify_token(keyring, token.as_ptr(), token.len(), NOW, null_mut())
             };
             assert_eq!(verdict, wga_status::WGA_OK);
         }

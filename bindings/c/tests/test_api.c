@@ -545,10 +545,12 @@ static void test_listing_and_sync(void) {
     CHECK_STATUS(wga_keyring_get(kr, recs[1].id, 16, &got), WGA_UNKNOWN_TOKEN);
     CHECK_STATUS(verify_rest(kr, token, NOW, &p), WGA_OK);
 
+    /* recs[0]'s account and name under recs[2]'s id: only the name clashes. */
     keep[1] = recs[0];
+    memcpy(keep[1].id, recs[2].id, sizeof keep[1].id);
     CHECK_STATUS(wga_keyring_sync(kr, keep, 2), WGA_DUPLICATE_NAME);
+    /* recs[2] under recs[0]'s id: only the id clashes. */
     keep[1] = recs[2];
-    keep[1].id[0] = keep[0].id[0];
     memcpy(keep[1].id, keep[0].id, sizeof keep[1].id);
     CHECK_STATUS(wga_keyring_sync(kr, keep, 2), WGA_DUPLICATE_ID);
     keep[1] = recs[2];
