@@ -6,11 +6,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::DefaultHasher;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 use whatsgate_auth as wga;
 use whatsgate_auth::{PrincipalRef, TokenId, TokenIdHash};
 
-use crate::convert::{parse_account, parse_name, parse_token_id, py_repr};
+use crate::convert::{deprecated, parse_account, parse_name, parse_token_id, py_repr};
 
 #[derive(Clone)]
 enum PrincipalInner {
@@ -44,28 +46,61 @@ impl PyPrincipal {
 
 #[pymethods]
 impl PyPrincipal {
-    /// A principal built by hand (for tests of code that receives one).
+    /// A principal built by hand (for tests of code that receives one):
+    /// `Principal(account=..., token_id=..., token_name=...)`, keywords
+    /// only, as the account and the name are both text. The old positional
+    /// form still works, with a DeprecationWarning.
     #[new]
-    fn py_new(account: &str, token_id: &str, token_name: &str) -> PyResult<Self> {
+    #[pyo3(
+        signature = (*args, account = None, token_id = None, token_name = None),
+        // The supported form; the deprecated positional one is the docstring's.
+        text_signature = "(*, account, token_id, token_name)"
+    )]
+    fn py_new(
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        account: Option<&str>,
+        token_id: Option<&str>,
+        token_name: Option<&str>,
+    ) -> PyResult<Self> {
+        let (account, token_id, token_name): (String, String, String) =
+            match (args.len(), account, token_id, token_name) {
+                (0, Some(a), Some(i), Some(n)) => (a.to_owned(), i.to_owned(), n.to_owned()),
+                (3, None, None, None) => {
+                    deprecated(
+                        py,
+                        "Principal(account, token_id, token_name) is deprecated: call \
+                         Principal(account=..., token_id=..., token_name=...)",
+                    )?;
+                    args.extract()?
+                }
+                _ => {
+                    return Err(PyTypeError::new_err(
+                        "Principal() takes three keyword arguments: \
+                         Principal(account=..., token_id=..., token_name=...)",
+                    ));
+                }
+            };
         Ok(Self {
             inner: PrincipalInner::Built {
-                account: parse_account(account)?.as_str().to_owned(),
-                token_id: parse_token_id(token_id)?,
-                token_name: parse_name(token_name)?.as_str().to_owned(),
+                account: parse_account(&account)?.as_str().to_owned(),
+                token_id: parse_token_id(&token_id)?,
+                token_name: parse_name(&token_name)?.as_str().to_owned(),
             },
         })
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyAny>, (String, String, String)) {
-        let (account, token_id, token_name) = slf.get().parts();
-        (
-            slf.get_type().into_any(),
-            (
-                account.to_owned(),
-                token_id.to_string(),
-                token_name.to_owned(),
-            ),
-        )
+    /// Pickling: rebuilt with the keyword form.
+    fn __getnewargs_ex__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let (account, token_id, token_name) = self.parts();
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("account", account)?;
+        kwargs.set_item("token_id", token_id.to_string())?;
+        kwargs.set_item("token_name", token_name)?;
+        Ok((PyTuple::empty(py), kwargs))
     }
 
     /// The account; the token reaches every device of it.

@@ -68,7 +68,7 @@ def test_generate_returns_a_token_and_its_record_only() -> None:
         keyring.verify_access_token(token)
     keyring.add(record)
     principal = keyring.verify_access_token(token)
-    assert principal == Principal("acct_42", record.id, "Production API")
+    assert principal == Principal(account="acct_42", token_id=record.id, token_name="Production API")
     # Two tokens never share an id or a secret.
     token2, record2 = generate(account="acct_42", name="Production API")
     assert token2 != token and record2.id != record.id
@@ -405,15 +405,15 @@ def test_no_secret_in_any_repr_str_or_message() -> None:
 
 def test_objects_are_frozen() -> None:
     _, record = generate(account="acct", name="one")
-    principal = Principal("acct", record.id, "one")
+    principal = Principal(account="acct", token_id=record.id, token_name="one")
     with pytest.raises(AttributeError):
         record.name = "two"  # type: ignore[misc]
     with pytest.raises(AttributeError):
         principal.account = "other"  # type: ignore[misc]
     with pytest.raises((AttributeError, TypeError)):
         record.extra = 1  # type: ignore[attr-defined]
-    assert hash(principal) == hash(Principal("acct", record.id, "one"))
-    assert principal != Principal("acct", record.id, "two")
+    assert hash(principal) == hash(Principal(account="acct", token_id=record.id, token_name="one"))
+    assert principal != Principal(account="acct", token_id=record.id, token_name="two")
     assert principal != "acct"
     assert {record: 1}[copy.copy(record)] == 1
     assert pickle.loads(pickle.dumps(principal)) == principal
@@ -421,10 +421,10 @@ def test_objects_are_frozen() -> None:
 
 def test_principal_constructor_checks_its_fields() -> None:
     with pytest.raises(ValueError):
-        Principal("acct", "xyz", "name")
+        Principal(account="acct", token_id="xyz", token_name="name")
     with pytest.raises(ValueError):
-        Principal("", "0123456789abcdef", "name")
-    assert Principal("acct", "0123456789ABCDEF", "name").token_id == "0123456789abcdef"
+        Principal(account="", token_id="0123456789abcdef", token_name="name")
+    assert Principal(account="acct", token_id="0123456789ABCDEF", token_name="name").token_id == "0123456789abcdef"
 
 
 def test_record_dicts_are_json_safe_and_strict() -> None:

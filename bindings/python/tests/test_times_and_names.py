@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import time
 import warnings
 from datetime import datetime, timedelta, timezone
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from whatsgate_auth import InvalidToken, Keyring, TokenRecord, generate
+from whatsgate_auth import InvalidToken, Keyring, Principal, TokenRecord, generate
 
 UTC = timezone.utc
 EST = timezone(timedelta(hours=-5))
@@ -125,6 +126,27 @@ def test_generate_takes_keywords_and_warns_for_the_old_order() -> None:
     ]
     for call in bad_calls:
         with pytest.raises(TypeError, match="generate"):
+            call()
+
+
+def test_principal_takes_keywords_and_warns_for_the_old_order() -> None:
+    built = Principal(account="acct", token_id="0123456789abcdef", token_name="Production API")
+    assert (built.account, built.token_name) == ("acct", "Production API")
+    with pytest.warns(DeprecationWarning, match=r"Principal\(account=..., token_id=..., token_name=...\)"):
+        old = Principal("acct", "0123456789abcdef", "Production API")  # type: ignore[call-arg]
+    assert old == built
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pickling uses the keyword form: no warning
+        assert pickle.loads(pickle.dumps(built)) == built
+        for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+            assert pickle.loads(pickle.dumps(built, protocol)) == built
+    bad_calls: list[Any] = [
+        lambda: Principal("acct", token_id="0123456789abcdef", token_name="n"),  # type: ignore[call-arg]
+        lambda: Principal(account="acct", token_id="0123456789abcdef"),  # type: ignore[call-arg]
+        lambda: Principal("acct", "0123456789abcdef"),  # type: ignore[call-arg]
+    ]
+    for call in bad_calls:
+        with pytest.raises(TypeError, match="Principal"):
             call()
 
 

@@ -95,6 +95,17 @@ def test_header_cases_through_authenticate(header_cases: dict[str, Any]) -> None
         check_case(case, lambda: keyring.authenticate(as_str, case["profile"], now=now))
         as_lists = [[n, v] for n, v in case_headers(case)]
         check_case(case, lambda: keyring.authenticate(as_lists, case["profile"], now=now))  # type: ignore[arg-type]
+        if case.get("lone_surrogates"):
+            # The corpus's rule: the str with lone surrogates answers as its bytes.
+            text = [(n.decode("latin-1"), v.decode("utf-8", "surrogatepass")) for n, v in case_headers(case)]
+            assert any(not v.isascii() for _, v in text)
+            check_case(case, lambda: keyring.authenticate(text, case["profile"], now=now))
+
+
+def test_lone_surrogate_cases_are_in_the_corpus(header_cases: dict[str, Any]) -> None:
+    flagged = [c for c in header_cases["cases"] if c.get("lone_surrogates")]
+    assert {c["profile"] for c in flagged} == {"rest", "mcp"}
+    assert all(c["expect"] == "invalid" for c in flagged)
 
 
 def test_header_cases_through_verify_methods(header_cases: dict[str, Any]) -> None:
@@ -113,6 +124,10 @@ def test_header_cases_through_verify_methods(header_cases: dict[str, Any]) -> No
         if value is not None:
             text = value.decode("latin-1")
             check_case(case, lambda: method(text, now=now))
+            if case.get("lone_surrogates"):
+                surrogates = value.decode("utf-8", "surrogatepass")
+                check_case(case, lambda: method(surrogates))  # the fast path's shape
+                check_case(case, lambda: method(surrogates, now=now))
         checked += 1
     assert checked >= len(header_cases["cases"]) // 2
 
