@@ -156,7 +156,7 @@ def parse(page: Path) -> list[Block]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if "<!-- doctest" in line or "<!--doctest" in line:
+        if re.match(r"\s*<!--\s*doctest", line):  # (quoted in prose, it is text)
             m = MARKER.match(line)
             if not m:
                 raise PageError(f"{rel(page)}:{i + 1}: malformed doctest marker: {line.strip()}")
