@@ -14,7 +14,9 @@ string):
                   src/bin/ of a scratch crate outside the workspace whose
                   manifest is a `[package]` header plus the page's latest
                   ```toml block before it; the workspace's Cargo.lock is copied
-                  in, and every scratch crate builds into target/doctest/target.
+                  in. The crates live in target/doctest/crates/ and build
+                  into the target dir the test parts use (target/, or
+                  $CARGO_TARGET_DIR), reusing the dependencies they built.
                   No rustdoc hidden lines (`# ...`): GitHub and crates.io show
                   them, so a copied block would not compile. Rustdoc's `ignore`
                   and `no_run` only concern `cargo test --doc`; this runner
@@ -61,7 +63,8 @@ An unknown or malformed marker, or one not followed by a fence, is refused.
 Each page runs in a fresh temp dir (the working directory of its blocks,
 also in $WGAUTH_PAGE_DIR), with the repository root in $WGAUTH_REPO and the
 Python venv's bin/ first in PATH once it exists. A block that runs longer than
-$WGAUTH_DOCTEST_TIMEOUT seconds (default 300; a cold `cargo build` counts)
+$WGAUTH_DOCTEST_TIMEOUT seconds (default 600: a cold `cargo build` in a
+block counts, on a 2-core CI machine) is killed with its process group and
 fails. A page stops at its first failing block; every page is run; the exit
 status is 1 if any block failed, with the file, line and output of each.
 """
@@ -87,7 +90,7 @@ RUN = SHELL | {"rust", "toml", "python", "c"}
 RUST_ATTRS = {"ignore", "no_run"}
 MARKER = re.compile(r"^\s*<!--\s*doctest:(.*?)-->\s*$")
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})\s*([^`]*?)\s*$")
-TIMEOUT = float(os.environ.get("WGAUTH_DOCTEST_TIMEOUT", "300"))
+TIMEOUT = float(os.environ.get("WGAUTH_DOCTEST_TIMEOUT", "600"))
 
 
 class PageError(Exception):
@@ -301,6 +304,8 @@ class Page:
                 self.check_background()
         except Failed as failure:
             print(f"FAIL {failure}", flush=True)
+            for b, _, log in self.background:
+                print(f"     the output of background block {b.where} so far:\n{indent(tail(log.read_bytes(), 30))}")
             ok = False
         finally:
             ok = self.stop_background() and ok
@@ -392,32 +397,34 @@ class Page:
         if not lock.exists():
             shutil.copy(REPO / "Cargo.lock", lock)
         write_if_changed(bins / f"{name}.rs", text)
-        env = dict(self.env, CARGO_TARGET_DIR=str(target_dir() / "doctest" / "target"))
+        env = dict(self.env, CARGO_TARGET_DIR=str(target_dir()))
         self.exec(
             b,
             ["cargo", "build", "--quiet", "--manifest-path", str(crate / "Cargo.toml"), "--bin", name],
             f"rust block: cargo build (scratch crate {rel(crate)})",
             env=env,
         )
-        return target_dir() / "doctest" / "target" / "debug" / name
+        return target_dir() / "debug" / name
 
     def exec(self, b: Block, cmd: list[str], what: str, env: dict[str, str] | None = None) -> None:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=self.dir,
+            env=env or self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed whole
+        )
         try:
-            proc = subprocess.run(
-                cmd,
-                cwd=self.dir,
-                env=env or self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                timeout=TIMEOUT,
-                start_new_session=True,
-            )
-        except subprocess.TimeoutExpired as e:
-            raise Failed(f"{b.where}: {what} ran over {TIMEOUT:.0f} s\n{tail(e.output or b'')}")
+            out, _ = proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            raise Failed(f"{b.where}: {what} ran over {TIMEOUT:.0f} s\n{tail(out or b'')}")
         if proc.returncode != 0:
             parts = ", ".join(p.where for p in b.parts) if b.parts else b.where
-            raise Failed(f"{parts}: {what} exited with {proc.returncode}\n{tail(proc.stdout)}")
+            raise Failed(f"{parts}: {what} exited with {proc.returncode}\n{tail(out)}")
 
     def start_background(self, b: Block, cmd: list[str]) -> None:
         log = self.dir / f".block-{b.line}.log"
@@ -452,7 +459,6 @@ class Page:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-                print(f"     background {b.where} stopped; its output:\n{indent(tail(log.read_bytes(), 15))}")
             elif code != 0:
                 print(f"FAIL {b.where}: background {b.lang} block exited with {code}\n{tail(log.read_bytes())}")
                 ok = False
