@@ -90,6 +90,7 @@ RUN = SHELL | {"rust", "toml", "python", "c"}
 RUST_ATTRS = {"ignore", "no_run"}
 MARKER = re.compile(r"^\s*<!--\s*doctest:(.*?)-->\s*$")
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})\s*([^`]*?)\s*$")
+VERBOSE = False  # --verbose: every block's output (a demo may print a token)
 TIMEOUT = float(os.environ.get("WGAUTH_DOCTEST_TIMEOUT", "600"))
 
 
@@ -425,6 +426,8 @@ class Page:
         if proc.returncode != 0:
             parts = ", ".join(p.where for p in b.parts) if b.parts else b.where
             raise Failed(f"{parts}: {what} exited with {proc.returncode}\n{tail(out)}")
+        if VERBOSE and out.strip():
+            print(indent(tail(out, 30)))
 
     def start_background(self, b: Block, cmd: list[str]) -> None:
         log = self.dir / f".block-{b.line}.log"
@@ -540,7 +543,10 @@ def main() -> int:
     ap.add_argument("--self-test", action="store_true", help="run the runner's own fixtures")
     ap.add_argument("--python", help="the Python for python blocks (the self-test uses its own)")
     ap.add_argument("--keep", action="store_true", help="keep each page's directory")
+    ap.add_argument("--verbose", action="store_true", help="show every block's output")
     args = ap.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     if args.self_test:
         return 0 if self_test() else 1
     todo = [p.resolve() for p in args.pages] or pages()
