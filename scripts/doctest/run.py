@@ -89,7 +89,8 @@ SHELL = {"sh", "bash", "shell", "console"}
 RUN = SHELL | {"rust", "toml", "python", "c"}
 RUST_ATTRS = {"ignore", "no_run"}
 MARKER = re.compile(r"^\s*<!--\s*doctest:(.*?)-->\s*$")
-FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})\s*([^`]*?)\s*$")
+# Any indentation: a fence inside a (nested) list item is still a block.
+FENCE = re.compile(r"^( *)(`{3,}|~{3,})\s*([^`]*?)\s*$")
 VERBOSE = False  # --verbose: every block's output (a demo may print a token)
 TIMEOUT = float(os.environ.get("WGAUTH_DOCTEST_TIMEOUT", "600"))
 
@@ -181,7 +182,7 @@ def parse(page: Path) -> list[Block]:
         start = i
         body = []
         i += 1
-        close = re.compile(rf"^ {{0,3}}{re.escape(ticks[0])}{{{len(ticks)},}}\s*$")
+        close = re.compile(rf"^ *{re.escape(ticks[0])}{{{len(ticks)},}}\s*$")
         while i < len(lines) and not close.match(lines[i]):
             text = lines[i]
             body.append(text[len(indent):] if text.startswith(indent) else text.lstrip())
