@@ -1,9 +1,9 @@
 //! The in-process keyring: token id → record, verified concurrently.
 
+mod index;
 mod store;
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
@@ -17,7 +17,8 @@ use crate::record::{AccountId, TokenName, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
 use crate::verifier::{Rollover, Verifier, accepts};
-use store::{LastUsed, Map, Mutex};
+use index::{Accounts, Batch, Names};
+use store::{LastUsed, Map, Mutex, NameHasher};
 
 // Verification's cache footprint: the entry fits 64 bytes (see `Entry`).
 #[cfg(target_pointer_width = "64")]
@@ -32,7 +33,8 @@ pub struct Principal {
 
 #[derive(PartialEq, Eq)]
 struct Identity {
-    account: AccountId,
+    /// Shared by every token of the account (see `index::Accounts`).
+    account: Arc<str>,
     name: TokenName,
     created_at: Timestamp,
 }
@@ -40,7 +42,7 @@ struct Identity {
 impl Principal {
     /// The account the token belongs to; it reaches all of that account's devices.
     pub fn account(&self) -> &str {
-        self.identity.account.as_str()
+        &self.identity.account
     }
 
     /// The public id of the token that was presented.
@@ -65,7 +67,7 @@ pub struct PrincipalRef<'a> {
 impl<'a> PrincipalRef<'a> {
     /// The account the token belongs to.
     pub fn account(&self) -> &'a str {
-        self.identity.account.as_str()
+        &self.identity.account
     }
 
     /// The public id of the token that was presented.
@@ -163,26 +165,52 @@ struct Entry {
 }
 
 impl Entry {
-    /// An entry for `record`, marked `dirty` when the host has yet to store
-    /// its last use.
-    fn new(record: TokenRecord, dirty: bool) -> Self {
+    /// An entry for `record`, whose account is `account` (the shared
+    /// string), marked `dirty` when the host has yet to store its last use.
+    fn new(record: TokenRecord, account: Arc<str>, dirty: bool) -> Self {
+        // The name is moved, not copied: a bulk load makes a million of these.
+        let TokenRecord {
+            name,
+            verifier,
+            created_at,
+            last_used_at,
+            rollover,
+            ..
+        } = record;
+        Self {
+            verifier,
+            last_used: LastUsed::new(last_used_at),
+            dirty: AtomicBool::new(dirty),
+            rollover: rollover.map(Box::new),
+            identity: Arc::new(Identity {
+                account,
+                name,
+                created_at,
+            }),
+        }
+    }
+
+    /// An entry for `record` that shares `identity` (which must be the
+    /// record's) with another entry.
+    fn with_identity(record: &TokenRecord, identity: Arc<Identity>, dirty: bool) -> Self {
         Self {
             verifier: record.verifier,
             last_used: LastUsed::new(record.last_used_at),
             dirty: AtomicBool::new(dirty),
             rollover: record.rollover.map(Box::new),
-            identity: Arc::new(Identity {
-                account: record.account,
-                name: record.name,
-                created_at: record.created_at,
-            }),
+            identity,
         }
+    }
+
+    /// Whether it holds this account and name.
+    fn holds(&self, account: &str, name: &str) -> bool {
+        *self.identity.account == *account && self.identity.name.as_str() == name
     }
 
     fn record(&self, id: TokenId) -> TokenRecord {
         TokenRecord {
             id,
-            account: self.identity.account.clone(),
+            account: AccountId::from_checked(&self.identity.account),
             name: self.identity.name.clone(),
             verifier: self.verifier,
             created_at: self.identity.created_at,
@@ -192,8 +220,12 @@ impl Entry {
     }
 }
 
-/// Names taken per account, kept by writers only.
-type NameIndex = BTreeMap<(AccountId, TokenName), TokenId>;
+/// What writers keep beside the map, behind the writers' lock.
+#[derive(Default)]
+struct Writer {
+    names: Names,
+    accounts: Accounts,
+}
 
 /// Token records in memory, verified by many threads at once.
 ///
@@ -228,7 +260,9 @@ type NameIndex = BTreeMap<(AccountId, TokenName), TokenId>;
 pub struct Keyring {
     format: TokenFormat,
     entries: Map<Entry>,
-    names: Mutex<NameIndex>,
+    /// Held by every writer, so writers are serialised (readers never take it).
+    writer: Mutex<Writer>,
+    hasher: NameHasher,
     touched: Mutex<Vec<TokenId>>,
     /// Cleared by a follower that cannot confirm it is current: every
     /// verification is then refused (fail closed).
@@ -261,7 +295,11 @@ impl Keyring {
         Self {
             format,
             entries: Map::new(),
-            names: Mutex::new(BTreeMap::new()),
+            writer: Mutex::new(Writer {
+                names: Names::default(),
+                accounts: Accounts::default(),
+            }),
+            hasher: NameHasher::new(),
             touched: Mutex::new(Vec::new()),
             available: AtomicBool::new(true),
         }
@@ -425,29 +463,56 @@ impl Keyring {
             .collect()
     }
 
-    /// Adds a stored record (loading a keyring from a database).
+    /// Adds a stored record (loading a keyring from a database; for many
+    /// at once, [`Keyring::from_records`] and [`Keyring::sync`] are faster).
     ///
     /// # Errors
     /// [`KeyringError::DuplicateId`] or [`KeyringError::DuplicateName`].
     pub fn insert(&self, record: TokenRecord) -> Result<(), KeyringError> {
-        let mut names = self.names.lock();
-        self.check_free(&names, &record)?;
-        names.insert((record.account.clone(), record.name.clone()), record.id);
-        self.entries.insert(record.id, Entry::new(record, false));
+        let mut writer = self.writer.lock();
+        let hash = self.check_free(&writer, &record)?;
+        self.add(&mut writer, record, hash, false);
         Ok(())
     }
 
-    fn check_free(&self, names: &NameIndex, record: &TokenRecord) -> Result<(), KeyringError> {
+    fn name_hash(&self, account: &str, name: &str) -> u64 {
+        self.hasher.hash(account, name)
+    }
+
+    /// The token that holds `account` and `name`, if one does.
+    fn holder(&self, writer: &Writer, hash: u64, account: &str, name: &str) -> Option<TokenId> {
+        writer
+            .names
+            .candidates(hash)
+            .iter()
+            .copied()
+            .find(|id| self.entries.with(id, |entry| entry.holds(account, name)) == Some(true))
+    }
+
+    /// Refuses a record whose id or name is taken; returns its name's hash.
+    fn check_free(&self, writer: &Writer, record: &TokenRecord) -> Result<u64, KeyringError> {
         if self.entries.with(&record.id, |_| ()).is_some() {
             return Err(KeyringError::DuplicateId(record.id));
         }
-        if names.contains_key(&(record.account.clone(), record.name.clone())) {
+        let (account, name) = (record.account.as_str(), record.name.as_str());
+        let hash = self.name_hash(account, name);
+        if self.holder(writer, hash, account, name).is_some() {
             return Err(KeyringError::DuplicateName {
                 account: record.account.clone(),
                 name: record.name.clone(),
             });
         }
-        Ok(())
+        Ok(hash)
+    }
+
+    /// Puts `record` in the map and the index, under `hash` (its name's).
+    fn add(&self, writer: &mut Writer, record: TokenRecord, hash: u64, dirty: bool) {
+        let account = writer
+            .accounts
+            .intern(&self.hasher, record.account.as_str());
+        writer.names.add(hash, record.id);
+        self.entries
+            .insert(record.id, Entry::new(record, account, dirty));
     }
 
     /// Inserts a record, replacing the one with its id and evicting any
@@ -458,27 +523,29 @@ impl Keyring {
     /// or deleted in the store by the time of that read, and its own change
     /// follows. A last-used instant kept in memory is not moved back.
     pub fn replace(&self, record: TokenRecord) -> Vec<TokenId> {
-        let mut names = self.names.lock();
-        let key = (record.account.clone(), record.name.clone());
+        let mut writer = self.writer.lock();
+        let hash = self.name_hash(record.account.as_str(), record.name.as_str());
         let mut evicted = Vec::new();
-        if let Some(&holder) = names.get(&key)
+        if let Some(holder) =
+            self.holder(&writer, hash, record.account.as_str(), record.name.as_str())
             && holder != record.id
         {
             self.entries.remove(&holder);
+            writer.names.remove(hash, holder);
             evicted.push(holder);
         }
         let id = record.id;
         let previous = self.entries.with(&id, |entry| {
             (
-                (entry.identity.account.clone(), entry.identity.name.clone()),
+                self.name_hash(&entry.identity.account, entry.identity.name.as_str()),
                 entry.last_used.get(),
                 entry.dirty.load(Ordering::Acquire),
             )
         });
-        let record = match previous {
-            Some((old_key, last_used, dirty)) => {
-                if old_key != key {
-                    names.remove(&old_key);
+        let (record, dirty) = match previous {
+            Some((old_hash, last_used, dirty)) => {
+                if old_hash != hash {
+                    writer.names.remove(old_hash, id);
                 }
                 let last_used_at = last_used.max(record.last_used_at);
                 (
@@ -491,8 +558,7 @@ impl Keyring {
             }
             None => (record, false),
         };
-        names.insert(key, id);
-        self.entries.insert(id, Entry::new(record.0, record.1));
+        self.add(&mut writer, record, hash, dirty);
         evicted
     }
 
@@ -517,7 +583,7 @@ impl Keyring {
         name: TokenName,
         now: Timestamp,
     ) -> Result<(Token, TokenRecord), KeyringError> {
-        let mut names = self.names.lock();
+        let mut writer = self.writer.lock();
         // 64 random bits: a collision is a 1-in-2^40 event even with millions
         // of tokens, and costs a retry. A generator that repeats itself
         // (stuck, not random) gets an error instead of an endless loop.
@@ -525,13 +591,11 @@ impl Keyring {
         for _ in 0..4 {
             let (token, record) =
                 TokenRecord::issue(&self.format, rng, account.clone(), name.clone(), now)?;
-            match self.check_free(&names, &record) {
+            match self.check_free(&writer, &record) {
                 Err(KeyringError::DuplicateId(id)) => last = Some(id),
                 Err(e) => return Err(e),
-                Ok(()) => {
-                    names.insert((account, name), record.id);
-                    self.entries
-                        .insert(record.id, Entry::new(record.clone(), false));
+                Ok(hash) => {
+                    self.add(&mut writer, record.clone(), hash, false);
                     return Ok((token, record));
                 }
             }
@@ -546,10 +610,11 @@ impl Keyring {
     /// # Errors
     /// [`KeyringError::UnknownToken`].
     pub fn remove(&self, id: TokenId) -> Result<TokenRecord, KeyringError> {
-        let mut names = self.names.lock();
+        let mut writer = self.writer.lock();
         let record = self.get(id).ok_or(KeyringError::UnknownToken(id))?;
         self.entries.remove(&id);
-        names.remove(&(record.account.clone(), record.name.clone()));
+        let hash = self.name_hash(record.account.as_str(), record.name.as_str());
+        writer.names.remove(hash, id);
         Ok(record)
     }
 
@@ -567,18 +632,23 @@ impl Keyring {
         now: Timestamp,
         grace_until: Option<Timestamp>,
     ) -> Result<(Token, TokenRecord), KeyringError> {
-        let _writer = self.names.lock();
-        let (mut record, dirty) = self
+        let _writer = self.writer.lock();
+        let (mut record, identity, dirty) = self
             .entries
             .with(&id, |entry| {
-                (entry.record(id), entry.dirty.load(Ordering::Acquire))
+                (
+                    entry.record(id),
+                    Arc::clone(&entry.identity),
+                    entry.dirty.load(Ordering::Acquire),
+                )
             })
             .ok_or(KeyringError::UnknownToken(id))?;
         let token = record.regenerate(&self.format, rng, now, grace_until)?;
         // The new entry starts from the old one's last use. (A verification
         // still reading the old entry may move that a moment after the copy;
         // the token's next use records it again.)
-        self.entries.insert(id, Entry::new(record.clone(), dirty));
+        self.entries
+            .insert(id, Entry::with_identity(&record, identity, dirty));
         Ok((token, record))
     }
 
@@ -592,7 +662,7 @@ impl Keyring {
     pub fn records(&self, account: Option<&str>) -> Vec<TokenRecord> {
         let mut out = Vec::new();
         self.entries.for_each(|id, entry| {
-            if account.is_none_or(|a| entry.identity.account.as_str() == a) {
+            if account.is_none_or(|a| *entry.identity.account == *a) {
                 out.push(entry.record(*id));
             }
         });
@@ -600,74 +670,154 @@ impl Keyring {
         out
     }
 
-    /// Makes the keyring hold exactly `records` (by id), as when following a
-    /// database that other processes change. Unchanged tokens are left as
-    /// they are; changed ones are replaced atomically; missing ones removed.
-    /// Last use is kept as the later of memory and the record.
+    /// A keyring for tokens in `format` holding `records`: the bulk load,
+    /// for a host that loads its records from a database at start. Much
+    /// faster than [`Keyring::insert`] per record: the id map is sized
+    /// once, the name index is built in one pass from a sort, and each
+    /// account's string is kept once, shared by its tokens.
     ///
     /// # Errors
     /// [`KeyringError::DuplicateId`] or [`KeyringError::DuplicateName`] when
-    /// `records` contradicts itself; nothing is changed then.
+    /// two records share an id, or an account and a name (the first such
+    /// record in the order given is named); no keyring is made then. To
+    /// load the rest and hear about each record left out instead, use
+    /// [`Keyring::replace_all`].
+    pub fn from_records<I>(format: TokenFormat, records: I) -> Result<Self, KeyringError>
+    where
+        I: IntoIterator<Item = TokenRecord>,
+    {
+        let keyring = Self::with_format(format);
+        keyring.sync(records)?;
+        Ok(keyring)
+    }
+
+    /// Makes the keyring hold exactly `records` (by id), as when following a
+    /// database that other processes change. Unchanged tokens are left as
+    /// they are; changed ones are replaced atomically; missing ones removed
+    /// (first, before any other change). Last use is kept as the later of
+    /// memory and the record. The batch is checked as a whole before
+    /// anything changes, then applied in bulk (see
+    /// [`Keyring::from_records`]); verifications run on meanwhile, each
+    /// seeing a token either as it was or as it is in `records`.
+    ///
+    /// # Errors
+    /// [`KeyringError::DuplicateId`] or [`KeyringError::DuplicateName`] when
+    /// `records` contradicts itself (the first such record in the order
+    /// given is named); nothing is changed then.
     pub fn sync<I>(&self, records: I) -> Result<(), KeyringError>
     where
         I: IntoIterator<Item = TokenRecord>,
     {
-        let mut names = self.names.lock();
-        let mut wanted = BTreeMap::new();
-        let mut new_names = NameIndex::new();
-        for record in records {
-            let key = (record.account.clone(), record.name.clone());
-            if new_names.insert(key, record.id).is_some() {
-                return Err(KeyringError::DuplicateName {
-                    account: record.account,
-                    name: record.name,
-                });
-            }
-            let id = record.id;
-            if wanted.insert(id, record).is_some() {
-                return Err(KeyringError::DuplicateId(id));
+        let mut writer = self.writer.lock();
+        let batch = Batch::check(records, &self.hasher);
+        if let Some((_, first)) = batch.refused.first() {
+            return Err(first.clone());
+        }
+        self.apply(&mut writer, batch);
+        Ok(())
+    }
+
+    /// Like [`Keyring::sync`], but a batch that contradicts itself is still
+    /// applied, without the records that contradict one another: every
+    /// record that shares its id, or its account and name, with another
+    /// record of the batch is left out (whatever the order: neither of the
+    /// two is more right than the other), and so refused like a removed
+    /// token. Returns the ids left out and why, in the order given: a
+    /// follower of a store that another program wrote into reports them.
+    #[must_use = "the records left out should be reported"]
+    pub fn replace_all<I>(&self, records: I) -> Vec<(TokenId, KeyringError)>
+    where
+        I: IntoIterator<Item = TokenRecord>,
+    {
+        let mut writer = self.writer.lock();
+        let mut batch = Batch::check(records, &self.hasher);
+        let refused = core::mem::take(&mut batch.refused)
+            .into_iter()
+            .filter_map(|(i, why)| Some((batch.id(i)?, why)))
+            .collect();
+        self.apply(&mut writer, batch);
+        refused
+    }
+
+    /// Makes the map and the index hold exactly the batch's records kept.
+    fn apply(&self, writer: &mut Writer, batch: Batch) {
+        if !self.is_empty() {
+            // Removals first: a token gone from the batch is refused as early
+            // as possible.
+            let mut held = Vec::with_capacity(self.len());
+            self.entries.for_each(|id, _| held.push(*id));
+            for id in batch.missing(held) {
+                self.entries.remove(&id);
             }
         }
-        let mut gone = Vec::new();
-        self.entries.for_each(|id, _| {
-            if !wanted.contains_key(id) {
-                gone.push(*id);
+        self.entries
+            .reserve(batch.kept().saturating_sub(self.len()));
+        let Batch {
+            records,
+            keep,
+            load,
+            names,
+            ..
+        } = batch;
+        let old = core::mem::take(&mut writer.accounts);
+        let accounts = &mut writer.accounts;
+        // Records are read in the order given (in sequence: their strings
+        // are where the cache misses are), kept ones interned and made
+        // entries.
+        let kept = records.into_iter().zip(keep).map(|(record, keep)| {
+            let record = record.filter(|_| keep)?;
+            let account = accounts.intern_from(Some(&old), &self.hasher, record.account.as_str());
+            Some((record, account))
+        });
+        if self.is_empty() {
+            let mut made: Vec<Option<(TokenId, Entry)>> = kept
+                .map(|kept| {
+                    kept.map(|(record, account)| (record.id, Entry::new(record, account, false)))
+                })
+                .collect();
+            // Inserted in the map's order, so the inserts sweep its table.
+            self.entries.insert_all(
+                load.into_iter()
+                    .filter_map(|i| made.get_mut(i).and_then(Option::take)),
+            );
+        } else {
+            for (record, account) in kept.flatten() {
+                self.update(record, account);
+            }
+        }
+        writer.names = names;
+    }
+
+    /// One record of a bulk update: an unchanged token is left as it is
+    /// (its last use moved forward if the record's is later).
+    fn update(&self, record: TokenRecord, account: Arc<str>) {
+        let id = record.id;
+        let current = self.entries.with(&id, |entry| {
+            let same = entry.holds(record.account.as_str(), record.name.as_str())
+                && entry.identity.created_at == record.created_at
+                && same_verifiers(entry, &record);
+            if same {
+                if let Some(at) = record.last_used_at {
+                    entry.last_used.advance(at);
+                }
+                None
+            } else {
+                // Keep the later of memory and the record.
+                let last_used = entry.last_used.get().max(record.last_used_at);
+                Some((last_used, entry.dirty.load(Ordering::Acquire)))
             }
         });
-        for id in gone {
-            self.entries.remove(&id);
-        }
-        for (id, record) in wanted {
-            let current = self.entries.with(&id, |entry| {
-                let same = entry.identity.account == record.account
-                    && entry.identity.name == record.name
-                    && entry.identity.created_at == record.created_at
-                    && same_verifiers(entry, &record);
-                if same {
-                    if let Some(at) = record.last_used_at {
-                        entry.last_used.advance(at);
-                    }
-                    None
-                } else {
-                    // Keep the later of memory and the record.
-                    let last_used = entry.last_used.get().max(record.last_used_at);
-                    Some((last_used, entry.dirty.load(Ordering::Acquire)))
-                }
-            });
-            match current {
-                Some(None) => {}
-                Some(Some((last_used_at, dirty))) => {
-                    let record = TokenRecord {
-                        last_used_at,
-                        ..record
-                    };
-                    self.entries.insert(id, Entry::new(record, dirty));
-                }
-                None => self.entries.insert(id, Entry::new(record, false)),
+        match current {
+            Some(None) => {}
+            Some(Some((last_used_at, dirty))) => {
+                let record = TokenRecord {
+                    last_used_at,
+                    ..record
+                };
+                self.entries.insert(id, Entry::new(record, account, dirty));
             }
+            None => self.entries.insert(id, Entry::new(record, account, false)),
         }
-        *names = new_names;
-        Ok(())
     }
 }
 

@@ -105,6 +105,12 @@ impl AccountId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An id that was checked when it was first made (the keyring keeps
+    /// accounts as shared strings and gives them back as ids).
+    pub(crate) fn from_checked(account: &str) -> Self {
+        Self(account.to_string())
+    }
 }
 
 impl fmt::Display for AccountId {

@@ -387,6 +387,32 @@ fn no_verification_after_regenerate_returns_accepts_the_old_token() {
 }
 
 #[test]
+fn no_verification_after_a_bulk_resync_returns_accepts_a_token_it_dropped() {
+    let violations = revocation_race(
+        rounds(),
+        3,
+        || {
+            let k = Keyring::new();
+            let (t, r) = issue(&k, "a", "n");
+            for i in 0..8 {
+                issue(&k, "b", &format!("kept {i}"));
+            }
+            let rest: Vec<TokenRecord> = k
+                .records(None)
+                .into_iter()
+                .filter(|kept| kept.id != r.id)
+                .collect();
+            (k, t, rest)
+        },
+        |(k, t, _)| accepts(k, t, 100),
+        |(k, _, rest)| {
+            assert!(k.replace_all(rest.iter().cloned()).is_empty());
+        },
+    );
+    assert_eq!(violations, 0);
+}
+
+#[test]
 fn the_race_detects_a_keyring_that_lags_behind_removal() {
     // Positive control: a verifier that trusts a snapshot taken before the
     // removal (as a naive cache would) must be caught.
