@@ -62,7 +62,7 @@ An unknown or malformed marker, or one not followed by a fence, is refused.
 
 Each page runs in a fresh temp dir (the working directory of its blocks,
 also in $WGAUTH_PAGE_DIR), with the repository root in $WGAUTH_REPO and the
-Python venv's bin/ first in PATH once it exists. A block that runs longer than
+Python venv's bin/ first in PATH (so `python` and `pip` are the venv's). A block that runs longer than
 $WGAUTH_DOCTEST_TIMEOUT seconds (default 600: a cold `cargo build` in a
 block counts, on a 2-core CI machine) is killed with its process group and
 fails. A page stops at its first failing block; every page is run; the exit
@@ -294,9 +294,8 @@ class Page:
         self.dir = Path(tempfile.mkdtemp(prefix="wgauth-doctest-"))
         self.env = dict(os.environ, WGAUTH_REPO=str(REPO), WGAUTH_PAGE_DIR=str(self.dir), PYTHONUNBUFFERED="1")
         self.env.pop("CARGO_MANIFEST_DIR", None)
-        venv_bin = python_venv() / "bin"
-        if venv_bin.is_dir() and self.python is None:
-            self.env["PATH"] = f"{venv_bin}{os.pathsep}{self.env['PATH']}"
+        if self.python is None:  # (the venv may only be built by a later block)
+            self.env["PATH"] = f"{python_venv() / 'bin'}{os.pathsep}{self.env['PATH']}"
         ok = True
         try:
             for b in self.blocks:
