@@ -18,7 +18,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use whatsgate_auth::{Keyring, TokenId};
+use whatsgate_auth::{Keyring, KeyringError, TokenId};
 
 use crate::backend::{BadRow, RowState};
 use crate::{OpenMode, Store, StoreError};
@@ -406,33 +406,28 @@ impl Shared {
         );
     }
 
-    /// A full catch-up: the keyring becomes the snapshot (bad rows refused).
+    /// A full catch-up: the keyring becomes the snapshot (bad rows refused),
+    /// in one bulk load ([`Keyring::replace_all`]): tokens gone from the
+    /// store are removed first, then changed ones replaced one by one,
+    /// unchanged ones left alone.
     fn resync(&self, store: &mut Store) -> Result<(), StoreError> {
         let mut cursor = lock(&self.cursor);
         let snapshot = store.snapshot()?;
-        let wanted: std::collections::HashSet<TokenId> =
-            snapshot.records.iter().map(|r| r.id).collect();
-        for record in self.keyring.records(None) {
-            if !wanted.contains(&record.id) {
-                self.keyring.discard(record.id);
-            }
-        }
-        for record in snapshot.records {
-            let id = record.id;
-            let evicted = self.keyring.replace(record);
-            if !evicted.is_empty() {
-                // Two valid rows of one snapshot with the same account and
-                // name: the store is inconsistent, so neither is trusted.
-                self.keyring.discard(id);
-                for id in evicted.into_iter().chain([id]) {
-                    self.refuse(&BadRow {
-                        id: id.to_string(),
-                        why: "another row holds the same account and name".into(),
-                    });
-                }
-            }
+        // Two valid rows of one snapshot with the same account and name (or
+        // id): the store is inconsistent there, so neither is trusted.
+        for (id, why) in self.keyring.replace_all(snapshot.records) {
+            let why = match why {
+                KeyringError::DuplicateId(_) => "another row holds the same id",
+                _ => "another row holds the same account and name",
+            };
+            self.refuse(&BadRow {
+                id: id.to_string(),
+                why: why.into(),
+            });
         }
         for bad in &snapshot.bad_rows {
+            // Not in the records, so already removed; but a valid row may
+            // hold its id in another spelling (upper case): refused too.
             if let Ok(id) = bad.id.parse::<TokenId>() {
                 self.keyring.discard(id);
             }
