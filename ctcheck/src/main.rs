@@ -2,11 +2,15 @@
 //!
 //! Memcheck reports every conditional branch, memory address and system-call
 //! argument that depends on *undefined* memory. This harness marks the
-//! secrets undefined (the 32 secret characters of every presented token, the
-//! stored verifiers, every byte a token generator draws from its RNG, and,
-//! in the parsing scenario, every body character: id and checksum too),
-//! then generates and verifies tokens through the public API. The only place
-//! a secret-dependent value may become public is the core's verdict, which a
+//! secrets undefined (the 32 secret characters of every presented token and
+//! the 6 checksum characters computed over them, the stored verifiers, every
+//! byte a token generator draws from its RNG, and, in the parsing scenario,
+//! every body character: the id too), then generates and verifies tokens
+//! through the public API and, with the `surfaces` feature (the default),
+//! through the C entry points, the Python fast path's core calls and the
+//! tower layer (`surfaces.rs` says what each covers). A secret-dependent
+//! value may become public only through the core's `ct::reveal` (a verdict,
+//! or whether a byte at a header value's edge is whitespace), which a
 //! `--cfg whatsgate_ct_check` build passes through a hook; the hook here
 //! marks it defined (declassifies it). Any report is therefore a branch or a
 //! table index on secret data.
@@ -22,7 +26,10 @@
 //! with the hook switched off, so the core's own branch on its verdict is on
 //! secret data. Memcheck must report the two leaks and both of the core's
 //! verdict branches (parse and compare), or the check proves nothing
-//! (the marks would not reach the core). `scripts/test-hardening` runs both.
+//! (the marks would not reach the core). Each surface has its own: the same
+//! verification with the hook off through that surface's entry point, and
+//! for tower an inner service that branches on a token character it is
+//! handed. `scripts/test-hardening` runs both modes.
 //! Add `--native` to run without valgrind (the verdicts are still checked;
 //! the client requests are then no-ops).
 
@@ -30,6 +37,11 @@ use core::ffi::c_void;
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+#[cfg(feature = "surfaces")]
+mod surfaces;
+
+use core::ops::Range;
 
 use whatsgate_auth::rand_core::{TryCryptoRng, TryRng};
 use whatsgate_auth::{
@@ -45,14 +57,14 @@ unsafe extern "C" {
 }
 
 /// Marks bytes undefined for memcheck: from here on they are secret.
-fn mark_secret(bytes: &[u8]) {
+pub(crate) fn mark_secret(bytes: &[u8]) {
     // SAFETY: the pointer and length come from a live slice; the request only
     // changes memcheck's shadow state, never the bytes.
     unsafe { wgct_mark_secret(bytes.as_ptr().cast(), bytes.len()) }
 }
 
 /// Marks the memory of any value defined for memcheck (declassifies it).
-fn mark_public<T: ?Sized>(value: &T) {
+pub(crate) fn mark_public<T: ?Sized>(value: &T) {
     // SAFETY: the pointer and size describe one live value; the request only
     // changes memcheck's shadow state, never the bytes.
     unsafe { wgct_mark_public((value as *const T).cast(), core::mem::size_of_val(value)) }
@@ -69,7 +81,7 @@ fn error_count() -> u32 {
 }
 
 /// Whether the hook declassifies verdicts (switched off by one control).
-static DECLASSIFY: AtomicBool = AtomicBool::new(true);
+pub(crate) static DECLASSIFY: AtomicBool = AtomicBool::new(true);
 /// How many verdicts went through the hook (proves the `cfg` is on).
 static VERDICTS: AtomicU32 = AtomicU32::new(0);
 
@@ -83,12 +95,12 @@ fn declassify_verdict(verdict: &mut [u8]) {
 
 /// An RNG whose output is secret: it fills from the OS generator, then marks
 /// what it wrote undefined.
-struct SecretRng {
+pub(crate) struct SecretRng {
     /// Whether 8-byte requests (token ids, which are public by design) are
     /// left defined. `TokenFormat::generate` draws the id (8 bytes) and the
     /// secret (24 bytes) in separate requests; the keyring then looks the id
     /// up in its map, which is a public use.
-    ids_are_public: bool,
+    pub(crate) ids_are_public: bool,
 }
 
 impl TryRng for SecretRng {
@@ -140,10 +152,9 @@ impl Presented {
         presented
     }
 
-    /// Marks body characters 12..44 (the 24 secret bytes) undefined.
+    /// Marks the secret and checksum characters undefined.
     fn mark(&self, format: &TokenFormat) {
-        let start = format.prefix().len() + 12;
-        if let Some(secret) = self.text.get(start..start + 32) {
+        if let Some(secret) = self.text.get(secret_chars(format)) {
             mark_secret(secret);
         }
     }
@@ -161,6 +172,14 @@ impl Presented {
     }
 }
 
+/// Where a token's secret lives in its text: body characters 12..44 (the
+/// 24 secret bytes) and 44..50, the checksum computed over them, which
+/// tells about the secret as much as any function of it.
+pub(crate) fn secret_chars(format: &TokenFormat) -> Range<usize> {
+    let body = format.prefix().len();
+    body + 12..body + 50
+}
+
 /// A stored verifier whose bytes are undefined (secret at rest).
 fn secret_verifier(verifier: Verifier) -> Verifier {
     let bytes = verifier.to_bytes();
@@ -169,7 +188,7 @@ fn secret_verifier(verifier: Verifier) -> Verifier {
 }
 
 /// A record as loaded from a database: verifiers undefined.
-fn stored(record: &TokenRecord) -> TokenRecord {
+pub(crate) fn stored(record: &TokenRecord) -> TokenRecord {
     let mut record = record.clone();
     record.verifier = secret_verifier(record.verifier);
     record.rollover = record.rollover.map(|r| Rollover {
@@ -180,13 +199,13 @@ fn stored(record: &TokenRecord) -> TokenRecord {
 }
 
 /// Counts scenarios and verdicts that differ from what the API promises.
-struct Tally {
+pub(crate) struct Tally {
     scenarios: u32,
     wrong: u32,
 }
 
 impl Tally {
-    fn expect(&mut self, what: &str, got: bool, want: bool) {
+    pub(crate) fn expect(&mut self, what: &str, got: bool, want: bool) {
         self.scenarios += 1;
         if got != want {
             self.wrong += 1;
@@ -195,7 +214,7 @@ impl Tally {
     }
 }
 
-fn label(s: &str) -> (AccountId, TokenName) {
+pub(crate) fn label(s: &str) -> (AccountId, TokenName) {
     (
         AccountId::new("acct_ct").unwrap_or_else(|e| panic!("account: {e}")),
         TokenName::new(s).unwrap_or_else(|e| panic!("name: {e}")),
@@ -359,7 +378,8 @@ fn check_keyring(tally: &mut Tally, format: &TokenFormat) {
         // Header extraction in both profiles, then verification.
         let mut bearer = b"Bearer ".to_vec();
         bearer.extend_from_slice(&presented.text);
-        mark_secret(&bearer[7 + prefix + 12..7 + prefix + 44]);
+        let chars = secret_chars(format);
+        mark_secret(&bearer[7 + chars.start..7 + chars.end]);
         tally.expect(
             "authenticate mcp",
             ok(keyring
@@ -516,12 +536,24 @@ fn main() -> ExitCode {
                     check_keyring(&mut tally, &format);
                     check_parse_whole_body(&mut tally, &format);
                 }
+                #[cfg(feature = "surfaces")]
+                {
+                    surfaces::check_python(&mut tally, &format);
+                    surfaces::check_tower(&mut tally, &format);
+                }
             }
+            #[cfg(feature = "surfaces")]
+            surfaces::check_c(&mut tally);
+            let covered = if cfg!(feature = "surfaces") {
+                "core c python tower"
+            } else {
+                "core"
+            };
             let errors = error_count();
             let verdicts = VERDICTS.load(Ordering::Relaxed);
             println!(
                 "ctcheck: {} scenarios, {} wrong verdicts, {verdicts} verdicts declassified, \
-                 {errors} valgrind reports; kernels: {}",
+                 {errors} valgrind reports; surfaces: {covered}; kernels: {}",
                 tally.scenarios,
                 tally.wrong,
                 whatsgate_auth::ct_kernels()
@@ -548,7 +580,15 @@ fn main() -> ExitCode {
                 "ctcheck control: {leaks} valgrind reports for 2 deliberate leaks ({hits}), \
                  {core} for verification without declassification ({accepted})"
             );
-            if native || (leaks >= 2 && core >= 2) {
+            #[cfg(feature = "surfaces")]
+            let surfaces = surfaces::controls(error_count);
+            #[cfg(not(feature = "surfaces"))]
+            let surfaces: [(&str, u32); 0] = [];
+            for (what, reports) in &surfaces {
+                println!("ctcheck control: {reports} valgrind reports for {what}");
+            }
+            let blind = surfaces.iter().any(|(_, reports)| *reports == 0);
+            if native || (leaks >= 2 && core >= 2 && !blind) {
                 ExitCode::SUCCESS
             } else {
                 eprintln!(
