@@ -89,7 +89,7 @@ pub trait Applier: Sized + Sync {
 /// short poll so that dropping one (it joins its thread) is quick.
 pub const FOLLOW: FollowOptions = FollowOptions {
     bound: Duration::from_secs(3600),
-    poll: Duration::from_millis(20),
+    poll: Duration::from_millis(5),
     timeout: Duration::from_secs(5),
 };
 
