@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
     // A memory-backed directory when there is one: the store syncs each commit.
     let shm = std::path::Path::new("/dev/shm");
     let mut world = World::<Follower>::new(shm.is_dir().then_some(shm)).expect("a fresh store");
-    if let Err(why) = world.run(&ops) {
+    let result = world.run(&ops);
+    // Its store goes before the panic aborts the process.
+    drop(world);
+    if let Err(why) = result {
         panic!("{why}");
     }
 });
