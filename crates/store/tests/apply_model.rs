@@ -1,9 +1,11 @@
 //! The follower's change application against a model (issue 16): any run of
-//! writes by two hosts, replayed and lost log entries, gaps, concurrent and
-//! repeated deliveries and restarts ends with the keyring holding exactly
-//! the records the store holds (see `apply_model/harness.rs`, which the
-//! `store_apply` fuzz target runs too). Positive control: the same runs
-//! catch a follower that skips the sequence check.
+//! writes by two hosts (in the second test one is a `SyncedKeyring`, which
+//! applies its own writes at once and again from the log), replayed and
+//! lost log entries, gaps, concurrent and repeated deliveries and restarts
+//! ends with the keyring holding exactly the records the store holds (see
+//! `apply_model/harness.rs`, which the `store_apply` fuzz target runs too).
+//! Positive control: the same runs catch a follower that skips the sequence
+//! check.
 
 // Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -14,7 +16,7 @@ mod harness;
 use harness::{Op, Unchecked, World};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use whatsgate_auth_store::Follower;
+use whatsgate_auth_store::{Follower, SyncedKeyring};
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(
@@ -31,7 +33,7 @@ fn run<A: harness::Applier>(ops: &[Op]) -> Result<(), TestCaseError> {
 proptest! {
     // Each case opens a SQLite store and starts a follower: few, bounded.
     #![proptest_config(Config {
-        cases: 48,
+        cases: 32,
         failure_persistence: None,
         ..Config::default()
     })]
@@ -39,6 +41,11 @@ proptest! {
     #[test]
     fn the_follower_ends_equal_to_the_model(ops in ops()) {
         run::<Follower>(&ops)?;
+    }
+
+    #[test]
+    fn a_synced_keyring_writing_as_host_a_ends_equal_to_the_model(ops in ops()) {
+        run::<SyncedKeyring>(&ops)?;
     }
 }
 

@@ -3,7 +3,8 @@
 //! target (`fuzz/fuzz_targets/store_apply.rs` includes this file).
 //!
 //! A run is a list of [`Op`]s on a real SQLite store: writes by two hosts
-//! (create, delete, regenerate with grace), entries added to or lost from
+//! (create, delete, regenerate with grace; host A through the applier when
+//! it is a `SyncedKeyring`, which applies its own writes at once), entries added to or lost from
 //! the change log underneath (a replayed change naming a token again, a lost
 //! entry, a log that skips a `seq`: the follower must resync on a gap), and
 //! deliveries (one reader, two readers at once, a restart from a snapshot).
@@ -18,7 +19,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use whatsgate_auth::{AccountId, Keyring, Timestamp, Token, TokenId, TokenName, TokenRecord};
-use whatsgate_auth_store::{FollowOptions, Follower, OpenMode, RowState, Store, StoreError};
+use whatsgate_auth_store::{
+    FollowOptions, Follower, OpenMode, RowState, Store, StoreError, SyncedKeyring,
+};
 
 /// One step of a run. Small argument ranges, so that names collide and
 /// picks land on deleted tokens.
@@ -75,6 +78,12 @@ impl Op {
 
 /// What applies a store's change log to a keyring.
 pub trait Applier: Sized + Sync {
+    /// A host that writes through its own keyring (host A's writes then go
+    /// through it): its writes apply to the keyring at once, and again
+    /// when the log is read back.
+    fn host(&self) -> Option<&SyncedKeyring> {
+        None
+    }
     /// Starts from the store's snapshot.
     fn start(url: &str) -> Result<Self, StoreError>;
     /// The keyring it keeps.
@@ -107,6 +116,26 @@ impl Applier for Follower {
     }
     fn catch_up(&self, store: &mut Store) -> Result<(), StoreError> {
         Follower::catch_up(self, store)
+    }
+}
+
+/// A host attached to the store: host A writes through it (see
+/// [`Applier::host`]).
+impl Applier for SyncedKeyring {
+    fn start(url: &str) -> Result<Self, StoreError> {
+        SyncedKeyring::open(url, OpenMode::Existing, FOLLOW)
+    }
+    fn keyring(&self) -> &Keyring {
+        SyncedKeyring::keyring(self)
+    }
+    fn cursor(&self) -> u64 {
+        self.stats().seq
+    }
+    fn catch_up(&self, store: &mut Store) -> Result<(), StoreError> {
+        self.follower().catch_up(store)
+    }
+    fn host(&self) -> Option<&SyncedKeyring> {
+        Some(self)
     }
 }
 
@@ -206,6 +235,11 @@ impl<A: Applier> World<A> {
         self.applier.as_ref().expect("an applier is running")
     }
 
+    /// The attached host that writes for host A, if the applier is one.
+    fn host(&self, on_b: bool) -> Option<&SyncedKeyring> {
+        if on_b { None } else { self.applier().host() }
+    }
+
     fn pick(&self, pick: u8) -> Option<TokenId> {
         (!self.ever.is_empty()).then(|| self.ever[usize::from(pick) % self.ever.len()])
     }
@@ -239,7 +273,11 @@ impl<A: Applier> World<A> {
                     .model
                     .values()
                     .any(|r| r.account == account(a) && r.name == name(n));
-                match self.hosts[usize::from(on_b)].create(account(a), name(n), now) {
+                let created = match self.host(on_b) {
+                    Some(host) => host.create(account(a), name(n), now),
+                    None => self.hosts[usize::from(on_b)].create(account(a), name(n), now),
+                };
+                match created {
                     Ok((token, record)) if !taken => {
                         self.ever.push(record.id);
                         self.model.insert(record.id, record);
@@ -255,7 +293,11 @@ impl<A: Applier> World<A> {
                     return Ok(());
                 };
                 let live = self.model.contains_key(&id);
-                match self.hosts[usize::from(on_b)].delete(id) {
+                let deleted = match self.host(on_b) {
+                    Some(host) => host.delete(id),
+                    None => self.hosts[usize::from(on_b)].delete(id),
+                };
+                match deleted {
                     Ok(_) if live => {
                         self.model.remove(&id);
                     }
@@ -269,7 +311,11 @@ impl<A: Applier> World<A> {
                 };
                 let live = self.model.contains_key(&id);
                 let until = (grace > 0).then(|| Timestamp(self.now + u64::from(grace)));
-                match self.hosts[usize::from(on_b)].regenerate(id, now, until) {
+                let regenerated = match self.host(on_b) {
+                    Some(host) => host.regenerate(id, now, until),
+                    None => self.hosts[usize::from(on_b)].regenerate(id, now, until),
+                };
+                match regenerated {
                     Ok((token, record)) if live => {
                         self.model.insert(id, record);
                         self.tokens.push(token);
