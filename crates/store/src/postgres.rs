@@ -839,17 +839,24 @@ impl Backend for PgStore {
                 ..Snapshot::default()
             };
             {
-                // Streamed: a million rows are never all held as rows at once.
-                let mut rows = tx
-                    .query_typed_raw(
-                        &format!("SELECT {COLUMNS} FROM tokens"),
-                        std::iter::empty::<(&str, Type)>(),
-                    )
+                // In batches through a portal: a million rows are never all
+                // held as rows at once, and the blocking client enters its
+                // runtime once a batch, not once a row (a third of the
+                // client's time for a million rows).
+                const BATCH: i32 = 10_000;
+                let portal = tx
+                    .bind(&format!("SELECT {COLUMNS} FROM tokens"), &[])
                     .map_err(pg(doing))?;
-                while let Some(row) = rows.next().map_err(pg(doing))? {
-                    match decode(&row, 0) {
-                        Ok(record) => snapshot.records.push(record),
-                        Err(bad) => snapshot.bad_rows.push(bad),
+                loop {
+                    let rows = tx.query_portal(&portal, BATCH).map_err(pg(doing))?;
+                    for row in &rows {
+                        match decode(row, 0) {
+                            Ok(record) => snapshot.records.push(record),
+                            Err(bad) => snapshot.bad_rows.push(bad),
+                        }
+                    }
+                    if rows.len() < BATCH as usize {
+                        break;
                     }
                 }
             }
