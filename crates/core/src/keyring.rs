@@ -765,7 +765,7 @@ impl Keyring {
         // are where the cache misses are), kept ones interned and made
         // entries.
         let kept = records.into_iter().zip(keep).map(|(record, keep)| {
-            let record = record.filter(|_| keep)?;
+            let record = keep.then_some(record)?;
             let account = accounts.intern_from(Some(&old), &self.hasher, record.account.as_str());
             Some((record, account))
         });

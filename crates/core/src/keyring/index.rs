@@ -161,8 +161,8 @@ impl Accounts {
 /// A batch of records, checked as a whole: which contradict one another,
 /// and the name index of the rest.
 pub(super) struct Batch {
-    /// The records, in the order given; a bulk load takes them out.
-    pub(super) records: Vec<Option<TokenRecord>>,
+    /// The records, in the order given.
+    pub(super) records: Vec<TokenRecord>,
     /// Whether each record is kept.
     pub(super) keep: Vec<bool>,
     /// The indexes of the records kept, in the order to insert them.
@@ -253,7 +253,7 @@ impl Batch {
 
         let (kept_keys, load) = by_id.into_iter().filter(|&(_, i)| keep[i]).unzip();
         Self {
-            records: records.into_iter().map(Some).collect(),
+            records,
             keep,
             load,
             refused,
@@ -288,6 +288,6 @@ impl Batch {
 
     /// The id of the record at `index`.
     pub(super) fn id(&self, index: usize) -> Option<TokenId> {
-        self.records.get(index)?.as_ref().map(|r| r.id)
+        self.records.get(index).map(|r| r.id)
     }
 }
