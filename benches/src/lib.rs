@@ -72,6 +72,45 @@ impl Fixture {
     }
 }
 
+/// `n` stored records of `accounts` accounts (`acct_N`), as a store would
+/// hand them to a node: 20-character names, ids and verifiers spread like
+/// random ones (a seeded SplitMix64, so building a million takes no
+/// hashing), in the order of their ids' seeds, so neither accounts nor ids
+/// come sorted.
+///
+/// # Panics
+/// Never for `accounts` ≥ 1 (the labels are valid).
+pub fn bulk_records(n: usize, accounts: usize, seed: u64) -> Vec<TokenRecord> {
+    let mut state = seed;
+    let mut next = move || {
+        // SplitMix64 (Steele, Lea, Flood 2014).
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut verifier = [0u8; 32];
+    (0..n)
+        .map(|i| {
+            for chunk in verifier.chunks_exact_mut(8) {
+                chunk.copy_from_slice(&next().to_le_bytes());
+            }
+            TokenRecord {
+                id: whatsgate_auth::TokenId::from_bytes(next().to_le_bytes()),
+                account: AccountId::new(&format!("acct_{}", i % accounts.max(1)))
+                    .unwrap_or_else(|e| panic!("account id: {e}")),
+                name: TokenName::new(&format!("bulk token {i:09}"))
+                    .unwrap_or_else(|e| panic!("name: {e}")),
+                verifier: whatsgate_auth::Verifier::from_bytes(verifier),
+                created_at: NOW,
+                last_used_at: None,
+                rollover: None,
+            }
+        })
+        .collect()
+}
+
 /// A token's text as a [`TokenText`].
 ///
 /// # Panics
@@ -391,6 +430,19 @@ mod tests {
             );
             assert!(fixture.keyring.verify(&changed, NOW).is_err());
         }
+    }
+
+    #[test]
+    fn bulk_records_load_whole_and_unique() {
+        let records = super::bulk_records(10_000, 100, 3);
+        assert_eq!(records[5].name.as_str().chars().count(), 20);
+        let keyring = Keyring::from_records(TokenFormat::DEFAULT, records.clone()).unwrap();
+        assert_eq!(keyring.len(), 10_000);
+        assert_eq!(keyring.records(Some("acct_7")).len(), 100);
+        // Positive control: a repeated record is caught.
+        let mut twice = records;
+        twice.push(twice[0].clone());
+        assert!(Keyring::from_records(TokenFormat::DEFAULT, twice).is_err());
     }
 
     #[test]
