@@ -196,8 +196,8 @@ unsafe fn authenticate_values(
 /// Authenticates a REST request from the values of its `Access-Token`
 /// header: pass every value received, in order (`count` 0 when there is
 /// none); two or more values are refused, as are values with NUL, CR, LF,
-/// non-ASCII bytes, or over 4096 bytes. Surrounding spaces and tabs are
-/// trimmed.
+/// non-ASCII bytes, or over 4096 bytes once the surrounding spaces and
+/// tabs are stripped (the same rule on every surface).
 ///
 /// On `WGA_OK` writes who the request is to `*principal_out` (pass NULL when
 /// that is not needed: it saves copying the principal). Otherwise returns

@@ -610,7 +610,7 @@ static void test_verify_entry_points(void) {
   vals[1] = NULL;
   CHECK_STATUS(wga_keyring_verify_access_token(kr, vals, lens, 2, NOW, &p),
                WGA_NULL_PARAMETER);
-  /* A huge claimed length is refused without being read past the limit. */
+  /* A length no buffer can have (over PTRDIFF_MAX) is refused unread. */
   lens[0] = SIZE_MAX;
   CHECK_STATUS(wga_keyring_verify_access_token(kr, vals, lens, 1, NOW, &p),
                WGA_ACCESS_TOKEN_INVALID);
