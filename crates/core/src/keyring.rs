@@ -240,6 +240,10 @@ struct Writer {
 ///   accepts the old secret (unless a grace period was asked for).
 /// - **Last use is batched**: verification records it in memory;
 ///   [`Keyring::take_last_used`] hands the changes to the host to store.
+/// - **Loading in bulk**: [`Keyring::from_records`] builds a keyring from
+///   stored records, [`Keyring::sync`] and [`Keyring::replace_all`] make one
+///   hold a new set (a follower's snapshot), several times faster than a
+///   call per record; each account's string is kept once.
 ///
 /// ```
 /// use whatsgate_auth::{AccountId, Keyring, OsRng, Profile, Timestamp, TokenName};
