@@ -35,8 +35,6 @@
 
 use core::fmt;
 
-use subtle::ConstantTimeEq;
-
 use crate::ct;
 
 /// The longest header value, counted after its surrounding spaces and tabs
@@ -220,7 +218,7 @@ trait TrimOws {
 /// HTTP servers strip OWS in plain sight before any layer runs, and no token
 /// character is OWS, so for a token the answer never depends on its secret.
 fn is_ows(b: &u8) -> bool {
-    ct::reveal(b.ct_eq(&b' ') | b.ct_eq(&b'\t'))
+    ct::reveal_bit(u8::from(*b == b' ') | u8::from(*b == b'\t'))
 }
 
 impl TrimOws for [u8] {

@@ -24,15 +24,23 @@ use subtle::Choice;
 /// every other use of secret data is then reported.
 #[inline(always)]
 pub(crate) fn reveal(verdict: Choice) -> bool {
+    reveal_bit(verdict.unwrap_u8())
+}
+
+/// [`reveal`] for a 0 or 1 computed without a branch, where making a
+/// `Choice` would cost more than the test itself: subtle's optimization
+/// barrier is a stack round trip, and a byte scan pays it per byte.
+#[inline(always)]
+pub(crate) fn reveal_bit(bit: u8) -> bool {
     #[cfg(all(whatsgate_ct_check, feature = "std"))]
     {
-        let mut byte = verdict.unwrap_u8();
+        let mut byte = bit;
         declassify::run(core::slice::from_mut(&mut byte));
         byte == 1
     }
     #[cfg(not(all(whatsgate_ct_check, feature = "std")))]
     {
-        bool::from(verdict)
+        bit == 1
     }
 }
 
