@@ -206,6 +206,33 @@ impl Follower {
         Ok(())
     }
 
+    /// Runs one write of this host's and applies its effect to the keyring
+    /// (`write`), then catches up, with the cursor held throughout. Held,
+    /// because otherwise the follow thread could apply the write's change
+    /// and a later one (another host deleting the same token) before
+    /// `write` applies its own effect, which would then put back what the
+    /// later change removed, unseen by any catch-up: a deleted token
+    /// accepted here. A failed catch-up is only logged: the write's effect
+    /// is applied, and the follow thread reads the log from the cursor.
+    ///
+    /// # Errors
+    /// `write`'s error; nothing is caught up then.
+    pub(crate) fn write_through<T>(
+        &self,
+        store: &mut Store,
+        write: impl FnOnce(&mut Store, &Keyring) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let shared = &self.shared;
+        let cursor = lock(&shared.cursor);
+        let value = write(store, &shared.keyring)?;
+        let started = shared.now_ms();
+        match shared.apply_from(cursor, store) {
+            Ok(()) => shared.confirm(started),
+            Err(e) => log::warn!("token store {}: reading back a write: {e}", store.url()),
+        }
+        Ok(value)
+    }
+
     /// Counters and state, for metrics and health checks.
     pub fn stats(&self) -> FollowerStats {
         let shared = &self.shared;
@@ -347,7 +374,15 @@ impl Shared {
 
     /// Applies the log after the cursor, in order, up to the head.
     fn apply(&self, store: &mut Store) -> Result<(), StoreError> {
-        let mut cursor = lock(&self.cursor);
+        self.apply_from(lock(&self.cursor), store)
+    }
+
+    /// [`Shared::apply`] with the cursor already held.
+    fn apply_from(
+        &self,
+        mut cursor: MutexGuard<'_, u64>,
+        store: &mut Store,
+    ) -> Result<(), StoreError> {
         loop {
             let changes = store.changes_since(*cursor, BATCH)?;
             let reached_head = changes.len() < BATCH;

@@ -78,14 +78,6 @@ impl SyncedKeyring {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads this host's own write back from the log (best effort: the
-    /// follow thread does it too, and the write has already been applied).
-    fn catch_up(&self, writer: &mut Store) {
-        if let Err(e) = self.follower.catch_up(writer) {
-            log::warn!("token store {}: reading back a write: {e}", writer.url());
-        }
-    }
-
     /// Issues a token in the store; returns the plaintext token (show it
     /// once) and its record.
     ///
@@ -97,11 +89,12 @@ impl SyncedKeyring {
         name: TokenName,
         now: Timestamp,
     ) -> Result<(Token, TokenRecord), StoreError> {
-        let mut writer = self.writer();
-        let (token, record) = writer.create(account, name, now)?;
-        self.keyring().replace(record.clone());
-        self.catch_up(&mut writer);
-        Ok((token, record))
+        self.follower
+            .write_through(&mut self.writer(), |store, keyring| {
+                let (token, record) = store.create(account, name, now)?;
+                keyring.replace(record.clone());
+                Ok((token, record))
+            })
     }
 
     /// Deletes a token from the store; refused on this host once this
@@ -110,12 +103,13 @@ impl SyncedKeyring {
     /// # Errors
     /// As [`Store::delete`].
     pub fn delete(&self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
-        let mut writer = self.writer();
-        let deleted = writer.delete(id)?;
-        // Committed: refuse it here whatever happens next.
-        self.keyring().discard(id);
-        self.catch_up(&mut writer);
-        Ok(deleted)
+        self.follower
+            .write_through(&mut self.writer(), |store, keyring| {
+                let deleted = store.delete(id)?;
+                // Committed: refuse it here whatever happens next.
+                keyring.discard(id);
+                Ok(deleted)
+            })
     }
 
     /// Regenerates a token's secret in the store (see
@@ -130,11 +124,12 @@ impl SyncedKeyring {
         now: Timestamp,
         grace_until: Option<Timestamp>,
     ) -> Result<(Token, TokenRecord), StoreError> {
-        let mut writer = self.writer();
-        let (token, record) = writer.regenerate(id, now, grace_until)?;
-        self.keyring().replace(record.clone());
-        self.catch_up(&mut writer);
-        Ok((token, record))
+        self.follower
+            .write_through(&mut self.writer(), |store, keyring| {
+                let (token, record) = store.regenerate(id, now, grace_until)?;
+                keyring.replace(record.clone());
+                Ok((token, record))
+            })
     }
 
     /// Every record in the store, or those of one account.
