@@ -78,14 +78,25 @@ impl PyTokenRecord {
     }
 
     /// Until when (exclusive; an aware `datetime` in UTC) the previous
-    /// secret is still accepted after a regeneration with a grace period,
-    /// or None.
+    /// secret is still accepted after a regeneration with a grace period
+    /// (`regenerate(..., grace_until=...)`), or None. The core's `rollover`.
     #[getter]
-    fn grace_until<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn rollover_until<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.inner
             .rollover
             .map(|r| datetime(py, r.until))
             .transpose()
+    }
+
+    /// The former name of `rollover_until`, kept for existing callers;
+    /// warns with a DeprecationWarning.
+    #[getter]
+    fn grace_until<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        deprecated(
+            py,
+            "TokenRecord.grace_until is deprecated: read TokenRecord.rollover_until",
+        )?;
+        self.rollover_until(py)
     }
 
     /// The record as a JSON-safe dict, in the core's versioned wire form

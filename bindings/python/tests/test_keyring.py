@@ -61,7 +61,7 @@ def test_generate_returns_a_token_and_its_record_only() -> None:
     assert (record.name, record.account) == ("Production API", "acct_42")
     assert record.created_at.tzinfo is timezone.utc
     assert before <= record.created_at.timestamp() <= time.time()
-    assert record.last_used_at is None and record.grace_until is None
+    assert record.last_used_at is None and record.rollover_until is None
     assert len(record.id) == 16 and int(record.id, 16) >= 0
     keyring = Keyring()
     with pytest.raises(InvalidToken):  # not in any keyring yet
@@ -125,8 +125,8 @@ def test_regenerate_with_a_grace_period(keyring: Keyring) -> None:
     token, record = keyring.create(account="acct", name="Rolling")
     now = int(time.time())
     new_token, new_record = keyring.regenerate(record.id, grace_until=now + 3600)
-    assert new_record.grace_until == datetime.fromtimestamp(now + 3600, timezone.utc)
-    assert new_record.grace_until is not None and new_record.grace_until.tzinfo is timezone.utc
+    assert new_record.rollover_until == datetime.fromtimestamp(now + 3600, timezone.utc)
+    assert new_record.rollover_until is not None and new_record.rollover_until.tzinfo is timezone.utc
     assert keyring.verify_access_token(token).token_id == record.id
     assert keyring.verify_access_token(new_token).token_id == record.id
     # The old token stops at the end of the grace period.
@@ -135,7 +135,7 @@ def test_regenerate_with_a_grace_period(keyring: Keyring) -> None:
     assert keyring.verify_access_token(new_token, now=now + 3600).token_id == record.id
     # A grace period in the past is none at all.
     newest, newest_record = keyring.regenerate(record.id, grace_until=now - 1)
-    assert newest_record.grace_until is None
+    assert newest_record.rollover_until is None
     with pytest.raises(InvalidToken):
         keyring.verify_access_token(new_token)
 

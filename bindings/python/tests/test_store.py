@@ -188,7 +188,7 @@ def test_lifecycle_errors_are_those_of_a_keyring_in_memory(writer: Keyring, read
         writer.delete("not-an-id")
     # Regeneration with a grace period: the old token keeps working until then, everywhere.
     new_token, new_record = writer.regenerate(record.id, grace_until=int(time.time()) + 3600)
-    assert new_record.grace_until is not None
+    assert new_record.rollover_until is not None
     eventually(lambda: accepts(reader, new_token), "the other keyring accepts the new secret")
     assert accepts(reader, token) and accepts(writer, token)
 

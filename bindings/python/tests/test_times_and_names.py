@@ -26,7 +26,7 @@ def test_record_instants_are_aware_utc_datetimes() -> None:
     token, record = keyring.create(account="acct", name="one")
     assert isinstance(record.created_at, datetime) and record.created_at.tzinfo is UTC
     assert before <= record.created_at <= datetime.now(UTC)
-    assert record.last_used_at is None and record.grace_until is None
+    assert record.last_used_at is None and record.rollover_until is None
     keyring.verify_access_token(token, now=1_800_000_000)
     used = keyring.get(record.id)
     assert used is not None and used.last_used_at == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
@@ -44,10 +44,10 @@ def test_grace_until_takes_datetimes_ints_and_floats() -> None:
     target = datetime.fromtimestamp(now + 3600, UTC)
     for given in (now + 3600, now + 3600.0, now + 3600.999, target, target.astimezone(EST), target + timedelta(microseconds=999_999)):
         _, rolled = keyring.regenerate(record.id, grace_until=given)
-        assert rolled.grace_until == target, given
+        assert rolled.rollover_until == target, given
     # Floats are floored, not rounded: positive control with a value that rounds up.
     _, rolled = keyring.regenerate(record.id, grace_until=now + 3600.6)
-    assert rolled.grace_until == target != datetime.fromtimestamp(round(now + 3600.6), UTC)
+    assert rolled.rollover_until == target != datetime.fromtimestamp(round(now + 3600.6), UTC)
     assert math.floor(now + 3600.6) == now + 3600
     # The README's call: a float from time.time() (it used to raise TypeError).
     old, rolled = keyring.regenerate(record.id)
@@ -73,7 +73,7 @@ def test_bad_instants_are_refused_with_a_clear_error() -> None:
             keyring.regenerate(record.id, grace_until=out_of_range)
     # Nothing changed: every call above was refused before the keyring was touched.
     got = keyring.get(record.id)
-    assert got is not None and got.grace_until is None
+    assert got is not None and got.rollover_until is None
     assert got.to_dict()["verifier"] == record.to_dict()["verifier"]
 
 
@@ -83,9 +83,9 @@ def test_an_attached_keyring_takes_the_same_instants(tmp_path: Path) -> None:
         when = datetime.now(EST) + timedelta(hours=2)
         _, rolled = keyring.regenerate(record.id, grace_until=when)
         expected = datetime.fromtimestamp(math.floor(when.timestamp()), UTC)
-        assert rolled.grace_until == expected
+        assert rolled.rollover_until == expected
         (stored,) = keyring.records()
-        assert stored.grace_until == expected and stored.created_at.tzinfo is UTC
+        assert stored.rollover_until == expected and stored.created_at.tzinfo is UTC
 
 
 def test_create_takes_keywords_only() -> None:
@@ -110,6 +110,24 @@ def test_issue_is_a_deprecated_alias_in_its_old_order() -> None:
         keyring.create(account="acct_2", name="No warning")  # positive control: create is silent
         with pytest.raises(DeprecationWarning):
             keyring.issue("Again", "acct_1")  # type: ignore[deprecated]
+
+
+def test_grace_until_is_a_deprecated_alias_of_rollover_until() -> None:
+    keyring = Keyring()
+    _, plain = keyring.create(account="acct_1", name="plain")
+    _, rolled = keyring.regenerate(plain.id, grace_until=1_900_000_000)
+    for record, until in [(plain, None), (rolled, datetime.fromtimestamp(1_900_000_000, UTC))]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # rollover_until itself is silent
+            assert record.rollover_until == until
+        with pytest.warns(DeprecationWarning, match=r"read TokenRecord\.rollover_until") as caught:
+            old = record.grace_until  # type: ignore[deprecated]
+        assert caught[0].filename == __file__  # points at the caller's line
+        assert old == record.rollover_until
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DeprecationWarning):  # positive control: the filter catches the alias
+            _ = rolled.grace_until  # type: ignore[deprecated]
 
 
 def test_generate_takes_keywords_and_warns_for_the_old_order() -> None:
@@ -156,7 +174,7 @@ def full_record() -> TokenRecord:
     keyring.verify_access_token(token)
     keyring.regenerate(record.id, grace_until=time.time() + 60)
     got = keyring.get(record.id)
-    assert got is not None and got.last_used_at is not None and got.grace_until is not None
+    assert got is not None and got.last_used_at is not None and got.rollover_until is not None
     return got
 
 

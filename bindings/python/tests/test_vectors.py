@@ -167,4 +167,4 @@ def test_records_round_trip_through_to_dict(header_cases: dict[str, Any]) -> Non
         assert record.name == raw["name"]
         assert record.created_at == at(raw["created_at"])
         assert record.last_used_at == (None if raw["last_used_at"] is None else at(raw["last_used_at"]))
-        assert record.grace_until == (at(raw["rollover"]["until"]) if "rollover" in raw else None)
+        assert record.rollover_until == (at(raw["rollover"]["until"]) if "rollover" in raw else None)

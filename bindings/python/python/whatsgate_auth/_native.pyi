@@ -100,8 +100,11 @@ class TokenRecord:
     def last_used_at(self) -> datetime | None:
         """When the token last authenticated a request (aware, UTC), or None."""
     @property
-    def grace_until(self) -> datetime | None:
+    def rollover_until(self) -> datetime | None:
         """Until when the previous secret is still accepted (aware, UTC), or None."""
+    @property
+    @deprecated("TokenRecord.grace_until is deprecated: read TokenRecord.rollover_until")
+    def grace_until(self) -> datetime | None: ...
     def to_dict(self) -> dict[str, Any]:
         """The core's wire form (``"format": 1``): instants are Unix seconds (int) there."""
     @staticmethod
