@@ -6,7 +6,7 @@
 //! - `per_record_replace`: `Keyring::replace` per record into a new
 //!   keyring: what the store's follower did before the bulk load (the floor
 //!   this is measured against);
-//! - `per_record_insert`: `Keyring::insert` per record;
+//! - `per_record_insert`: `Keyring::add` per record;
 //! - `from_records`: `Keyring::from_records`, the bulk constructor;
 //! - `replace_all_unchanged`: `Keyring::replace_all` of the same records
 //!   into a keyring that already holds them (a resync that finds nothing
@@ -52,7 +52,7 @@ fn group(c: &mut Criterion, label: &str, n: usize, samples: usize) {
             |records: Vec<TokenRecord>| {
                 let keyring = Keyring::new();
                 for record in records {
-                    black_box(keyring.insert(record)).ok();
+                    black_box(keyring.add(record)).ok();
                 }
                 keyring
             },

@@ -60,10 +60,10 @@ impl Fixture {
             let name =
                 TokenName::new(&format!("token {i}")).unwrap_or_else(|e| panic!("name: {e}"));
             let (token, record) =
-                TokenRecord::issue(&TokenFormat::DEFAULT, &mut rng, account, name, NOW)
+                TokenRecord::create(&TokenFormat::DEFAULT, &mut rng, account, name, NOW)
                     .unwrap_or_else(|e| panic!("issue: {e}"));
             keyring
-                .insert(record)
+                .add(record)
                 .unwrap_or_else(|e| panic!("insert: {e}"));
             tokens.push(text(token.expose_secret()));
         }
@@ -438,7 +438,7 @@ mod tests {
         assert_eq!(records[5].name.as_str().chars().count(), 20);
         let keyring = Keyring::from_records(TokenFormat::DEFAULT, records.clone()).unwrap();
         assert_eq!(keyring.len(), 10_000);
-        assert_eq!(keyring.records(Some("acct_7")).len(), 100);
+        assert_eq!(keyring.list(Some("acct_7")).len(), 100);
         // Positive control: a repeated record is caught.
         let mut twice = records;
         twice.push(twice[0].clone());

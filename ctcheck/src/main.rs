@@ -288,8 +288,8 @@ fn check_generate(tally: &mut Tally, format: &TokenFormat) -> (Token, TokenRecor
     drop(token);
 
     let (account, name) = label("generated");
-    let issued = TokenRecord::issue(format, &mut rng, account, name, Timestamp(1_000));
-    tally.expect("TokenRecord::issue", issued.is_ok(), true);
+    let issued = TokenRecord::create(format, &mut rng, account, name, Timestamp(1_000));
+    tally.expect("TokenRecord::create", issued.is_ok(), true);
     let (token, mut record) = issued.unwrap_or_else(|_| panic!("OS RNG failed"));
     let old = Presented::from_token(&token, format);
     let regenerated = record.regenerate(format, &mut rng, Timestamp(1_000), Some(Timestamp(2_000)));
@@ -312,8 +312,8 @@ fn check_keyring(tally: &mut Tally, format: &TokenFormat) {
 
     // Records issued by the keyring itself: secrets undefined from the RNG on.
     let (account, name) = label("issued");
-    let issued = keyring.issue(&mut rng, account, name, now);
-    tally.expect("Keyring::issue", issued.is_ok(), true);
+    let issued = keyring.create(&mut rng, account, name, now);
+    tally.expect("Keyring::create", issued.is_ok(), true);
     let (token, _) = issued.unwrap_or_else(|e| panic!("issue: {e}"));
     let issued_token = Presented::from_token(&token, format);
     drop(token);
@@ -330,11 +330,11 @@ fn check_keyring(tally: &mut Tally, format: &TokenFormat) {
     let mut tokens = Vec::new();
     for i in 0..4 {
         let (account, name) = label(&format!("loaded {i}"));
-        let (token, record) = TokenRecord::issue(format, &mut plain, account, name, now)
+        let (token, record) = TokenRecord::create(format, &mut plain, account, name, now)
             .unwrap_or_else(|_| panic!("OS RNG failed"));
         mark_public(&record);
-        let inserted = keyring.insert(stored(&record));
-        tally.expect("Keyring::insert", inserted.is_ok(), true);
+        let inserted = keyring.add(stored(&record));
+        tally.expect("Keyring::add", inserted.is_ok(), true);
         tokens.push((Presented::from_token(&token, format), record));
     }
 
@@ -412,8 +412,8 @@ fn check_keyring(tally: &mut Tally, format: &TokenFormat) {
 
     // Deleted record.
     let (deleted, deleted_record) = &tokens[0];
-    let removed = keyring.remove(deleted_record.id);
-    tally.expect("Keyring::remove", removed.is_ok(), true);
+    let removed = keyring.delete(deleted_record.id);
+    tally.expect("Keyring::delete", removed.is_ok(), true);
     tally.expect("deleted", ok(keyring.verify(&deleted.text, now)), false);
 
     // Regeneration with a grace period: old and new secrets both accepted
@@ -496,7 +496,7 @@ fn undeclassified_verify() -> bool {
         ids_are_public: true,
     };
     let (token, _) = keyring
-        .issue(&mut rng, account, name, Timestamp(1))
+        .create(&mut rng, account, name, Timestamp(1))
         .unwrap_or_else(|e| panic!("issue: {e}"));
     let presented = Presented::from_token(&token, &format);
     DECLASSIFY.store(false, Ordering::Relaxed);

@@ -60,7 +60,7 @@ fn fixture(format: &TokenFormat) -> Fixture {
     let mut tokens = Vec::new();
     for i in 0..2 {
         let (account, name) = label(&format!("surface {i}"));
-        let (token, record) = TokenRecord::issue(format, &mut rng, account, name, Timestamp(NOW))
+        let (token, record) = TokenRecord::create(format, &mut rng, account, name, Timestamp(NOW))
             .unwrap_or_else(|_| panic!("OS RNG failed"));
         mark_public(&token);
         mark_public(&record);
@@ -246,8 +246,8 @@ fn python_keyring(format: &TokenFormat, records: &[TokenRecord]) -> Keyring {
     let keyring = Keyring::with_format(*format);
     for record in records {
         keyring
-            .insert(stored(record))
-            .unwrap_or_else(|e| panic!("insert: {e}"));
+            .add(stored(record))
+            .unwrap_or_else(|e| panic!("add: {e}"));
     }
     keyring
 }

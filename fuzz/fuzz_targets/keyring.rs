@@ -152,7 +152,7 @@ impl State {
             Op::Issue { account, name } => {
                 let (account, name) = label(account, name);
                 let taken = self.name_taken(&account, &name);
-                match self.keyring.issue(&mut self.rng, account, name, self.now) {
+                match self.keyring.create(&mut self.rng, account, name, self.now) {
                     Ok((token, record)) => {
                         assert!(!taken, "issued a duplicate name");
                         let text = token.expose_secret().as_bytes().to_vec();
@@ -182,7 +182,7 @@ impl State {
                     inner: SeqRng(self.rng.0 ^ 1),
                 };
                 let before = self.keyring.len();
-                let result = self.keyring.issue(&mut rng, account, name, self.now);
+                let result = self.keyring.create(&mut rng, account, name, self.now);
                 assert!(matches!(
                     result,
                     Err(KeyringError::Rng(_) | KeyringError::DuplicateName { .. })
@@ -192,18 +192,18 @@ impl State {
             Op::Remove { slot } => {
                 let Some(id) = self.slot(slot) else {
                     let unknown = TokenId::from_bytes([0xff; 8]);
-                    assert!(self.keyring.remove(unknown).is_err());
+                    assert!(self.keyring.delete(unknown).is_err());
                     return;
                 };
                 let removed = self
                     .keyring
-                    .remove(id)
-                    .unwrap_or_else(|e| panic!("remove: {e}"));
+                    .delete(id)
+                    .unwrap_or_else(|e| panic!("delete: {e}"));
                 assert_eq!(removed.id, id);
                 let mut m = self.live.remove(&id).unwrap_or_else(|| unreachable!());
                 m.record.last_used_at = self.last_used.remove(&id).filter(|t| t.0 != 0);
                 self.dirty.remove(&id);
-                assert!(self.keyring.remove(id).is_err(), "removed twice");
+                assert!(self.keyring.delete(id).is_err(), "removed twice");
                 self.removed.push(m);
             }
             Op::Regenerate { slot, grace } => {
@@ -242,7 +242,7 @@ impl State {
                 let id = m.record.id;
                 let duplicate_id = self.live.contains_key(&id);
                 let taken = self.name_taken(&m.record.account, &m.record.name);
-                match self.keyring.insert(m.record.clone()) {
+                match self.keyring.add(m.record.clone()) {
                     Ok(()) => {
                         assert!(!duplicate_id && !taken, "insert accepted a duplicate");
                         self.last_used
@@ -338,7 +338,7 @@ impl State {
 
     fn check_records(&self) {
         assert_eq!(self.keyring.len(), self.live.len());
-        let records = self.keyring.records(None);
+        let records = self.keyring.list(None);
         assert_eq!(records.len(), self.live.len());
         for record in records {
             let m = self

@@ -77,7 +77,7 @@ fn verify_through_the_c_abi_vs_rust() {
     let mut token = None;
     for i in 0..RECORDS {
         let (t, record) = rust
-            .issue(
+            .create(
                 &mut OsRng,
                 AccountId::new(&format!("acct_{}", i % 50)).unwrap(),
                 TokenName::new(&format!("token {i}")).unwrap(),

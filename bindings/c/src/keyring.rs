@@ -223,7 +223,7 @@ pub unsafe extern "C" fn wga_keyring_add(
             Err(e) => return e,
         };
         match record.read() {
-            Ok(record) => match keyring.insert(record) {
+            Ok(record) => match keyring.add(record) {
                 Ok(()) => wga_status::WGA_OK,
                 Err(e) => e.into(),
             },
@@ -338,7 +338,7 @@ pub unsafe extern "C" fn wga_keyring_create(
             Some(synced) => through_store(|| synced.create(account, name, instant(now))),
             None => keyring
                 .keyring()
-                .issue(&mut OsRng, account, name, instant(now))
+                .create(&mut OsRng, account, name, instant(now))
                 .map_err(wga_status::from),
         };
         match created {
@@ -409,7 +409,7 @@ pub unsafe extern "C" fn wga_keyring_delete(
         };
         let removed = match keyring.synced() {
             Some(synced) => through_store(|| synced.delete(id)).map(drop),
-            None => keyring.keyring().remove(id).map(drop).map_err(wga_status::from),
+            None => keyring.keyring().delete(id).map(drop).map_err(wga_status::from),
         };
         match removed {
             Ok(()) => wga_status::WGA_OK,
@@ -568,7 +568,7 @@ pub unsafe extern "C" fn wga_keyring_list(
                 }
                 Err(e) => return e,
             },
-            None => keyring.keyring().records(account),
+            None => keyring.keyring().list(account),
         };
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { list_out.write(wga_record_list::into_raw(records)) };

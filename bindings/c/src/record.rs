@@ -305,7 +305,7 @@ pub unsafe extern "C" fn wga_generate_token(
         if let Err(e) = check_token_buffer(token_buf_len, token_len) {
             return e;
         }
-        match TokenRecord::issue(&TokenFormat::DEFAULT, &mut OsRng, account, name, instant(now)) {
+        match TokenRecord::create(&TokenFormat::DEFAULT, &mut OsRng, account, name, instant(now)) {
             Ok((token, record)) => {
                 write_issued(&token, &record, token_buf, token_len, record_out);
                 wga_status::WGA_OK

@@ -229,7 +229,7 @@ impl PyKeyring {
         }
         let record = record.cast::<PyTokenRecord>()?;
         self.inner
-            .insert(record.get().inner.clone())
+            .add(record.get().inner.clone())
             .map_err(keyring_error)
     }
 
@@ -248,7 +248,7 @@ impl PyKeyring {
         let (token, record) = match self.attached() {
             None => self
                 .inner
-                .issue(&mut OsRng, account, name, now)
+                .create(&mut OsRng, account, name, now)
                 .map_err(keyring_error)?,
             Some(store) => py
                 .detach(|| store.with(|synced| synced.create(account, name, now)))
@@ -280,7 +280,7 @@ impl PyKeyring {
     fn delete(&self, py: Python<'_>, token_id: &str) -> PyResult<Option<PyTokenRecord>> {
         let id = parse_token_id(token_id)?;
         let record = match self.attached() {
-            None => Some(self.inner.remove(id).map_err(keyring_error)?),
+            None => Some(self.inner.delete(id).map_err(keyring_error)?),
             Some(store) => py
                 .detach(|| store.with(|synced| synced.delete(id)))
                 .map_err(refused)?,
@@ -332,7 +332,7 @@ impl PyKeyring {
     #[pyo3(signature = (account = None))]
     fn records(&self, py: Python<'_>, account: Option<&str>) -> PyResult<Vec<PyTokenRecord>> {
         let records = match self.attached() {
-            None => self.inner.records(account),
+            None => self.inner.list(account),
             Some(store) => py
                 .detach(|| store.with(|synced| synced.list(account)))
                 .map_err(refused)?,

@@ -667,7 +667,7 @@ fn a_store_from_the_first_release_is_upgraded_and_keeps_its_tokens() {
     use whatsgate_auth_test_support::release1;
     let env = Env::new();
     // The first release's schema and INSERT, verbatim.
-    let (token, record) = TokenRecord::issue(
+    let (token, record) = TokenRecord::create(
         &TokenFormat::DEFAULT,
         &mut OsRng,
         AccountId::new("acct_1").expect("account"),

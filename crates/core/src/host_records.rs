@@ -8,7 +8,7 @@
 //! use whatsgate_auth::{AccountId, OsRng, Timestamp, TokenFormat, TokenName, TokenRecord};
 //!
 //! let now = Timestamp::now();
-//! let (token, record) = TokenRecord::issue(
+//! let (token, record) = TokenRecord::create(
 //!     &TokenFormat::DEFAULT,
 //!     &mut OsRng,
 //!     AccountId::new("acct_42")?,

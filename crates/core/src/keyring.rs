@@ -235,7 +235,7 @@ struct Writer {
 ///   most once a second; [`Keyring::verify`] also
 ///   takes a reference on the principal it returns. Writers are serialised
 ///   among themselves only.
-/// - **Revocation is immediate**: once [`Keyring::remove`] or
+/// - **Revocation is immediate**: once [`Keyring::delete`] or
 ///   [`Keyring::regenerate`] returns, no verification that starts afterwards
 ///   accepts the old secret (unless a grace period was asked for).
 /// - **Last use is batched**: verification records it in memory;
@@ -251,13 +251,13 @@ struct Writer {
 /// let keyring = Keyring::new();
 /// let now = Timestamp::now();
 /// let account = AccountId::new("acct_42")?;
-/// let (token, record) = keyring.issue(&mut OsRng, account, TokenName::new("Production API")?, now)?;
+/// let (token, record) = keyring.create(&mut OsRng, account, TokenName::new("Production API")?, now)?;
 ///
 /// let principal = keyring.verify(token.expose_secret().as_bytes(), now)?;
 /// assert_eq!(principal.account(), "acct_42");
 /// assert_eq!(principal.token_name(), "Production API");
 ///
-/// keyring.remove(record.id)?;
+/// keyring.delete(record.id)?;
 /// assert!(keyring.verify(token.expose_secret().as_bytes(), now).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -472,11 +472,20 @@ impl Keyring {
     ///
     /// # Errors
     /// [`KeyringError::DuplicateId`] or [`KeyringError::DuplicateName`].
-    pub fn insert(&self, record: TokenRecord) -> Result<(), KeyringError> {
+    pub fn add(&self, record: TokenRecord) -> Result<(), KeyringError> {
         let mut writer = self.writer.lock();
         let hash = self.check_free(&writer, &record)?;
-        self.add(&mut writer, record, hash, false);
+        self.add_entry(&mut writer, record, hash, false);
         Ok(())
+    }
+
+    /// The old name of [`Keyring::add`].
+    ///
+    /// # Errors
+    /// As [`Keyring::add`].
+    #[deprecated(since = "0.1.0", note = "renamed `add`, as in C, Python and the CLI")]
+    pub fn insert(&self, record: TokenRecord) -> Result<(), KeyringError> {
+        self.add(record)
     }
 
     fn name_hash(&self, account: &str, name: &str) -> u64 {
@@ -510,7 +519,7 @@ impl Keyring {
     }
 
     /// Puts `record` in the map and the index, under `hash` (its name's).
-    fn add(&self, writer: &mut Writer, record: TokenRecord, hash: u64, dirty: bool) {
+    fn add_entry(&self, writer: &mut Writer, record: TokenRecord, hash: u64, dirty: bool) {
         let account = writer
             .accounts
             .intern(&self.hasher, record.account.as_str());
@@ -562,17 +571,17 @@ impl Keyring {
             }
             None => (record, false),
         };
-        self.add(&mut writer, record, hash, dirty);
+        self.add_entry(&mut writer, record, hash, dirty);
         evicted
     }
 
-    /// Removes a token if it is there (see [`Keyring::remove`]): for
+    /// Removes a token if it is there (see [`Keyring::delete`]): for
     /// followers applying a deletion that may already have been applied.
     pub fn discard(&self, id: TokenId) -> Option<TokenRecord> {
-        self.remove(id).ok()
+        self.delete(id).ok()
     }
 
-    /// Issues a new token for an account and adds its record. Returns the
+    /// Creates a new token for an account and adds its record. Returns the
     /// plaintext token (show it once) and the record (store it).
     ///
     /// # Errors
@@ -580,7 +589,7 @@ impl Keyring {
     /// generator fails; [`KeyringError::DuplicateId`] when it keeps producing
     /// ids that are taken (a generator that is not random). Nothing is added
     /// then.
-    pub fn issue<R: TryCryptoRng + ?Sized>(
+    pub fn create<R: TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         account: AccountId,
@@ -594,12 +603,12 @@ impl Keyring {
         let mut last = None;
         for _ in 0..4 {
             let (token, record) =
-                TokenRecord::issue(&self.format, rng, account.clone(), name.clone(), now)?;
+                TokenRecord::create(&self.format, rng, account.clone(), name.clone(), now)?;
             match self.check_free(&writer, &record) {
                 Err(KeyringError::DuplicateId(id)) => last = Some(id),
                 Err(e) => return Err(e),
                 Ok(hash) => {
-                    self.add(&mut writer, record.clone(), hash, false);
+                    self.add_entry(&mut writer, record.clone(), hash, false);
                     return Ok((token, record));
                 }
             }
@@ -609,11 +618,41 @@ impl Keyring {
         ))
     }
 
+    /// The old name of [`Keyring::create`].
+    ///
+    /// # Errors
+    /// As [`Keyring::create`].
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `create`, as in C, Python and the CLI"
+    )]
+    pub fn issue<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        account: AccountId,
+        name: TokenName,
+        now: Timestamp,
+    ) -> Result<(Token, TokenRecord), KeyringError> {
+        self.create(rng, account, name, now)
+    }
+
+    /// The old name of [`Keyring::delete`].
+    ///
+    /// # Errors
+    /// As [`Keyring::delete`].
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `delete`, as in C, Python and the CLI"
+    )]
+    pub fn remove(&self, id: TokenId) -> Result<TokenRecord, KeyringError> {
+        self.delete(id)
+    }
+
     /// Deletes a token. Once this returns, the token is refused.
     ///
     /// # Errors
     /// [`KeyringError::UnknownToken`].
-    pub fn remove(&self, id: TokenId) -> Result<TokenRecord, KeyringError> {
+    pub fn delete(&self, id: TokenId) -> Result<TokenRecord, KeyringError> {
         let mut writer = self.writer.lock();
         let record = self.get(id).ok_or(KeyringError::UnknownToken(id))?;
         self.entries.remove(&id);
@@ -661,9 +700,15 @@ impl Keyring {
         self.entries.with(&id, |entry| entry.record(id))
     }
 
+    /// The old name of [`Keyring::list`].
+    #[deprecated(since = "0.1.0", note = "renamed `list`, as in C, Python and the CLI")]
+    pub fn records(&self, account: Option<&str>) -> Vec<TokenRecord> {
+        self.list(account)
+    }
+
     /// Copies of the records, of one account or of all, ordered by account,
     /// creation time and id.
-    pub fn records(&self, account: Option<&str>) -> Vec<TokenRecord> {
+    pub fn list(&self, account: Option<&str>) -> Vec<TokenRecord> {
         let mut out = Vec::new();
         self.entries.for_each(|id, entry| {
             if account.is_none_or(|a| *entry.identity.account == *a) {
@@ -676,7 +721,7 @@ impl Keyring {
 
     /// A keyring for tokens in `format` holding `records`: the bulk load,
     /// for a host that loads its records from a database at start. Much
-    /// faster than [`Keyring::insert`] per record: the id map is sized
+    /// faster than [`Keyring::add`] per record: the id map is sized
     /// once, the name index is built in one pass from a sort, and each
     /// account's string is kept once, shared by its tokens.
     ///
@@ -847,7 +892,7 @@ mod tests {
         let mut rng = ChaCha20Rng::from_seed([3; 32]);
         let account = AccountId::new("a").unwrap();
         let (t, r) = k
-            .issue(
+            .create(
                 &mut rng,
                 account.clone(),
                 TokenName::new("n").unwrap(),
@@ -868,8 +913,8 @@ mod tests {
                 .is_ok()
         );
 
-        let copy = k.records(None);
-        k.remove(r.id).unwrap();
+        let copy = k.list(None);
+        k.delete(r.id).unwrap();
         assert!(
             k.verify(t2.expose_secret().as_bytes(), Timestamp(5))
                 .is_err()
@@ -879,7 +924,7 @@ mod tests {
             k.verify(t2.expose_secret().as_bytes(), Timestamp(5))
                 .is_ok()
         );
-        assert_eq!(k.records(Some("a")).len(), 1);
-        assert!(k.insert(k.get(r.id).unwrap()).is_err());
+        assert_eq!(k.list(Some("a")).len(), 1);
+        assert!(k.add(k.get(r.id).unwrap()).is_err());
     }
 }

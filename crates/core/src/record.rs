@@ -150,12 +150,30 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    /// Issues a new token for an account: returns the plaintext token (show
+    /// The old name of [`TokenRecord::create`].
+    ///
+    /// # Errors
+    /// As [`TokenRecord::create`].
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `create`, as in C, Python and the CLI"
+    )]
+    pub fn issue<R: TryCryptoRng + ?Sized>(
+        format: &TokenFormat,
+        rng: &mut R,
+        account: AccountId,
+        name: TokenName,
+        now: Timestamp,
+    ) -> Result<(Token, Self), RngError> {
+        Self::create(format, rng, account, name, now)
+    }
+
+    /// Creates a new token for an account: returns the plaintext token (show
     /// it once) and the record to store.
     ///
     /// # Errors
     /// [`RngError`] when the generator fails.
-    pub fn issue<R: TryCryptoRng + ?Sized>(
+    pub fn create<R: TryCryptoRng + ?Sized>(
         format: &TokenFormat,
         rng: &mut R,
         account: AccountId,

@@ -102,7 +102,7 @@ fn model_refused(draws: &[Draw]) -> Vec<(usize, bool)> {
 
 /// What the keyring holds, as comparable values.
 fn contents(k: &Keyring) -> BTreeSet<(TokenId, String, String, [u8; 32])> {
-    k.records(None)
+    k.list(None)
         .into_iter()
         .map(|r| {
             (
@@ -158,7 +158,7 @@ fn check_names(k: &Keyring, held: &BTreeSet<(TokenId, String, String, [u8; 32])>
     for account in ACCOUNTS {
         for name in NAMES {
             let taken = held.iter().any(|(_, a, n, _)| a == account && n == name);
-            let issued = k.issue(
+            let issued = k.create(
                 &mut rng,
                 AccountId::new(account).unwrap(),
                 TokenName::new(name).unwrap(),
@@ -168,22 +168,22 @@ fn check_names(k: &Keyring, held: &BTreeSet<(TokenId, String, String, [u8; 32])>
                 Err(KeyringError::DuplicateName { .. }) => assert!(taken, "{account}/{name}"),
                 Ok((_, r)) => {
                     assert!(!taken, "{account}/{name} issued twice");
-                    k.remove(r.id).unwrap();
+                    k.delete(r.id).unwrap();
                 }
                 Err(e) => panic!("{e}"),
             }
         }
     }
     for (id, account, name, _) in held {
-        let r = k.remove(*id).unwrap();
+        let r = k.delete(*id).unwrap();
         assert!(matches!(
-            k.insert(TokenRecord {
+            k.add(TokenRecord {
                 id: *id,
                 ..r.clone()
             }),
             Ok(())
         ));
-        assert_eq!(k.insert(r), Err(KeyringError::DuplicateId(*id)));
+        assert_eq!(k.add(r), Err(KeyringError::DuplicateId(*id)));
         let mut other = record(Draw {
             id: 0,
             secret: 0,
@@ -195,7 +195,7 @@ fn check_names(k: &Keyring, held: &BTreeSet<(TokenId, String, String, [u8; 32])>
         other.account = AccountId::new(account).unwrap();
         other.name = TokenName::new(name).unwrap();
         assert!(matches!(
-            k.insert(other),
+            k.add(other),
             Err(KeyringError::DuplicateName { .. })
         ));
     }
@@ -251,7 +251,7 @@ proptest! {
             let _ = k.verify(token.expose_secret().as_bytes(), Timestamp(30));
         }
         let before: BTreeMap<TokenId, Option<Timestamp>> =
-            k.records(None).into_iter().map(|r| (r.id, r.last_used_at)).collect();
+            k.list(None).into_iter().map(|r| (r.id, r.last_used_at)).collect();
         let refused2 = model_refused(&second);
         let records2: Vec<TokenRecord> = second.iter().copied().map(record).collect();
         prop_assert_eq!(k.replace_all(records2.clone()).len(), refused2.len());
@@ -259,7 +259,7 @@ proptest! {
         prop_assert_eq!(contents(&k), held2.clone());
         // Last use: the later of memory (for a token kept, even if changed)
         // and the record.
-        for r in k.records(None) {
+        for r in k.list(None) {
             let stored = records2.iter().find(|s| s.id == r.id).unwrap().last_used_at;
             let memory = before.get(&r.id).copied().flatten();
             prop_assert_eq!(r.last_used_at, memory.max(stored));
@@ -273,7 +273,7 @@ fn issued(n: usize, accounts: usize) -> (Vec<Token>, Vec<TokenRecord>) {
     let mut rng = ChaCha20Rng::from_seed([23; 32]);
     (0..n)
         .map(|i| {
-            TokenRecord::issue(
+            TokenRecord::create(
                 &TokenFormat::DEFAULT,
                 &mut rng,
                 AccountId::new(&format!("acct_{}", i % accounts)).unwrap(),
@@ -290,7 +290,7 @@ fn an_empty_batch_loads_an_empty_keyring_and_empties_a_full_one() {
     let k = Keyring::from_records(TokenFormat::DEFAULT, []).unwrap();
     assert!(k.is_empty());
     let (token, record) = k
-        .issue(
+        .create(
             &mut OsRng,
             AccountId::new("a").unwrap(),
             TokenName::new("n").unwrap(),
@@ -304,7 +304,7 @@ fn an_empty_batch_loads_an_empty_keyring_and_empties_a_full_one() {
             .is_err()
     );
     // Its name is free again.
-    k.insert(record).unwrap();
+    k.add(record).unwrap();
 }
 
 #[test]
@@ -366,7 +366,7 @@ fn a_bulk_load_shares_each_account_string() {
     assert_eq!(seen.len(), 4);
     // And a token added later shares it too.
     let (t, _) = k
-        .issue(
+        .create(
             &mut OsRng,
             AccountId::new("acct_1").unwrap(),
             TokenName::new("later").unwrap(),
@@ -386,7 +386,7 @@ fn a_large_bulk_load_holds_what_one_built_record_by_record_holds() {
     let bulk = Keyring::from_records(TokenFormat::DEFAULT, records.clone()).unwrap();
     let one_by_one = Keyring::new();
     for r in records {
-        one_by_one.insert(r).unwrap();
+        one_by_one.add(r).unwrap();
     }
     assert_eq!(bulk.len(), n);
     assert_eq!(contents(&bulk), contents(&one_by_one));
@@ -398,10 +398,7 @@ fn a_large_bulk_load_holds_what_one_built_record_by_record_holds() {
     }
     // A resync that drops one token refuses it, and keeps the rest.
     let first = &tokens[0];
-    let rest = bulk
-        .records(None)
-        .into_iter()
-        .filter(|r| r.id != first.id());
+    let rest = bulk.list(None).into_iter().filter(|r| r.id != first.id());
     assert!(bulk.replace_all(rest).is_empty());
     assert_eq!(bulk.len(), n - 1);
     assert!(

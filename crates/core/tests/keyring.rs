@@ -21,7 +21,7 @@ fn name(n: &str) -> TokenName {
 }
 
 fn issue(k: &Keyring, a: &str, n: &str) -> (Token, TokenRecord) {
-    k.issue(&mut OsRng, account(a), name(n), Timestamp(100))
+    k.create(&mut OsRng, account(a), name(n), Timestamp(100))
         .unwrap()
 }
 
@@ -30,12 +30,48 @@ fn accepts(k: &Keyring, t: &Token, at: u64) -> bool {
         .is_ok()
 }
 
+/// One vocabulary across languages (create, add, delete): the old Rust
+/// names stay, deprecated, and do exactly what the new ones do.
+#[test]
+#[allow(deprecated)]
+fn the_old_names_are_aliases_of_the_new_ones() {
+    let k = Keyring::new();
+    let (token, record) = k
+        .issue(&mut OsRng, account("a"), name("Old name"), Timestamp(100))
+        .unwrap();
+    assert!(accepts(&k, &token, 100));
+    let removed = k.remove(record.id).unwrap();
+    assert_eq!(removed.id, record.id);
+    assert!(!accepts(&k, &token, 100));
+    assert!(matches!(
+        k.remove(record.id),
+        Err(KeyringError::UnknownToken(_))
+    ));
+    k.insert(removed.clone()).unwrap();
+    assert!(accepts(&k, &token, 100));
+    assert!(matches!(
+        k.insert(removed),
+        Err(KeyringError::DuplicateId(_))
+    ));
+    let format = whatsgate_auth::TokenFormat::DEFAULT;
+    let (other, other_record) = TokenRecord::issue(
+        &format,
+        &mut OsRng,
+        account("a"),
+        name("Other"),
+        Timestamp(1),
+    )
+    .unwrap();
+    let parsed = whatsgate_auth::host_records::parse(other.expose_secret().as_bytes()).unwrap();
+    assert!(other_record.accepts(&parsed, Timestamp(1)));
+}
+
 #[test]
 fn names_are_unique_per_account_only() {
     let k = Keyring::new();
     issue(&k, "a", "Production API");
     let err = k
-        .issue(
+        .create(
             &mut OsRng,
             account("a"),
             name("  Production API "),
@@ -46,8 +82,8 @@ fn names_are_unique_per_account_only() {
     assert!(err.to_string().contains("already has a token named"));
     issue(&k, "b", "Production API");
     assert_eq!(k.len(), 2);
-    assert_eq!(k.records(Some("a")).len(), 1);
-    assert_eq!(k.records(None).len(), 2);
+    assert_eq!(k.list(Some("a")).len(), 1);
+    assert_eq!(k.list(None).len(), 2);
 }
 
 #[test]
@@ -108,10 +144,10 @@ fn delete_refuses_the_token_and_frees_the_name() {
     let k = Keyring::new();
     let (t, r) = issue(&k, "a", "n");
     assert!(accepts(&k, &t, 100));
-    assert_eq!(k.remove(r.id).unwrap().id, r.id);
+    assert_eq!(k.delete(r.id).unwrap().id, r.id);
     assert!(!accepts(&k, &t, 100));
     assert_eq!(
-        k.remove(r.id).unwrap_err(),
+        k.delete(r.id).unwrap_err(),
         KeyringError::UnknownToken(r.id)
     );
     issue(&k, "a", "n");
@@ -178,7 +214,7 @@ fn last_used_is_batched() {
     // Another process regenerated it and stored an older use: sync installs
     // that secret and keeps the later use from memory.
     let store = Keyring::new();
-    store.insert(k.get(r.id).unwrap()).unwrap();
+    store.add(k.get(r.id).unwrap()).unwrap();
     let (t4, mut stored) = store
         .regenerate(&mut OsRng, r.id, Timestamp(720), None)
         .unwrap();
@@ -195,15 +231,15 @@ fn sync_follows_a_changing_store() {
     let (t1, r1) = issue(&k, "a", "one");
     let (t2, r2) = issue(&k, "a", "two");
     let store = Keyring::new();
-    store.insert(r1.clone()).unwrap();
-    store.insert(r2.clone()).unwrap();
+    store.add(r1.clone()).unwrap();
+    store.add(r2.clone()).unwrap();
     let (t3, _) = issue(&store, "b", "three");
     let (t1b, _) = store
         .regenerate(&mut OsRng, r1.id, Timestamp(150), None)
         .unwrap();
-    store.remove(r2.id).unwrap();
+    store.delete(r2.id).unwrap();
 
-    k.sync(store.records(None)).unwrap();
+    k.sync(store.list(None)).unwrap();
     assert!(!accepts(&k, &t1, 200) && accepts(&k, &t1b, 200));
     assert!(!accepts(&k, &t2, 200));
     assert!(accepts(&k, &t3, 200));
@@ -237,7 +273,7 @@ impl TryCryptoRng for BrokenRng {}
 fn a_failing_rng_is_an_error_and_changes_nothing() {
     let k = Keyring::new();
     let err = k
-        .issue(&mut BrokenRng, account("a"), name("n"), Timestamp(1))
+        .create(&mut BrokenRng, account("a"), name("n"), Timestamp(1))
         .unwrap_err();
     assert_eq!(err, KeyringError::Rng(RngError));
     assert!(k.is_empty());
@@ -271,10 +307,10 @@ impl TryCryptoRng for StuckRng {}
 fn a_stuck_rng_cannot_loop_forever() {
     let k = Keyring::new();
     let (_, first) = k
-        .issue(&mut StuckRng, account("a"), name("one"), Timestamp(1))
+        .create(&mut StuckRng, account("a"), name("one"), Timestamp(1))
         .unwrap();
     let err = k
-        .issue(&mut StuckRng, account("a"), name("two"), Timestamp(1))
+        .create(&mut StuckRng, account("a"), name("two"), Timestamp(1))
         .unwrap_err();
     assert_eq!(err, KeyringError::DuplicateId(first.id));
     assert_eq!(k.len(), 1);
@@ -361,7 +397,7 @@ fn no_verification_after_remove_returns_accepts_the_token() {
         },
         |(k, t, _)| accepts(k, t, 100),
         |(k, _, r)| {
-            k.remove(r.id).unwrap();
+            k.delete(r.id).unwrap();
         },
     );
     assert_eq!(violations, 0);
@@ -398,7 +434,7 @@ fn no_verification_after_a_bulk_resync_returns_accepts_a_token_it_dropped() {
                 issue(&k, "b", &format!("kept {i}"));
             }
             let rest: Vec<TokenRecord> = k
-                .records(None)
+                .list(None)
                 .into_iter()
                 .filter(|kept| kept.id != r.id)
                 .collect();
@@ -422,7 +458,7 @@ fn the_race_detects_a_keyring_that_lags_behind_removal() {
         || {
             let k = Keyring::new();
             let (t, r) = issue(&k, "a", "n");
-            let snapshot = Arc::new(k.records(None));
+            let snapshot = Arc::new(k.list(None));
             (k, t, r, snapshot)
         },
         |(_, t, _, snapshot)| {
@@ -431,7 +467,7 @@ fn the_race_detects_a_keyring_that_lags_behind_removal() {
             accepts(&stale, t, 100)
         },
         |(k, _, r, _)| {
-            k.remove(r.id).unwrap();
+            k.delete(r.id).unwrap();
         },
     );
     assert!(
@@ -446,7 +482,7 @@ fn many_threads_verify_while_tokens_come_and_go() {
     let mut rng = ChaCha20Rng::from_seed([9; 32]);
     let stable: Vec<Token> = (0..16)
         .map(|i| {
-            k.issue(
+            k.create(
                 &mut rng,
                 account("a"),
                 name(&format!("stable {i}")),
@@ -471,7 +507,7 @@ fn many_threads_verify_while_tokens_come_and_go() {
             let mut rng = ChaCha20Rng::from_seed([10; 32]);
             for i in 0..if cfg!(miri) { 5 } else { 2_000 } {
                 let (_, r) = k
-                    .issue(
+                    .create(
                         &mut rng,
                         account("b"),
                         name(&format!("churn {i}")),
@@ -479,7 +515,7 @@ fn many_threads_verify_while_tokens_come_and_go() {
                     )
                     .unwrap();
                 k.regenerate(&mut rng, r.id, Timestamp(1), None).unwrap();
-                k.remove(r.id).unwrap();
+                k.delete(r.id).unwrap();
             }
             stop.store(true, Ordering::Relaxed);
         });
@@ -493,7 +529,7 @@ fn an_unavailable_keyring_answers_503_to_every_token_and_recovers() {
     let keyring = Keyring::new();
     let now = Timestamp(1_790_000_000);
     let (token, record) = keyring
-        .issue(
+        .create(
             &mut OsRng,
             AccountId::new("acct_42").unwrap(),
             TokenName::new("Production API").unwrap(),
@@ -525,8 +561,8 @@ fn an_unavailable_keyring_answers_503_to_every_token_and_recovers() {
     }
     assert!(keyring.verify(good, now).is_err());
     // Lifecycle calls still work while unavailable.
-    keyring.remove(record.id).unwrap();
-    keyring.insert(record).unwrap();
+    keyring.delete(record.id).unwrap();
+    keyring.add(record).unwrap();
     keyring.set_available(true);
     assert_eq!(keyring.verify(good, now).unwrap().account(), "acct_42");
     assert!(keyring.authenticate(Profile::Rest, [good], now).is_ok());
@@ -538,7 +574,7 @@ fn replace_applies_a_store_change_and_evicts_a_name_holder() {
     let keyring = Keyring::new();
     let now = Timestamp(1_790_000_000);
     let account = AccountId::new("acct_42").unwrap();
-    let (old_token, mut record) = TokenRecord::issue(
+    let (old_token, mut record) = TokenRecord::create(
         &TokenFormat::DEFAULT,
         &mut OsRng,
         account.clone(),
@@ -577,7 +613,7 @@ fn replace_applies_a_store_change_and_evicts_a_name_holder() {
     );
     assert_eq!(keyring.get(record.id).unwrap().last_used_at, Some(later));
     let (_, other) = keyring
-        .issue(
+        .create(
             &mut OsRng,
             account.clone(),
             TokenName::new("Production API").unwrap(),
@@ -587,7 +623,7 @@ fn replace_applies_a_store_change_and_evicts_a_name_holder() {
 
     // Another id taking a held name evicts its holder (the store's later
     // change for the holder follows).
-    let (third_token, mut third) = TokenRecord::issue(
+    let (third_token, mut third) = TokenRecord::create(
         &TokenFormat::DEFAULT,
         &mut OsRng,
         account,

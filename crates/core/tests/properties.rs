@@ -74,7 +74,7 @@ proptest! {
     ) {
         let keyring = Keyring::new();
         let (token, _) = keyring
-            .issue(
+            .create(
                 &mut ChaCha20Rng::from_seed(seed),
                 AccountId::new("acct").unwrap(),
                 TokenName::new("t").unwrap(),

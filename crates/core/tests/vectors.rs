@@ -173,7 +173,7 @@ fn fixture() -> Fixture {
     let mut rng = rng(2);
     let f = TokenFormat::DEFAULT;
     let issue = |rng: &mut ChaCha20Rng, account: &str, name: &str, at: u64| {
-        TokenRecord::issue(
+        TokenRecord::create(
             &f,
             rng,
             AccountId::new(account).unwrap(),

@@ -667,7 +667,7 @@ impl Backend for PgStore {
             }
             // 64 random bits: a collision is all but impossible, and costs a retry.
             for _ in 0..8 {
-                let (token, record) = TokenRecord::issue(
+                let (token, record) = TokenRecord::create(
                     &TokenFormat::DEFAULT,
                     &mut OsRng,
                     account.clone(),

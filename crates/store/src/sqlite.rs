@@ -421,7 +421,7 @@ impl Backend for SqliteStore {
         // 64 random bits: an id collision is all but impossible, but it only
         // costs a retry; eight in a row mean the generator is broken.
         for _ in 0..8 {
-            let (token, record) = TokenRecord::issue(
+            let (token, record) = TokenRecord::create(
                 &TokenFormat::DEFAULT,
                 &mut OsRng,
                 account.clone(),

@@ -87,7 +87,7 @@ fn release_1_store(path: &Path, records: &[TokenRecord]) {
 }
 
 fn issue(acct: &str, n: &str, at: u64) -> (whatsgate_auth::Token, TokenRecord) {
-    TokenRecord::issue(
+    TokenRecord::create(
         &TokenFormat::DEFAULT,
         &mut OsRng,
         account(acct),

@@ -283,7 +283,7 @@ impl HeaderCorpus {
         let keyring = Keyring::new();
         for record in &self.records {
             keyring
-                .insert(record.clone())
+                .add(record.clone())
                 .unwrap_or_else(|e| panic!("{HEADER_CASES}: record {}: {e}", record.id));
         }
         keyring

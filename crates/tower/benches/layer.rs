@@ -64,10 +64,10 @@ fn setup() -> (Arc<Keyring>, Token, MakeRequest) {
     for i in 0..1000 {
         let name = TokenName::new(&format!("token {i}")).unwrap();
         let account = AccountId::new(&format!("acct_{}", i % 50)).unwrap();
-        keyring.issue(&mut OsRng, account, name, now).unwrap();
+        keyring.create(&mut OsRng, account, name, now).unwrap();
     }
     let (token, _) = keyring
-        .issue(
+        .create(
             &mut OsRng,
             AccountId::new("acct_bench").unwrap(),
             TokenName::new("Bench").unwrap(),

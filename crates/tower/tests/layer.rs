@@ -23,7 +23,7 @@ use whatsgate_auth_tower::{AuthBody, AuthLayer, ConfigError, mark_sensitive};
 fn keyring_with_token() -> (Arc<Keyring>, Token, TokenRecord) {
     let keyring = Arc::new(Keyring::new());
     let (token, record) = keyring
-        .issue(
+        .create(
             &mut OsRng,
             AccountId::new("acct_42").unwrap(),
             TokenName::new("Production API").unwrap(),

@@ -102,7 +102,7 @@ impl Server {
 
     fn issue(&self, account: &str, name: &str) -> (Token, TokenRecord) {
         self.keyring
-            .issue(
+            .create(
                 &mut OsRng,
                 AccountId::new(account).unwrap(),
                 TokenName::new(name).unwrap(),
@@ -345,7 +345,7 @@ async fn rest_profile_rows() {
 
     // Unknown id (a token of another keyring), wrong secret.
     let stranger = Keyring::new()
-        .issue(
+        .create(
             &mut OsRng,
             AccountId::new("acct_42").unwrap(),
             TokenName::new("Production API").unwrap(),
@@ -517,7 +517,7 @@ async fn mcp_profile_rows() {
         "64 KiB",
     );
 
-    server.keyring.remove(record.id).unwrap();
+    server.keyring.delete(record.id).unwrap();
     invalid(
         &server.get(mcp, &[("Authorization", &value)]).await,
         "deleted token",
@@ -535,7 +535,7 @@ async fn a_deleted_or_regenerated_token_is_refused_on_the_next_request() {
         &record,
         "before delete",
     );
-    server.keyring.remove(record.id).unwrap();
+    server.keyring.delete(record.id).unwrap();
     assert_rejected(
         &server.get(me, &[("Access-Token", t)]).await,
         403,

@@ -390,10 +390,7 @@ impl<A: Applier> World<A> {
     /// the tokens they accept, now.
     fn check(&self) -> Result<(), String> {
         let keyring = self.applier().keyring();
-        let (held, wanted) = (
-            seen(keyring.records(None)),
-            seen(self.model.values().cloned()),
-        );
+        let (held, wanted) = (seen(keyring.list(None)), seen(self.model.values().cloned()));
         if held != wanted {
             let mut why = String::from("the keyring differs from the model:");
             for (id, record) in &wanted {
