@@ -399,7 +399,11 @@ struct Listed<'a> {
     /// Unix seconds.
     created_at: u64,
     last_used_at: Option<u64>,
-    /// While the previous secret of a regenerated token is still accepted.
+    /// While the previous secret of a regenerated token is still accepted:
+    /// the record's `rollover`, named as in Rust, C and Python.
+    rollover_until: Option<u64>,
+    /// The former name of `rollover_until` (same value), kept for scripts
+    /// that read it.
     grace_until: Option<u64>,
 }
 
@@ -407,16 +411,20 @@ fn print_json(records: &[TokenRecord]) -> Result<(), Error> {
     let now = Timestamp::now();
     let rows: Vec<Listed<'_>> = records
         .iter()
-        .map(|r| Listed {
-            id: r.id.to_string(),
-            account: r.account.as_str(),
-            name: r.name.as_str(),
-            created_at: r.created_at.as_secs(),
-            last_used_at: r.last_used_at.map(Timestamp::as_secs),
-            grace_until: r
+        .map(|r| {
+            let rollover_until = r
                 .rollover
                 .filter(|ro| ro.until > now)
-                .map(|ro| ro.until.as_secs()),
+                .map(|ro| ro.until.as_secs());
+            Listed {
+                id: r.id.to_string(),
+                account: r.account.as_str(),
+                name: r.name.as_str(),
+                created_at: r.created_at.as_secs(),
+                last_used_at: r.last_used_at.map(Timestamp::as_secs),
+                rollover_until,
+                grace_until: rollover_until,
+            }
         })
         .collect();
     let mut text = serde_json::to_string_pretty(&rows)

@@ -152,7 +152,8 @@ fn list_filters_and_formats() {
                 "grace_until",
                 "id",
                 "last_used_at",
-                "name"
+                "name",
+                "rollover_until"
             ]
         );
         assert_eq!(row["id"].as_str().expect("id").len(), 16);
@@ -221,7 +222,11 @@ fn regenerate_replaces_the_secret_with_or_without_grace() {
     assert_eq!(env.verify(&new).code, Some(0));
     assert_eq!(env.verify(&old).code, Some(0), "grace period");
     let rows = env.list_json();
-    assert!(rows[0]["grace_until"].is_u64());
+    assert!(rows[0]["rollover_until"].is_u64());
+    assert_eq!(
+        rows[0]["grace_until"], rows[0]["rollover_until"],
+        "the former name"
+    );
     let table = env.run(&["token", "list"]);
     assert!(table.stdout.contains("old secret accepted until"));
 
@@ -232,6 +237,7 @@ fn regenerate_replaces_the_secret_with_or_without_grace() {
     assert_eq!(env.verify(&newest).code, Some(0));
     assert_eq!(env.verify(&new).code, Some(1));
     assert_eq!(env.verify(&old).code, Some(1));
+    assert!(env.list_json()[0]["rollover_until"].is_null());
     assert!(env.list_json()[0]["grace_until"].is_null());
 
     assert_error(
