@@ -180,7 +180,7 @@ fn known_keys(py: Python<'_>) -> PyResult<&(Vec<String>, Vec<String>)> {
     static KEYS: PyOnceLock<(Vec<String>, Vec<String>)> = PyOnceLock::new();
     KEYS.get_or_try_init(py, || {
         let rng_error = |e: wga::RngError| PyOSError::new_err(e.to_string());
-        let (_, mut full) = wga::TokenRecord::issue(
+        let (_, mut full) = wga::TokenRecord::create(
             &TokenFormat::DEFAULT,
             &mut OsRng,
             parse_account("a")?,
@@ -279,7 +279,7 @@ pub(crate) fn generate(
             ));
         }
     };
-    let (token, record) = wga::TokenRecord::issue(
+    let (token, record) = wga::TokenRecord::create(
         &TokenFormat::DEFAULT,
         &mut OsRng,
         parse_account(&account)?,
