@@ -131,7 +131,7 @@ def main() -> None:
     keyring = Keyring()
     issued = [keyring.create(account=f"acct_{i % 50}", name=f"token {i}") for i in range(args.tokens)]
     token, record = issued[len(issued) // 2]
-    pure = PurePythonKeyring(keyring.records())
+    pure = PurePythonKeyring(keyring.list())
     assert pure.verify_access_token(token)[1] == record.id
     assert keyring.verify_access_token(token).token_id == record.id
     pure_calls = max(1, args.calls // 10)

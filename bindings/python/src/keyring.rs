@@ -330,7 +330,7 @@ impl PyKeyring {
     /// time and id. Attached: read from the store (with the last use it
     /// holds); raises StoreError for a damaged row.
     #[pyo3(signature = (account = None))]
-    fn records(&self, py: Python<'_>, account: Option<&str>) -> PyResult<Vec<PyTokenRecord>> {
+    fn list(&self, py: Python<'_>, account: Option<&str>) -> PyResult<Vec<PyTokenRecord>> {
         let records = match self.attached() {
             None => self.inner.list(account),
             Some(store) => py
@@ -338,6 +338,17 @@ impl PyKeyring {
                 .map_err(refused)?,
         };
         Ok(records.into_iter().map(PyTokenRecord::new).collect())
+    }
+
+    /// Deprecated: `list(account)`, the name in Rust, C and the CLI; warns
+    /// with a DeprecationWarning.
+    #[pyo3(signature = (account = None))]
+    fn records(&self, py: Python<'_>, account: Option<&str>) -> PyResult<Vec<PyTokenRecord>> {
+        deprecated(
+            py,
+            "Keyring.records(account) is deprecated: call Keyring.list(account)",
+        )?;
+        self.list(py, account)
     }
 
     /// Makes the keyring hold exactly `records` (as when following a

@@ -156,11 +156,11 @@ def test_records_listing_and_filter(keyring: Keyring) -> None:
     _, b1 = keyring.create(account="acct_b", name="one")
     _, a1 = keyring.create(account="acct_a", name="one")
     _, a2 = keyring.create(account="acct_a", name="two")
-    all_records = keyring.records()
+    all_records = keyring.list()
     assert [r.account for r in all_records] == ["acct_a", "acct_a", "acct_b"]
-    assert {r.id for r in keyring.records("acct_a")} == {a1.id, a2.id}
-    assert keyring.records(account="acct_b") == [b1]
-    assert keyring.records("nobody") == []
+    assert {r.id for r in keyring.list("acct_a")} == {a1.id, a2.id}
+    assert keyring.list(account="acct_b") == [b1]
+    assert keyring.list("nobody") == []
     assert keyring.get(a1.id) == a1
 
 
@@ -168,14 +168,14 @@ def test_sync_follows_a_database(keyring: Keyring) -> None:
     t1, r1 = keyring.create(account="acct", name="one")
     t2, r2 = generate(account="acct", name="two")
     keyring.sync([r2])
-    assert [r.id for r in keyring.records()] == [r2.id]
+    assert [r.id for r in keyring.list()] == [r2.id]
     with pytest.raises(InvalidToken):
         keyring.verify_access_token(t1)
     assert keyring.verify_access_token(t2).token_id == r2.id
     _, clash = generate(account="acct", name="two")
     with pytest.raises(ValueError):
         keyring.sync([r2, clash])
-    assert [r.id for r in keyring.records()] == [r2.id]  # unchanged
+    assert [r.id for r in keyring.list()] == [r2.id]  # unchanged
 
 
 def test_last_use_is_batched(keyring: Keyring) -> None:
@@ -335,7 +335,7 @@ def test_an_unavailable_keyring_answers_503_to_every_token() -> None:
     assert keyring.get(other_record.id) == other_record and len(keyring) == 2
     keyring.delete(other_record.id)
     keyring.add(other_record)
-    keyring.sync(keyring.records())
+    keyring.sync(keyring.list())
     with pytest.raises(StoreUnavailable):
         keyring.verify_access_token(other)
     assert keyring.take_last_used() == []  # nothing was accepted

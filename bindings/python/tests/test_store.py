@@ -145,8 +145,8 @@ def test_writes_through_one_keyring_are_seen_by_another(writer: Keyring, reader:
     eventually(lambda: accepts(reader, token), "the other keyring accepts a new token")
     principal = reader.verify_access_token(token)
     assert (principal.account, principal.token_name) == ("acct_42", "Production API")
-    assert [r.id for r in reader.records()] == [record.id]
-    assert [r.id for r in writer.records("acct_42")] == [record.id] and writer.records("acct_7") == []
+    assert [r.id for r in reader.list()] == [record.id]
+    assert [r.id for r in writer.list("acct_42")] == [record.id] and writer.list("acct_7") == []
 
     new_token, new_record = writer.regenerate(record.id)
     assert (new_record.id, new_record.name) == (record.id, record.name)
@@ -160,7 +160,7 @@ def test_writes_through_one_keyring_are_seen_by_another(writer: Keyring, reader:
     with pytest.raises(InvalidToken):
         writer.verify_access_token(new_token)  # refused at once by the writer
     eventually(lambda: not accepts(reader, new_token), "the other keyring refuses a deleted token")
-    assert len(reader) == 0 and reader.records() == []
+    assert len(reader) == 0 and reader.list() == []
 
     # Writes go both ways: the reader deletes what the writer issued.
     other, other_record = writer.create(account="acct_42", name="Testing")
@@ -230,7 +230,7 @@ def test_closing_stops_following_and_fails_closed(url: str, writer: Keyring) -> 
         lambda: keyring.create(account="acct", name="two"),
         lambda: keyring.delete(record.id),
         lambda: keyring.regenerate(record.id),
-        lambda: keyring.records(),
+        lambda: keyring.list(),
         lambda: keyring.flush_last_used(),
     ):
         with pytest.raises(ValueError, match="this keyring was closed"):
@@ -241,17 +241,17 @@ def test_closing_stops_following_and_fails_closed(url: str, writer: Keyring) -> 
 
 def test_last_use_reaches_the_store(url: str, writer: Keyring) -> None:
     token, record = writer.create(account="acct", name="one")
-    assert writer.records()[0].last_used_at is None
+    assert writer.list()[0].last_used_at is None
     before = int(time.time())
     writer.verify_access_token(token)
     got = writer.get(record.id)
     assert got is not None and got.last_used_at is not None  # in memory at once
     writer.flush_last_used()
-    stored = writer.records()[0].last_used_at  # records() reads the store
+    stored = writer.list()[0].last_used_at  # list() reads the store
     assert stored is not None and stored.timestamp() >= before
 
     def stored_last_use(token_id: str) -> datetime.datetime | None:
-        (found,) = [r for r in writer.records() if r.id == token_id]
+        (found,) = [r for r in writer.list() if r.id == token_id]
         return found.last_used_at
 
     # Written every flush_every seconds without being asked, and by close().
@@ -284,9 +284,9 @@ def test_a_damaged_row_is_refused_counted_and_still_deletable(tmp_path: Path) ->
         assert stats is not None and stats.bad_rows == 1 and stats.current
         assert accepts(keyring, good)
         with pytest.raises(StoreError, match="damaged"):
-            keyring.records()
+            keyring.list()
         assert keyring.delete(bad_record.id) is None  # no valid record to return, deleted all the same
-        assert [r.name for r in keyring.records()] == ["good"]
+        assert [r.name for r in keyring.list()] == ["good"]
 
 
 def test_store_calls_release_the_gil(tmp_path: Path) -> None:

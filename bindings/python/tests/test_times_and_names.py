@@ -84,7 +84,7 @@ def test_an_attached_keyring_takes_the_same_instants(tmp_path: Path) -> None:
         _, rolled = keyring.regenerate(record.id, grace_until=when)
         expected = datetime.fromtimestamp(math.floor(when.timestamp()), UTC)
         assert rolled.rollover_until == expected
-        (stored,) = keyring.records()
+        (stored,) = keyring.list()
         assert stored.rollover_until == expected and stored.created_at.tzinfo is UTC
 
 
@@ -128,6 +128,22 @@ def test_grace_until_is_a_deprecated_alias_of_rollover_until() -> None:
         warnings.simplefilter("error")
         with pytest.raises(DeprecationWarning):  # positive control: the filter catches the alias
             _ = rolled.grace_until  # type: ignore[deprecated]
+
+
+def test_records_is_a_deprecated_alias_of_list() -> None:
+    keyring = Keyring()
+    _, a = keyring.create(account="acct_1", name="a")
+    keyring.create(account="acct_2", name="b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # list itself is silent
+        assert [r.id for r in keyring.list("acct_1")] == [a.id]
+        everything = keyring.list()
+    with pytest.warns(DeprecationWarning, match=r"call Keyring\.list\(account\)") as caught:
+        old = keyring.records("acct_1")  # type: ignore[deprecated]
+    assert caught[0].filename == __file__  # points at the caller's line
+    assert old == keyring.list("acct_1")
+    with pytest.warns(DeprecationWarning):
+        assert keyring.records() == everything  # type: ignore[deprecated]
 
 
 def test_generate_takes_keywords_and_warns_for_the_old_order() -> None:
