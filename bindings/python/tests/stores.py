@@ -14,11 +14,22 @@ from pathlib import Path
 
 import pytest
 
+from whatsgate_auth import InvalidToken, Keyring, StoreUnavailable
+
 REPO = Path(__file__).resolve().parents[3]
 PG_URL = os.environ.get("WGAUTH_TEST_PG_URL")
 PG_DIR = os.environ.get("WGAUTH_TEST_PG_DIR")
 NO_PG = "no PostgreSQL: set WGAUTH_TEST_PG_URL (scripts/test-python starts a server with scripts/pg)"
 NO_PG_DIR = "stopping the server needs WGAUTH_TEST_PG_DIR, a server made by 'scripts/pg start'"
+
+
+def accepts(keyring: Keyring, token: str) -> bool:
+    """Whether the keyring accepts the token now (refused as invalid or with 503: no)."""
+    try:
+        keyring.verify_access_token(token)
+    except (InvalidToken, StoreUnavailable):
+        return False
+    return True
 
 
 def sqlite_url(directory: Path) -> str:

@@ -31,7 +31,7 @@ from whatsgate_auth import (
 
 from conftest import call_wsgi, run_asgi
 from servers import request, uvicorn_server, waitress_server
-from stores import SqliteProcess, eventually, pg_database, sqlite_url
+from stores import SqliteProcess, accepts, eventually, pg_database, sqlite_url
 from test_asgi import starlette_app
 from test_wsgi import flask_app
 
@@ -62,15 +62,6 @@ def reader(url: str, writer: Keyring) -> Iterator[Keyring]:
     """A second keyring on the same store (in this process: another follower, as another host has)."""
     with Keyring.open(url, poll=POLL) as keyring:
         yield keyring
-
-
-def accepts(keyring: Keyring, token: str) -> bool:
-    """Whether the keyring accepts the token now (refused as invalid or with 503: no)."""
-    try:
-        keyring.verify_access_token(token)
-    except (InvalidToken, StoreUnavailable):
-        return False
-    return True
 
 
 def test_open_needs_a_store_unless_asked_to_create_one(tmp_path: Path) -> None:

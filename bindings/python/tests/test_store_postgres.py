@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from whatsgate_auth import ASGIMiddleware, InvalidToken, Keyring, StoreError, StoreUnavailable, WSGIMiddleware
+from whatsgate_auth import ASGIMiddleware, InvalidToken, Keyring, StoreError, WSGIMiddleware
 
 from conftest import call_wsgi, run_asgi
-from stores import NO_PG, NO_PG_DIR, PG_DIR, PG_URL, eventually, pg_database, pg_server
+from stores import NO_PG, NO_PG_DIR, PG_DIR, PG_URL, accepts, eventually, pg_database, pg_server
 
 pytestmark = [
     pytest.mark.skipif(not PG_URL, reason=NO_PG),
@@ -48,15 +48,6 @@ def answers(keyring: Keyring, token: str) -> list[tuple[int, bytes, bool]]:
         WSGIMiddleware(echo_wsgi, keyring), {"PATH_INFO": "/api", "HTTP_ACCESS_TOKEN": token}
     )
     return [asgi, (status, body, ("Retry-After", "1") in headers)]
-
-
-def accepts(keyring: Keyring, token: str) -> bool:
-    """Whether the keyring accepts the token now (refused as invalid or with 503: no)."""
-    try:
-        keyring.verify_access_token(token)
-    except (InvalidToken, StoreUnavailable):
-        return False
-    return True
 
 
 def open_when_back(url: str) -> Keyring:
