@@ -417,8 +417,8 @@ fn the_new_store_is_versioned_and_in_wal_mode() {
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .expect("mode");
-    // Schema version 2: the tokens table and the change log.
-    assert_eq!(version, 2);
+    // Schema version 3: the tokens table, the change log, the audit trail.
+    assert_eq!(version, 3);
     assert_eq!(app, 0x5747_4154);
     assert_eq!(mode, "wal");
 }
@@ -715,7 +715,7 @@ fn a_store_from_the_first_release_is_upgraded_and_keeps_its_tokens() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     drop(conn);
     // And it is a working store: a deletion is recorded and refused.
     let out = env.run(&["token", "delete", &record.id.to_string()]);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use whatsgate_auth::{AccountId, Timestamp, Token, TokenId, TokenName, TokenRecord};
 
-use crate::StoreError;
+use crate::{AuditEntry, AuditNote, StoreError};
 
 /// One entry of the change log: which token changed, and where in the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,19 @@ pub(crate) trait Backend: Send {
         now: Timestamp,
         grace_until: Option<Timestamp>,
     ) -> Result<(Token, TokenRecord), StoreError>;
+    /// `ids` sorted and without duplicates.
+    fn delete_where(
+        &mut self,
+        ids: &[TokenId],
+        decide: &mut dyn FnMut(&TokenRecord) -> Option<AuditNote>,
+    ) -> Result<Vec<TokenRecord>, StoreError>;
+    fn append_audit(
+        &mut self,
+        note: &AuditNote,
+        token: Option<(TokenId, &AccountId)>,
+    ) -> Result<(), StoreError>;
+    fn audit(&mut self, account: Option<&str>, limit: usize)
+    -> Result<Vec<AuditEntry>, StoreError>;
     fn record_last_used(&mut self, uses: &[(TokenId, Timestamp)]) -> Result<(), StoreError>;
     fn snapshot(&mut self) -> Result<Snapshot, StoreError>;
     fn changes_since(

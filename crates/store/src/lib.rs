@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
 
+mod audit;
 mod backend;
 mod error;
 mod follower;
@@ -10,6 +11,7 @@ mod sqlite;
 mod synced;
 mod url;
 
+pub use audit::{AuditEntry, AuditNote, MAX_ACTION, MAX_ACTOR, MAX_DETAIL};
 pub use backend::{BadRow, Change, RowState, Snapshot};
 pub use error::StoreError;
 pub use follower::{FollowOptions, Follower, FollowerStats};
@@ -49,7 +51,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The schema version this release writes and reads (both backends).
-pub const LATEST_SCHEMA: i64 = 2;
+pub const LATEST_SCHEMA: i64 = 3;
 
 /// How long a connection waits for a lock or for the server.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -140,6 +142,56 @@ impl Store {
     /// [`StoreError::UnknownToken`], or a store error.
     pub fn delete(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
         self.backend.delete(id)
+    }
+
+    /// Deletes, in one transaction, each of `ids` whose current record
+    /// `decide` answers with a note for (a token that is gone, or whose row
+    /// is not a valid record, is not offered), recording one change and one
+    /// audit entry (the note, the token's id and account) per deletion.
+    /// Returns the deleted records. An id given twice is offered once.
+    ///
+    /// `decide` sees the record as of the transaction, so a check such as
+    /// "this reported secret is still accepted" is not raced by another
+    /// writer.
+    ///
+    /// # Errors
+    /// A store error; nothing is deleted then.
+    pub fn delete_where(
+        &mut self,
+        ids: &[TokenId],
+        decide: &mut dyn FnMut(&TokenRecord) -> Option<AuditNote>,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut unique = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        self.backend.delete_where(&unique, decide)
+    }
+
+    /// Appends an entry to the audit trail on its own (for a write that
+    /// records its entry some other way, or an event that is not a write).
+    ///
+    /// # Errors
+    /// A store error.
+    pub fn append_audit(
+        &mut self,
+        note: &AuditNote,
+        token: Option<(TokenId, &AccountId)>,
+    ) -> Result<(), StoreError> {
+        self.backend.append_audit(note, token)
+    }
+
+    /// The latest `limit` audit entries, newest first; only those about
+    /// tokens of `account` when it is given.
+    ///
+    /// # Errors
+    /// A store error, or [`StoreError::Damaged`] for an entry another program
+    /// wrote with a token id that is not one.
+    pub fn audit(
+        &mut self,
+        account: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.backend.audit(account, limit)
     }
 
     /// Replaces a token's secret (id, name and account stay); with

@@ -1,7 +1,7 @@
 //! The fleet backend: PostgreSQL, through the blocking `postgres` client.
 //!
-//! - Schema version 2, the same logical schema as SQLite ([`SCHEMA_V1`],
-//!   [`SCHEMA_V2`]), plus `wgauth_meta` ([`META`]: an application marker and
+//! - Schema version 3, the same logical schema as SQLite ([`SCHEMA_V1`],
+//!   [`SCHEMA_V2`], [`SCHEMA_V3`]), plus `wgauth_meta` ([`META`]: an application marker and
 //!   the version, so a database that is not a store, or one written by a
 //!   newer release, is refused unchanged) and `wgauth_head`, the one-row
 //!   counter every write takes its `seq` from.
@@ -45,6 +45,7 @@ use whatsgate_auth::{
 use crate::backend::{Backend, BadRow, Change, RowState, Snapshot};
 use crate::row::RawRow;
 use crate::url::StoreUrl;
+use crate::{AuditEntry, AuditNote};
 use crate::{OpenMode, StoreError};
 
 /// The marker in `wgauth_meta.application`: this database is a token store.
@@ -98,9 +99,25 @@ CREATE TABLE wgauth_head (
 INSERT INTO wgauth_head (seq) SELECT coalesce(max(seq), 0) FROM changes;
 ";
 
+/// Version 3: the audit trail (one row per audited write, in the write's
+/// transaction; never a secret). Its `seq` orders entries for reading
+/// only, so an identity column does (no follower walks it).
+pub(crate) const SCHEMA_V3: &str = "
+CREATE TABLE audit (
+    seq      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       BIGINT NOT NULL,
+    actor    TEXT COLLATE \"C\" NOT NULL,
+    action   TEXT COLLATE \"C\" NOT NULL,
+    token_id TEXT COLLATE \"C\",
+    account  TEXT COLLATE \"C\",
+    detail   TEXT NOT NULL
+);
+CREATE INDEX audit_by_account ON audit (account, seq);
+";
+
 /// The migrations, in order: entry `i` takes the schema from version `i` to
 /// `i + 1`. Append only; never edit a released entry.
-pub(crate) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+pub(crate) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 const _: () = assert!(MIGRATIONS.len() as i64 == crate::LATEST_SCHEMA);
 
@@ -261,17 +278,7 @@ impl PgStore {
         doing: &'static str,
         op: impl FnOnce(&mut Transaction<'_>) -> Result<(T, TokenId), Fail>,
     ) -> Result<T, StoreError> {
-        // A connection that died while idle (the server restarted) is found
-        // here, before anything of the write is sent, instead of by failing
-        // it: one empty round trip, and writes are rare.
-        if self
-            .client
-            .as_mut()
-            .is_some_and(|client| client.is_valid(self.timeout).is_err())
-        {
-            self.client = None;
-            self.listening = false;
-        }
+        self.drop_if_dead();
         self.run(|client| {
             let mut tx = client
                 .build_transaction()
@@ -299,6 +306,20 @@ impl PgStore {
             tx.commit().map_err(pg(doing))?;
             Ok(value)
         })
+    }
+
+    /// A connection that died while idle (the server restarted) is found
+    /// before a write, instead of by failing it: one empty round trip, and
+    /// writes are rare.
+    fn drop_if_dead(&mut self) {
+        if self
+            .client
+            .as_mut()
+            .is_some_and(|client| client.is_valid(self.timeout).is_err())
+        {
+            self.client = None;
+            self.listening = false;
+        }
     }
 
     /// Turns a failure into the caller's error. A lost connection is
@@ -411,7 +432,7 @@ fn inspect(tx: &mut Transaction<'_>, store: &str) -> Result<Found, Fail> {
              FROM pg_catalog.pg_class AS c \
              JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace \
              WHERE n.nspname = current_schema() \
-               AND c.relname IN ('wgauth_meta', 'tokens', 'changes', 'wgauth_head')",
+               AND c.relname IN ('wgauth_meta', 'tokens', 'changes', 'wgauth_head', 'audit')",
             &[],
         )
         .map_err(pg(doing))?;
@@ -421,8 +442,8 @@ fn inspect(tx: &mut Transaction<'_>, store: &str) -> Result<Found, Fail> {
         if has_tables {
             return Err(StoreError::NotAStore(
                 store.to_owned(),
-                "it has a tokens, changes or wgauth_head table but no wgauth_meta: another \
-                 program's tables",
+                "it has a tokens, changes, wgauth_head or audit table but no wgauth_meta: \
+                 another program's tables",
             )
             .into());
         }
@@ -789,6 +810,169 @@ impl Backend for PgStore {
             )
             .map_err(pg("saving the regenerated token"))?;
             Ok(((token, record), id))
+        })
+    }
+
+    fn delete_where(
+        &mut self,
+        ids: &[TokenId],
+        decide: &mut dyn FnMut(&TokenRecord) -> Option<AuditNote>,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.drop_if_dead();
+        self.run(|client| {
+            let doing = "deleting tokens";
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::ReadCommitted)
+                .start()
+                .map_err(pg(doing))?;
+            // The counter's row lock first, as every writer takes it: writes
+            // stay serialized and `seq` order stays commit order.
+            tx.execute_typed("SELECT seq FROM wgauth_head FOR UPDATE", &[])
+                .map_err(pg("taking the next change number"))?;
+            let rows = tx
+                .query_typed(
+                    &format!(
+                        "SELECT {COLUMNS} FROM tokens WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+                    ),
+                    &[(&keys, Type::TEXT_ARRAY)],
+                )
+                .map_err(pg("reading tokens"))?;
+            let mut deleted = Vec::new();
+            let (mut gone, mut accounts) = (Vec::new(), Vec::new());
+            let (mut actors, mut actions, mut details) = (Vec::new(), Vec::new(), Vec::new());
+            for row in &rows {
+                let Ok(record) = decode(row, 0) else { continue };
+                let Some(note) = decide(&record) else {
+                    continue;
+                };
+                let (actor, action, detail) = note.stored();
+                gone.push(record.id.to_string());
+                accounts.push(record.account.as_str().to_owned());
+                actors.push(actor);
+                actions.push(action);
+                details.push(detail);
+                deleted.push(record);
+            }
+            if deleted.is_empty() {
+                tx.rollback().map_err(pg(doing))?;
+                return Ok(deleted);
+            }
+            tx.execute_typed(
+                "DELETE FROM tokens WHERE id = ANY($1)",
+                &[(&gone, Type::TEXT_ARRAY)],
+            )
+            .map_err(pg(doing))?;
+            let n = i64::try_from(gone.len()).unwrap_or(i64::MAX);
+            let last: i64 = tx
+                .query_typed_one(
+                    "UPDATE wgauth_head SET seq = seq + $1 RETURNING seq",
+                    &[(&n, Type::INT8)],
+                )
+                .and_then(|row| row.try_get(0))
+                .map_err(pg("taking the next change numbers"))?;
+            let seqs: Vec<i64> = (last - n + 1..=last).collect();
+            tx.execute_typed(
+                "INSERT INTO changes (seq, token_id, at) \
+                 SELECT u.seq, u.id, floor(extract(epoch FROM clock_timestamp()))::bigint \
+                 FROM unnest($1::bigint[], $2::text[]) AS u (seq, id)",
+                &[(&seqs, Type::INT8_ARRAY), (&gone, Type::TEXT_ARRAY)],
+            )
+            .map_err(pg("recording the changes"))?;
+            let at = secs(Timestamp::now());
+            tx.execute_typed(
+                "INSERT INTO audit (at, actor, action, token_id, account, detail) \
+                 SELECT $1, u.actor, u.action, u.id, u.account, u.detail \
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+                 AS u (actor, action, id, account, detail)",
+                &[
+                    (&at, Type::INT8),
+                    (&actors, Type::TEXT_ARRAY),
+                    (&actions, Type::TEXT_ARRAY),
+                    (&gone, Type::TEXT_ARRAY),
+                    (&accounts, Type::TEXT_ARRAY),
+                    (&details, Type::TEXT_ARRAY),
+                ],
+            )
+            .map_err(pg("writing the audit trail"))?;
+            let payload = last.to_string();
+            tx.execute_typed(
+                "SELECT pg_notify($1, $2)",
+                &[(&CHANNEL, Type::TEXT), (&payload, Type::TEXT)],
+            )
+            .map_err(pg("notifying followers"))?;
+            tx.commit().map_err(pg(doing))?;
+            Ok(deleted)
+        })
+    }
+
+    fn append_audit(
+        &mut self,
+        note: &AuditNote,
+        token: Option<(TokenId, &AccountId)>,
+    ) -> Result<(), StoreError> {
+        let (actor, action, detail) = note.stored();
+        let at = secs(Timestamp::now());
+        let id = token.map(|(id, _)| id.to_string());
+        let account = token.map(|(_, account)| account.as_str().to_owned());
+        self.run(|client| {
+            client
+                .execute_typed(
+                    "INSERT INTO audit (at, actor, action, token_id, account, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        (&at, Type::INT8),
+                        (&actor, Type::TEXT),
+                        (&action, Type::TEXT),
+                        (&id, Type::TEXT),
+                        (&account, Type::TEXT),
+                        (&detail, Type::TEXT),
+                    ],
+                )
+                .map(drop)
+                .map_err(pg("writing the audit trail"))
+        })
+    }
+
+    fn audit(
+        &mut self,
+        account: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let store = self.store.clone();
+        self.run(|client| {
+            let doing = "reading the audit trail";
+            let rows = client
+                .query_typed(
+                    "SELECT seq, at, actor, action, token_id, account, detail FROM audit \
+                     WHERE $1::text IS NULL OR account = $1 ORDER BY seq DESC LIMIT $2",
+                    &[(&account, Type::TEXT), (&limit, Type::INT8)],
+                )
+                .map_err(pg(doing))?;
+            rows.iter()
+                .map(|row| {
+                    let seq: i64 = row.try_get(0).map_err(pg(doing))?;
+                    let at: i64 = row.try_get(1).map_err(pg(doing))?;
+                    let seq = u64::try_from(seq).unwrap_or(0);
+                    let token_id: Option<&str> = row.try_get(4).map_err(pg(doing))?;
+                    let token_id = crate::audit::token_id_of(seq, token_id)
+                        .map_err(|why| StoreError::Damaged(format!("in {store}, {why}")))?;
+                    Ok(AuditEntry {
+                        seq,
+                        at: Timestamp(u64::try_from(at).unwrap_or(0)),
+                        actor: row.try_get(2).map_err(pg(doing))?,
+                        action: row.try_get(3).map_err(pg(doing))?,
+                        token_id,
+                        account: row.try_get(5).map_err(pg(doing))?,
+                        detail: row.try_get(6).map_err(pg(doing))?,
+                    })
+                })
+                .collect()
         })
     }
 

@@ -1,8 +1,8 @@
 //! The embedded backend: a SQLite file.
 //!
-//! - Schema version 2: the `tokens` table of the first `wgauth` release
-//!   (each token's verifier, never the token) and the `changes` log (see
-//!   [`MIGRATIONS`]). The version is kept in `PRAGMA user_version` and raised
+//! - Schema version 3: the `tokens` table of the first `wgauth` release
+//!   (each token's verifier, never the token), the `changes` log and the
+//!   `audit` trail (see [`MIGRATIONS`]). The version is kept in `PRAGMA user_version` and raised
 //!   by append-only migrations, all in one transaction; a file written by a
 //!   newer release is refused unchanged, and so is a SQLite file that is not
 //!   a `wgauth` store (`PRAGMA application_id`, or tables of its own).
@@ -34,6 +34,7 @@ use whatsgate_auth::{
 use crate::backend::{Backend, BadRow, Change, RowState, Snapshot};
 use crate::row::RawRow;
 use crate::url::StoreUrl;
+use crate::{AuditEntry, AuditNote};
 use crate::{OpenMode, StoreError};
 
 /// `PRAGMA application_id` of a `wgauth` store: "WGAT".
@@ -66,9 +67,24 @@ CREATE TABLE changes (
 ) STRICT;
 ";
 
+/// Version 2 → 3: the audit trail. One row per audited write, in the
+/// write's transaction; never a secret.
+const V2_TO_V3: &str = "
+CREATE TABLE audit (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       INTEGER NOT NULL,
+    actor    TEXT    NOT NULL,
+    action   TEXT    NOT NULL,
+    token_id TEXT,
+    account  TEXT,
+    detail   TEXT    NOT NULL
+) STRICT;
+CREATE INDEX audit_by_account ON audit (account, seq);
+";
+
 /// The migrations, in order: entry `i` takes the schema from version `i` to
 /// `i + 1`. Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, V1_TO_V2];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, V1_TO_V2, V2_TO_V3];
 
 const _: () = assert!(MIGRATIONS.len() as i64 == crate::LATEST_SCHEMA);
 
@@ -325,6 +341,28 @@ fn record_change(conn: &Connection, id: TokenId) -> Result<(), rusqlite::Error> 
         .map(drop)
 }
 
+/// Appends one audit entry, in the caller's transaction.
+fn insert_audit(
+    conn: &Connection,
+    note: &AuditNote,
+    token: Option<(TokenId, &AccountId)>,
+) -> Result<(), rusqlite::Error> {
+    let (actor, action, detail) = note.stored();
+    conn.prepare_cached(
+        "INSERT INTO audit (at, actor, action, token_id, account, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(rusqlite::params![
+        secs(Timestamp::now()),
+        actor,
+        action,
+        token.map(|(id, _)| id.to_string()),
+        token.map(|(_, account)| account.as_str()),
+        detail,
+    ])
+    .map(drop)
+}
+
 /// A row as stored: a valid record, or why it is not one.
 type Stored = Result<TokenRecord, BadRow>;
 
@@ -540,6 +578,108 @@ impl Backend for SqliteStore {
         .and_then(|()| tx.commit())
         .map_err(err("saving the regenerated token"))?;
         Ok((token, record))
+    }
+
+    fn delete_where(
+        &mut self,
+        ids: &[TokenId],
+        decide: &mut dyn FnMut(&TokenRecord) -> Option<AuditNote>,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let (conn, path) = (&mut self.conn, self.path.as_path());
+        let err = |e| sql_err(path, "deleting tokens", e);
+        let tx = begin(
+            conn,
+            path,
+            TransactionBehavior::Immediate,
+            "starting to delete tokens",
+        )?;
+        let mut deleted = Vec::new();
+        for &id in ids {
+            let Some(Ok(record)) = row_by_id(&tx, id).map_err(err)? else {
+                continue;
+            };
+            let Some(note) = decide(&record) else {
+                continue;
+            };
+            tx.prepare_cached("DELETE FROM tokens WHERE id = ?1")
+                .and_then(|mut s| s.execute([id.to_string()]))
+                .and_then(|_| record_change(&tx, id))
+                .and_then(|()| insert_audit(&tx, &note, Some((id, &record.account))))
+                .map_err(err)?;
+            deleted.push(record);
+        }
+        // Nothing written: a rollback costs no sync.
+        if deleted.is_empty() {
+            tx.rollback().map_err(err)?;
+        } else {
+            tx.commit().map_err(err)?;
+        }
+        Ok(deleted)
+    }
+
+    fn append_audit(
+        &mut self,
+        note: &AuditNote,
+        token: Option<(TokenId, &AccountId)>,
+    ) -> Result<(), StoreError> {
+        insert_audit(&self.conn, note, token)
+            .map_err(|e| sql_err(&self.path, "writing the audit trail", e))
+    }
+
+    fn audit(
+        &mut self,
+        account: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let path = self.path.as_path();
+        let err = |e| sql_err(path, "reading the audit trail", e);
+        type Raw = (
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<Raw> = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, at, actor, action, token_id, account, detail FROM audit \
+                 WHERE ?1 IS NULL OR account = ?1 ORDER BY seq DESC LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params![account, limit], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(err)?;
+        rows.into_iter()
+            .map(|(seq, at, actor, action, token_id, account, detail)| {
+                let seq = u64::try_from(seq).unwrap_or(0);
+                let token_id = crate::audit::token_id_of(seq, token_id.as_deref())
+                    .map_err(|why| StoreError::Damaged(format!("in {}, {why}", name_of(path))))?;
+                Ok(AuditEntry {
+                    seq,
+                    at: Timestamp(u64::try_from(at).unwrap_or(0)),
+                    actor,
+                    action,
+                    token_id,
+                    account,
+                    detail,
+                })
+            })
+            .collect()
     }
 
     fn record_last_used(&mut self, uses: &[(TokenId, Timestamp)]) -> Result<(), StoreError> {

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use whatsgate_auth::{AccountId, Keyring, Timestamp, Token, TokenId, TokenName, TokenRecord};
 
-use crate::{FollowOptions, Follower, FollowerStats, OpenMode, Store, StoreError};
+use crate::{
+    AuditEntry, AuditNote, FollowOptions, Follower, FollowerStats, OpenMode, Store, StoreError,
+};
 
 /// What every host holds to attach to a store: a [`Keyring`] a
 /// [`Follower`] keeps current (and unavailable when it cannot be sure), and
@@ -110,6 +112,39 @@ impl SyncedKeyring {
                 keyring.discard(id);
                 Ok(deleted)
             })
+    }
+
+    /// Deletes, in one transaction, each of `ids` that `decide` answers
+    /// with an audit note for (see [`Store::delete_where`]); every deleted
+    /// token is refused on this host once this returns.
+    ///
+    /// # Errors
+    /// As [`Store::delete_where`].
+    pub fn delete_where(
+        &self,
+        ids: &[TokenId],
+        decide: &mut dyn FnMut(&TokenRecord) -> Option<AuditNote>,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        self.follower
+            .write_through(&mut self.writer(), |store, keyring| {
+                let deleted = store.delete_where(ids, decide)?;
+                for record in &deleted {
+                    keyring.discard(record.id);
+                }
+                Ok(deleted)
+            })
+    }
+
+    /// The latest audit entries, newest first (see [`Store::audit`]).
+    ///
+    /// # Errors
+    /// As [`Store::audit`].
+    pub fn audit(
+        &self,
+        account: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.writer().audit(account, limit)
     }
 
     /// Regenerates a token's secret in the store (see

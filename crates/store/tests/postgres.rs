@@ -580,7 +580,7 @@ fn meta(url: &str) -> (String, i64) {
 }
 
 #[test]
-fn a_fresh_database_gets_schema_2_even_when_many_open_it_at_once() {
+fn a_fresh_database_gets_schema_3_even_when_many_open_it_at_once() {
     let pg = pg_or_skip!();
     // Several rounds: the race is between the check and the creation.
     for _ in 0..4 {
@@ -597,9 +597,9 @@ fn a_fresh_database_gets_schema_2_even_when_many_open_it_at_once() {
         });
         assert_eq!(
             tables(&url),
-            ["changes", "tokens", "wgauth_head", "wgauth_meta"]
+            ["audit", "changes", "tokens", "wgauth_head", "wgauth_meta"]
         );
-        assert_eq!(meta(&url), ("whatsgate-auth token store".to_owned(), 2));
+        assert_eq!(meta(&url), ("whatsgate-auth token store".to_owned(), 3));
         assert_eq!(scalar_i64(&url, "SELECT count(*) FROM wgauth_head"), 1);
         let mut store = Store::open(&url, OpenMode::Existing).unwrap();
         assert_eq!(store.head().unwrap(), 0);
@@ -670,7 +670,14 @@ fn a_database_of_another_program_is_refused_unchanged() {
     Store::open(&url, OpenMode::CreateIfMissing).unwrap();
     assert_eq!(
         tables(&url),
-        ["changes", "orders", "tokens", "wgauth_head", "wgauth_meta"]
+        [
+            "audit",
+            "changes",
+            "orders",
+            "tokens",
+            "wgauth_head",
+            "wgauth_meta"
+        ]
     );
 }
 
@@ -682,17 +689,17 @@ fn a_newer_schema_is_refused_unchanged() {
     create(&mut store, "acct_1", "A");
     drop(store);
     raw(&url)
-        .batch_execute("UPDATE wgauth_meta SET schema_version = 3")
+        .batch_execute("UPDATE wgauth_meta SET schema_version = 4")
         .unwrap();
     for mode in [OpenMode::CreateIfMissing, OpenMode::Existing] {
         match Store::open(&url, mode) {
-            Err(e @ StoreError::NewerSchema { found: 3, .. }) => {
+            Err(e @ StoreError::NewerSchema { found: 4, .. }) => {
                 assert!(e.to_string().contains("not changed"), "{e}")
             }
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(meta(&url).1, 3);
+    assert_eq!(meta(&url).1, 4);
     assert_eq!(scalar_i64(&url, "SELECT count(*) FROM tokens"), 1);
 }
 
@@ -706,18 +713,56 @@ fn a_version_1_store_is_upgraded_and_keeps_its_tokens() {
     // Back to version 1: the tokens table alone.
     raw(&url)
         .batch_execute(
-            "DROP TABLE changes; DROP TABLE wgauth_head; \
+            "DROP TABLE audit; DROP TABLE changes; DROP TABLE wgauth_head; \
              UPDATE wgauth_meta SET schema_version = 1",
         )
         .unwrap();
     let mut store = Store::open(&url, OpenMode::Existing).unwrap();
-    assert_eq!(meta(&url).1, 2);
+    assert_eq!(meta(&url).1, 3);
     assert!(accepts(&store.get(record.id).unwrap().unwrap(), &token, T0));
     assert_eq!(store.head().unwrap(), 0);
     let (_, second) = create(&mut store, "acct_1", "Testing");
     let changes = store.changes_since(0, 10).unwrap();
     assert_eq!(changes.len(), 1);
     assert_eq!((changes[0].0.seq, changes[0].0.id), (1, second.id));
+}
+
+#[test]
+fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
+    let pg = pg_or_skip!();
+    let (url, _db) = pg.database();
+    let mut store = open(&url);
+    let (token, record) = create(&mut store, "acct_1", "Production API");
+    drop(store);
+    // Back to version 2: tokens, the change log and its counter.
+    raw(&url)
+        .batch_execute("DROP TABLE audit; UPDATE wgauth_meta SET schema_version = 2")
+        .unwrap();
+    assert_eq!(
+        tables(&url),
+        ["changes", "tokens", "wgauth_head", "wgauth_meta"]
+    );
+    let mut store = Store::open(&url, OpenMode::Existing).unwrap();
+    assert_eq!(meta(&url).1, 3);
+    assert!(accepts(&store.get(record.id).unwrap().unwrap(), &token, T0));
+    assert_eq!(store.head().unwrap(), 1);
+    assert!(store.audit(None, 10).unwrap().is_empty());
+    let deleted = store
+        .delete_where(&[record.id], &mut |_: &whatsgate_auth::TokenRecord| {
+            Some(whatsgate_auth_store::AuditNote::new(
+                "test",
+                "token.revoke",
+                "",
+            ))
+        })
+        .unwrap();
+    assert_eq!(deleted.len(), 1);
+    let changes = store.changes_since(0, 10).unwrap();
+    assert_eq!(
+        changes.iter().map(|(c, _)| c.seq).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(store.audit(None, 10).unwrap().len(), 1);
 }
 
 #[test]

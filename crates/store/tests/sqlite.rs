@@ -148,7 +148,7 @@ fn a_release_1_store_is_upgraded_and_keeps_every_token() {
     assert_eq!(table_names(&path), ["tokens"]);
 
     let mut store = Store::open(&url(&path), OpenMode::Existing).unwrap();
-    assert_eq!(pragma(&path, "user_version"), 2);
+    assert_eq!(pragma(&path, "user_version"), 3);
     assert_eq!(pragma(&path, "application_id"), 0x5747_4154);
     assert!(table_names(&path).contains(&"changes".to_string()));
 
@@ -218,11 +218,15 @@ fn a_failed_upgrade_leaves_the_release_1_store_as_it_was() {
 }
 
 #[test]
-fn a_new_store_is_version_2_in_wal_mode_with_the_change_log() {
+fn a_new_store_is_version_3_in_wal_mode_with_the_change_log_and_audit_trail() {
     let (_dir, path) = temp();
     let mut store = open(&format!("sqlite:{}", path.display()));
     create(&mut store, "acct_1", "A");
-    assert_eq!(pragma(&path, "user_version"), 2);
+    assert_eq!(pragma(&path, "user_version"), 3);
+    assert_eq!(
+        table_names(&path),
+        ["audit", "changes", "sqlite_sequence", "tokens"]
+    );
     assert_eq!(pragma(&path, "application_id"), 0x5747_4154);
     let conn = Connection::open(&path).unwrap();
     let mode: String = conn
@@ -264,15 +268,15 @@ fn a_store_from_a_newer_release_is_refused_unchanged() {
     Store::open(&url(&path), OpenMode::Existing).unwrap();
     Connection::open(&path)
         .unwrap()
-        .pragma_update(None, "user_version", 3)
+        .pragma_update(None, "user_version", 4)
         .unwrap();
     let before = std::fs::read(&path).unwrap();
     for mode in [OpenMode::Existing, OpenMode::CreateIfMissing] {
         match Store::open(&url(&path), mode) {
-            Err(e @ StoreError::NewerSchema { found: 3, .. }) => {
+            Err(e @ StoreError::NewerSchema { found: 4, .. }) => {
                 let message = e.to_string();
                 assert!(
-                    message.contains("newer wgauth (schema version 3"),
+                    message.contains("newer wgauth (schema version 4"),
                     "{message}"
                 );
                 assert!(message.contains(&path.display().to_string()), "{message}");
@@ -282,7 +286,7 @@ fn a_store_from_a_newer_release_is_refused_unchanged() {
         }
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    assert_eq!(pragma(&path, "user_version"), 3);
+    assert_eq!(pragma(&path, "user_version"), 4);
 }
 
 #[test]
@@ -551,4 +555,58 @@ fn nothing_secret_reaches_debug_or_errors() {
         );
         assert!(!text.contains(&verifier_hex), "{text}");
     }
+}
+
+/// Version 2 as the release before the audit trail wrote it (frozen here):
+/// version 1 plus the change log.
+const SQLITE_V1_TO_V2: &str = "
+CREATE TABLE changes (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_id TEXT    NOT NULL,
+    at       INTEGER NOT NULL
+) STRICT;
+";
+
+#[test]
+fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
+    let (_dir, path) = temp();
+    let (token, record) = issue("acct_1", "Production API", 1_700_000_000);
+    release_1_store(&path, std::slice::from_ref(&record));
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(SQLITE_V1_TO_V2).unwrap();
+        tx.execute(
+            "INSERT INTO changes (token_id, at) VALUES (?1, 1700000000)",
+            [record.id.to_string()],
+        )
+        .unwrap();
+        tx.pragma_update(None, "user_version", 2).unwrap();
+        tx.commit().unwrap();
+    }
+    assert_eq!(table_names(&path), ["changes", "sqlite_sequence", "tokens"]);
+
+    let mut store = Store::open(&url(&path), OpenMode::Existing).unwrap();
+    assert_eq!(pragma(&path, "user_version"), 3);
+    assert!(table_names(&path).contains(&"audit".to_string()));
+    assert!(accepts(
+        &store.get(record.id).unwrap().unwrap(),
+        &token,
+        Timestamp(1_700_001_000)
+    ));
+    assert_eq!(store.head().unwrap(), 1);
+    assert!(store.audit(None, 10).unwrap().is_empty());
+    // It works as a version 3 store: an audited deletion follows the log.
+    let deleted = store
+        .delete_where(&[record.id], &mut |_: &TokenRecord| {
+            Some(whatsgate_auth_store::AuditNote::new(
+                "test",
+                "token.revoke",
+                "",
+            ))
+        })
+        .unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(store.head().unwrap(), 2);
+    assert_eq!(store.audit(None, 10).unwrap().len(), 1);
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use whatsgate_auth::host_records::parse;
 use whatsgate_auth::{AccountId, Timestamp, Token, TokenId, TokenName, TokenRecord};
-use whatsgate_auth_store::{OpenMode, RowState, Store, StoreError};
+use whatsgate_auth_store::{AuditNote, OpenMode, RowState, Store, StoreError};
 
 /// What a backend's test file provides.
 pub trait TestBackend {
@@ -88,6 +88,18 @@ macro_rules! backend_suite {
         #[test]
         fn suite_concurrent_writers_in_processes_make_seq_1_to_n() {
             $crate::common::concurrent_writers_in_processes(&$backend, module_path!());
+        }
+        #[test]
+        fn suite_delete_where_deletes_logs_and_audits_in_one_write() {
+            $crate::common::delete_where_deletes_logs_and_audits_in_one_write(&$backend);
+        }
+        #[test]
+        fn suite_delete_where_many_tokens_in_one_write() {
+            $crate::common::delete_where_many_tokens_in_one_write(&$backend);
+        }
+        #[test]
+        fn suite_audit_entries_on_their_own_and_their_caps() {
+            $crate::common::audit_entries_on_their_own_and_their_caps(&$backend);
         }
         /// Not a check: the writer process the test above starts (it does
         /// nothing when run on its own).
@@ -373,6 +385,166 @@ pub fn every_write_is_one_change_in_order(b: &impl TestBackend) {
     assert_eq!(snapshot.records.len(), 1);
     same(&snapshot.records[0], &regenerated);
     assert!(snapshot.bad_rows.is_empty());
+}
+
+/// `delete_where` deletes what `decide` picks, and only that: each with one
+/// change and one audit entry, all in one write; the control (a `decide`
+/// that picks nothing) changes nothing, so the picks are not all-delete.
+pub fn delete_where_deletes_logs_and_audits_in_one_write(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let mut reader = open(&url);
+    let (_, a) = create(&mut store, "acct_1", "A");
+    let (tb, b_rec) = create(&mut store, "acct_1", "B");
+    let (_, c) = create(&mut store, "acct_2", "C");
+    let unknown: TokenId = "0123456789abcdef".parse().unwrap();
+
+    // Control: nothing picked, nothing written.
+    let mut offered = Vec::new();
+    let none = store
+        .delete_where(&[a.id, b_rec.id, c.id, unknown], &mut |r: &TokenRecord| {
+            offered.push(r.id);
+            None
+        })
+        .unwrap();
+    assert!(none.is_empty());
+    offered.sort_unstable();
+    let mut expected = vec![a.id, b_rec.id, c.id];
+    expected.sort_unstable();
+    assert_eq!(offered, expected, "every existing token is offered, once");
+    assert_eq!(reader.head().unwrap(), 3);
+    assert!(reader.audit(None, 10).unwrap().is_empty());
+
+    // A and C picked (A twice in the list: offered and deleted once).
+    let deleted = store
+        .delete_where(
+            &[c.id, a.id, unknown, b_rec.id, a.id],
+            &mut |r: &TokenRecord| {
+                (r.id != b_rec.id).then(|| {
+                    AuditNote::new(
+                        "leak-report:test",
+                        "token.revoke",
+                        format!("found at {}", r.name),
+                    )
+                })
+            },
+        )
+        .unwrap();
+    let mut ids: Vec<TokenId> = deleted.iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    let mut expected = vec![a.id, c.id];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    assert!(reader.get(a.id).unwrap().is_none());
+    assert!(reader.get(c.id).unwrap().is_none());
+    assert!(accepts(&reader.get(b_rec.id).unwrap().unwrap(), &tb, T0));
+    // One change each, after the creations, with no gap.
+    let tail: Vec<(u64, TokenId)> = log(&mut reader).split_off(3);
+    assert_eq!(tail.len(), 2);
+    assert_eq!((tail[0].0, tail[1].0), (4, 5));
+    let mut logged: Vec<TokenId> = tail.iter().map(|(_, id)| *id).collect();
+    logged.sort_unstable();
+    assert_eq!(logged, expected);
+
+    // The audit trail: newest first, with ids, accounts and details.
+    let trail = reader.audit(None, 10).unwrap();
+    assert_eq!(trail.len(), 2);
+    assert!(trail[0].seq > trail[1].seq);
+    for entry in &trail {
+        assert_eq!(entry.actor, "leak-report:test");
+        assert_eq!(entry.action, "token.revoke");
+        let record = if entry.token_id == Some(a.id) { &a } else { &c };
+        assert_eq!(entry.token_id, Some(record.id));
+        assert_eq!(entry.account.as_deref(), Some(record.account.as_str()));
+        assert_eq!(entry.detail, format!("found at {}", record.name));
+        let now = Timestamp::now().as_secs();
+        assert!((now - 60..=now + 1).contains(&entry.at.as_secs()));
+    }
+    // By account, and limited.
+    let only = reader.audit(Some("acct_2"), 10).unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0].token_id, Some(c.id));
+    assert!(reader.audit(Some("acct_3"), 10).unwrap().is_empty());
+    assert_eq!(reader.audit(None, 1).unwrap(), trail[..1]);
+    assert!(reader.audit(None, 0).unwrap().is_empty());
+
+    // Deleting what is gone: nothing offered, nothing written.
+    let again = store
+        .delete_where(&[a.id], &mut |_: &TokenRecord| {
+            panic!("a gone token was offered")
+        })
+        .unwrap();
+    assert!(again.is_empty());
+    assert_eq!(reader.head().unwrap(), 5);
+}
+
+/// Thousands of deletions in one write: every one logged and audited, and
+/// a follower's reading of the log sees them all.
+pub fn delete_where_many_tokens_in_one_write(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let n = 300;
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        ids.push(create(&mut store, "acct_1", &format!("t{i}")).1.id);
+    }
+    let kept = create(&mut store, "acct_1", "kept").1;
+    let deleted = store
+        .delete_where(&ids, &mut |_: &TokenRecord| {
+            Some(AuditNote::new("leak-report:test", "token.revoke", ""))
+        })
+        .unwrap();
+    assert_eq!(deleted.len(), n);
+    let left = store.list(None).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, kept.id);
+    let seqs: Vec<u64> = log(&mut store).into_iter().map(|(s, _)| s).collect();
+    let expected: Vec<u64> = (1..=u64::try_from(2 * n + 1).unwrap()).collect();
+    assert_eq!(seqs, expected, "one change per deletion, no gap");
+    assert_eq!(store.audit(None, 100_000).unwrap().len(), n);
+}
+
+/// `append_audit` on its own, and what the store does to long or
+/// control-character-laden parts.
+pub fn audit_entries_on_their_own_and_their_caps(b: &impl TestBackend) {
+    use whatsgate_auth_store::{MAX_ACTION, MAX_ACTOR, MAX_DETAIL};
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let (_, a) = create(&mut store, "acct_1", "A");
+    store
+        .append_audit(&AuditNote::new("wgauth", "note", "plain"), None)
+        .unwrap();
+    store
+        .append_audit(
+            &AuditNote::new(
+                "é".repeat(MAX_ACTOR + 5),
+                "x".repeat(MAX_ACTION + 1),
+                format!("line\nbreak\u{1b}[31m{}", "d".repeat(MAX_DETAIL)),
+            ),
+            Some((a.id, &a.account)),
+        )
+        .unwrap();
+    // Not a change: followers are not woken for an entry.
+    assert_eq!(store.head().unwrap(), 1);
+    let trail = store.audit(None, 10).unwrap();
+    assert_eq!(trail.len(), 2);
+    let long = &trail[0];
+    assert_eq!(long.actor, "é".repeat(MAX_ACTOR));
+    assert_eq!(long.action.chars().count(), MAX_ACTION);
+    assert_eq!(long.detail.chars().count(), MAX_DETAIL);
+    assert!(long.detail.starts_with("line\u{FFFD}break\u{FFFD}[31m"));
+    assert_eq!(long.token_id, Some(a.id));
+    assert_eq!(long.account.as_deref(), Some("acct_1"));
+    let plain = &trail[1];
+    assert_eq!(
+        (
+            plain.actor.as_str(),
+            plain.action.as_str(),
+            plain.detail.as_str()
+        ),
+        ("wgauth", "note", "plain")
+    );
+    assert_eq!((plain.token_id, plain.account.as_deref()), (None, None));
 }
 
 pub fn last_use_is_not_a_change(b: &impl TestBackend) {
