@@ -29,6 +29,7 @@ macro_rules! say {
 
 mod logger;
 mod redact;
+mod scan;
 mod serve;
 mod units;
 
@@ -79,6 +80,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Serve the API: /api/* needs `Access-Token`, /mcp/* needs `Authorization: Bearer`.
     Serve(ServeArgs),
+    /// Find tokens in files (or stdin: -) and report file, line, column and id, never the secret; exit status 1 when one is found.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,6 +325,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             print_token(&token)
         }
         Command::Verify(args) => verify(&mut open(OpenMode::Existing)?, args.json),
+        Command::Scan(args) => scan::run(args, || open(OpenMode::Existing)),
         Command::Serve(args) => serve::run(serve::Options {
             db,
             busy_timeout: cli.busy_timeout,

@@ -58,6 +58,8 @@ const POSITIONS: &[&[&str]] = &[
     &["serve", "--stale-after", "{}"],
     &["serve", "--max-connections", "{}"],
     &["serve", "--demo", "--listen", "{}"],
+    &["scan", "{}"],
+    &["scan", "--json", "--revoke", "{}"],
 ];
 
 /// The forms a pasted token takes.
