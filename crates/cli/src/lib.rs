@@ -27,6 +27,7 @@ macro_rules! say {
     }};
 }
 
+mod leak;
 mod logger;
 mod redact;
 mod scan;
@@ -80,6 +81,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Serve the API: /api/* needs `Access-Token`, /mcp/* needs `Authorization: Bearer`.
     Serve(ServeArgs),
+    /// Show the audit trail (who revoked which token, when, and why), newest first.
+    Audit(AuditArgs),
     /// Find tokens in files (or stdin: -) and report file, line, column and id, never the secret; exit status 1 when one is found.
     Scan(scan::ScanArgs),
 }
@@ -140,6 +143,19 @@ struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+struct AuditArgs {
+    /// Show at most this many entries.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    limit: usize,
+    /// Only entries about this account's tokens.
+    #[arg(long)]
+    account: Option<String>,
+    /// JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
@@ -164,6 +180,15 @@ struct ServeArgs {
     /// shedding (what `scripts/test-cli` shows failing).
     #[arg(long, hide = true)]
     unlimited_connections: bool,
+    /// Take GitHub secret-scanning reports at POST /leaks/github, checked
+    /// with the keys in FILE (GitHub's key document, as
+    /// https://api.github.com/meta/public_keys/secret_scanning serves it).
+    #[arg(long, value_name = "FILE")]
+    github_keys: Option<std::path::PathBuf>,
+    /// Take reports of exposed tokens from anyone at POST /leaks/report
+    /// (possession is the proof; rate-limited per client).
+    #[arg(long)]
+    leak_report: bool,
 }
 
 fn parse_account(text: &str) -> Result<AccountId, String> {
@@ -335,7 +360,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             no_auth: args.no_auth,
             max_connections: args.max_connections,
             unlimited_connections: args.unlimited_connections,
+            leak: leak::Options {
+                github_keys: args.github_keys,
+                public_report: args.leak_report,
+            },
         }),
+        Command::Audit(args) => {
+            let mut store = open(OpenMode::Existing)?;
+            let entries = store.audit(args.account.as_deref(), args.limit)?;
+            print_audit(&entries, args.json)
+        }
     }
 }
 
@@ -487,6 +521,49 @@ fn print_table(records: &[TokenRecord], account: Option<&str>) -> Result<(), Err
         }
         text.push_str(line.trim_end());
         text.push('\n');
+    }
+    write_stdout(&text)
+}
+
+/// `wgauth audit`: the entries as a table or JSON (never a secret: the
+/// store holds none).
+fn print_audit(entries: &[whatsgate_auth_store::AuditEntry], json: bool) -> Result<(), Error> {
+    if json {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "seq": e.seq,
+                    "at": e.at.as_secs(),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "token_id": e.token_id.map(|id| id.to_string()),
+                    "account": e.account,
+                    "detail": e.detail,
+                })
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Error::Other(format!("could not write JSON: {e}")))?;
+        text.push('\n');
+        return write_stdout(&text);
+    }
+    if entries.is_empty() {
+        say!("wgauth: the audit trail is empty");
+        return Ok(());
+    }
+    let mut text = String::from("AT  ACTOR  ACTION  TOKEN  ACCOUNT  DETAIL\n");
+    for e in entries {
+        text.push_str(&format!(
+            "{}  {}  {}  {}  {}  {}\n",
+            rfc3339(e.at),
+            e.actor,
+            e.action,
+            e.token_id
+                .map_or_else(|| "-".to_string(), |id| id.to_string()),
+            e.account.as_deref().unwrap_or("-"),
+            e.detail
+        ));
     }
     write_stdout(&text)
 }

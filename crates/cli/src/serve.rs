@@ -89,6 +89,8 @@ pub struct Options {
     pub max_connections: Option<u32>,
     /// The load check's control: no cap, no shedding.
     pub unlimited_connections: bool,
+    /// The leak-report endpoints to serve.
+    pub leak: crate::leak::Options,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -122,6 +124,7 @@ pub fn run(options: Options) -> Result<(), Error> {
     } else {
         None
     };
+    let leak = crate::leak::Leak::new(&synced, &options.leak)?;
     let keyring = Arc::clone(synced.keyring());
     let layer = if options.no_auth {
         None
@@ -181,12 +184,15 @@ pub fn run(options: Options) -> Result<(), Error> {
              `wgauth token create` adds one (seen here within a second)"
         );
     }
+    if let Some(leak) = &leak {
+        say!("wgauth: {}", leak.describe());
+    }
     if let Some(token) = demo {
         print_demo(&token, local, &shown);
         // Dropping the token zeroizes it.
     }
 
-    let app = router();
+    let app = router(leak.as_ref());
     let conns = Arc::new(Connections::new(cap));
     let served = match layer {
         None => runtime.block_on(serve(listener, signals, app, conns)),
@@ -291,15 +297,19 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-fn router() -> Router {
-    Router::new()
+fn router(leak: Option<&Arc<crate::leak::Leak>>) -> Router {
+    let routes = Router::new()
         .route("/api", any(accepted))
         .route("/api/", any(accepted))
         .route("/api/{*rest}", any(accepted))
         .route("/mcp", any(accepted))
         .route("/mcp/", any(accepted))
-        .route("/mcp/{*rest}", any(accepted))
-        .fallback(not_found)
+        .route("/mcp/{*rest}", any(accepted));
+    match leak {
+        Some(leak) => routes.merge(leak.router()),
+        None => routes,
+    }
+    .fallback(not_found)
 }
 
 /// Reached only once the layer accepted the request (or with --no-auth).
@@ -370,7 +380,7 @@ where
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, peer)) => {
                     let Some(conn) = conns.admit() else {
                         // At the cap with every connection mid-request:
                         // this one is closed unanswered.
@@ -382,7 +392,9 @@ where
                         let service = service.clone();
                         let conns = Arc::clone(&conns);
                         let conn = Arc::clone(&conn);
-                        hyper::service::service_fn(move |request| {
+                        hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                            // The leak-report endpoint's rate limit is per client.
+                            request.extensions_mut().insert(crate::leak::Peer(peer));
                             conns.busy(&conn);
                             let response = service.clone().oneshot(request);
                             let conns = Arc::clone(&conns);
