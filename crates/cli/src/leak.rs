@@ -54,6 +54,12 @@ pub const SIGNATURE_HEADER: &str = "github-public-key-signature";
 pub const MAX_GITHUB_BODY: usize = 16 * 1024 * 1024;
 /// The most items in one GitHub report.
 pub const MAX_GITHUB_ITEMS: usize = 10_000;
+/// GitHub report bodies read at once (their signature is not known yet, so
+/// this is what bounds the memory unauthenticated senders can take); past
+/// this, 503 and GitHub sends again.
+const GITHUB_READERS: usize = 4;
+/// Time a sender has to deliver a report's body once its head arrived.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest public report body.
 pub const MAX_REPORT_BODY: usize = 64 * 1024;
 /// The most tokens in one public report.
@@ -91,6 +97,7 @@ pub struct Peer(pub SocketAddr);
 pub struct Leak {
     synced: Arc<SyncedKeyring>,
     keys: Option<Keys>,
+    readers: tokio::sync::Semaphore,
     limiter: Mutex<Limiter>,
     queue: Option<SyncSender<Queued>>,
 }
@@ -120,6 +127,7 @@ impl Leak {
         Ok(Some(Arc::new(Self {
             synced: Arc::clone(synced),
             keys,
+            readers: tokio::sync::Semaphore::new(GITHUB_READERS),
             limiter: Mutex::new(Limiter::default()),
             queue,
         })))
@@ -275,9 +283,12 @@ async fn github(State(leak): State<Arc<Leak>>, headers: HeaderMap, body: Body) -
     let Some(keys) = &leak.keys else {
         return message(StatusCode::NOT_FOUND, "not found");
     };
-    let body = match axum::body::to_bytes(body, MAX_GITHUB_BODY).await {
+    let Ok(_reading) = leak.readers.try_acquire() else {
+        return unavailable();
+    };
+    let body = match read_body(&headers, body, MAX_GITHUB_BODY).await {
         Ok(body) => body,
-        Err(_) => return too_large(MAX_GITHUB_BODY),
+        Err(answer) => return answer,
     };
     if let Err((status, text)) = keys.check(&headers, &body) {
         return message(status, text);
@@ -430,6 +441,7 @@ const RECEIVED: &str =
 async fn report(
     State(leak): State<Arc<Leak>>,
     peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     let Some(queue) = &leak.queue else {
@@ -451,9 +463,9 @@ async fn report(
         }
         return answer;
     }
-    let body = match axum::body::to_bytes(body, MAX_REPORT_BODY).await {
+    let body = match read_body(&headers, body, MAX_REPORT_BODY).await {
         Ok(body) => body,
-        Err(_) => return too_large(MAX_REPORT_BODY),
+        Err(answer) => return answer,
     };
     let report: PublicReport = match serde_json::from_slice(&body) {
         Ok(report) => report,
@@ -574,6 +586,33 @@ impl Limiter {
 fn message(status: StatusCode, text: &str) -> Response {
     let body = serde_json::json!({ "message": text }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The whole body, at most `limit` bytes, within [`BODY_TIMEOUT`].
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        // Past the limit (a chunked body), or cut short.
+        Ok(Err(_)) => Err(message(
+            StatusCode::BAD_REQUEST,
+            "the report's body could not be read whole, or is too large",
+        )),
+        Err(_) => Err(message(
+            StatusCode::REQUEST_TIMEOUT,
+            "the report's body took too long to arrive",
+        )),
+    }
 }
 
 fn too_large(limit: usize) -> Response {

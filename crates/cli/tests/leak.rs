@@ -19,7 +19,7 @@ use p256::pkcs8::{EncodePublicKey as _, LineEnding};
 use sha2::{Digest as _, Sha256};
 use whatsgate_auth::{AccountId, OsRng, Timestamp, TokenFormat, TokenName, TokenRecord};
 
-const KEY_ID: &str = "90a421169f0a406205f1563a953312f0be898d3c7b6c06b681aa86a874555f4a";
+const KEY_ID: &str = "wgauth-test-key";
 const P384_ID: &str = "p384-key";
 const ED25519_ID: &str = "ed25519-key";
 const RECEIVED: &str =
@@ -217,6 +217,49 @@ fn a_signed_github_report_revokes_live_tokens_and_answers_feedback() {
 
 /// What is wrong, the headers, the body, the status expected.
 type Case<'a> = (&'a str, Vec<(&'a str, String)>, Vec<u8>, u16);
+
+/// GitHub's documented sample request (docs.github.com, "Secret scanning
+/// partner program": the payload, its key id and signature) and the public
+/// key GitHub publishes under that id: the same scheme as GitHub's, not
+/// only one that agrees with itself.
+const GITHUB_SAMPLE_BODY: &str = r#"[{"source":"commit","token":"some_token","type":"some_type","url":"https://example.com/base-repo-url/"}]"#;
+const GITHUB_SAMPLE_KEY_ID: &str =
+    "bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c";
+const GITHUB_SAMPLE_SIGNATURE: &str = "MEQCIQDaMKqrGnE27S0kgMrEK0eYBmyG0LeZismAEz/BgZyt7AIfXt9fErtRS4XaeSt/AO1RtBY66YcAdjxji410VQV4xg==";
+const GITHUB_SAMPLE_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYAGMWO8XgCamYKMJS6jc/qgvSlAd\nAjPuDPRcXU22YxgBrz+zoN19MzuRyW87qEt9/AmtoNP5GrobzUvQSyJFVw==\n-----END PUBLIC KEY-----\n";
+
+#[test]
+fn githubs_documented_sample_request_verifies_and_a_changed_byte_does_not() {
+    let env = Env::new();
+    let (token, _) = env.create("acct_1", "Production API");
+    let keys = env.dir.path().join("github-keys.json");
+    let doc = serde_json::json!({"public_keys": [
+        {"key_identifier": GITHUB_SAMPLE_KEY_ID, "key": GITHUB_SAMPLE_KEY, "is_current": true},
+    ]});
+    std::fs::write(&keys, doc.to_string()).unwrap();
+    let server = Server::start(&env.db, &["--github-keys", keys.to_str().unwrap()]);
+    let headers = [
+        ("Github-Public-Key-Identifier", GITHUB_SAMPLE_KEY_ID),
+        ("Github-Public-Key-Signature", GITHUB_SAMPLE_SIGNATURE),
+    ];
+    let r = post(
+        &server,
+        "/leaks/github",
+        &headers,
+        GITHUB_SAMPLE_BODY.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let feedback: Vec<serde_json::Value> = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(feedback.len(), 1);
+    assert_eq!(feedback[0]["token_hash"], sha256_hex("some_token"));
+    assert_eq!(feedback[0]["token_type"], "some_type");
+    assert_eq!(feedback[0]["label"], "false_positive");
+    // One byte changed: refused.
+    let changed = GITHUB_SAMPLE_BODY.replace("some_token", "some_tokem");
+    let r = post(&server, "/leaks/github", &headers, changed.as_bytes());
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(env.verify(&token).code, Some(0));
+}
 
 #[test]
 fn reports_that_fail_the_signature_check_revoke_nothing() {
@@ -495,12 +538,68 @@ fn the_public_endpoint_revokes_and_answers_the_same_for_anything() {
         let r = post(&server, "/leaks/report", &[], body);
         assert_eq!(r.status, 400, "{}", r.body);
     }
+    // Too large: declared past 64 KiB, or more than 100 tokens.
+    let big = format!(r#"{{"tokens": ["{}"]}}"#, "x".repeat(70 * 1024));
+    assert_eq!(report_raw(&server, big.as_bytes()).status, 413);
+    let many: Vec<String> = (0..101).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        report(&many.iter().map(String::as_str).collect::<Vec<_>>()).status,
+        413
+    );
     assert_eq!(server.get("/leaks/report", &[]).status, 405);
     server.terminate();
     let log = server.stderr();
     for token in [&live, &kept, &gone] {
         assert!(!log.contains(token.as_str()), "a token in the log: {log}");
     }
+}
+
+fn report_raw(server: &Server, body: &[u8]) -> Response {
+    post(server, "/leaks/report", &[], body)
+}
+
+/// The public answer is sent before any token is looked at: with the
+/// store's write lock held by another process (and a server that waits an
+/// hour for a lock), a live token's report is answered while the token
+/// still works; it is revoked once the lock is released. An answer that
+/// waited for the revocation would not come within the client's 10 s.
+#[test]
+fn the_public_answer_does_not_wait_for_the_revocation() {
+    let env = Env::new();
+    let (live, _) = env.create("acct_1", "Production API");
+    let server = Server::start(&env.db, &["--leak-report", "--busy-timeout", "1h"]);
+    let lock = rusqlite::Connection::open(&env.db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let body = serde_json::json!({ "tokens": [live] }).to_string();
+    let r = report_raw(&server, body.as_bytes());
+    assert_eq!((r.status, r.body.as_str()), (202, RECEIVED));
+    let header = format!("Access-Token: {live}");
+    assert_eq!(server.get("/api/check", &[header.as_bytes()]).status, 200);
+    lock.execute_batch("ROLLBACK").unwrap();
+    assert!(
+        server
+            .wait_until(&live, false, Duration::from_secs(15))
+            .is_some()
+    );
+}
+
+/// A regenerated token's previous secret, still accepted in its grace
+/// period, is live: reporting it revokes the token (both secrets).
+#[test]
+fn a_reported_secret_in_its_grace_period_revokes_the_token() {
+    let env = Env::new();
+    let (old, id) = env.create("acct_1", "Production API");
+    let out = env.run(&["token", "regenerate", &id, "--grace", "1h"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let new = out.stdout.trim().to_string();
+    assert_eq!(env.verify(&old).code, Some(0));
+    let server = serve_with_keys(&env);
+    let body = serde_json::json!([item(&old, "https://example.com/x")]).to_string();
+    let r = post_signed(&server, body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("true_positive"));
+    assert_eq!(env.verify(&old).code, Some(1));
+    assert_eq!(env.verify(&new).code, Some(1));
 }
 
 #[test]
