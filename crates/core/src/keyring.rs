@@ -1,10 +1,14 @@
 //! The in-process keyring: token id → record, verified concurrently.
 
+#[cfg(not(feature = "std"))]
+mod btree;
+mod entry;
 mod index;
+mod principal;
 mod store;
+#[cfg(feature = "std")]
+mod table;
 
-use alloc::boxed::Box;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -16,98 +20,11 @@ use crate::http::{Failure, Profile, Rejection};
 use crate::record::{AccountId, TokenName, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
-use crate::verifier::{Rollover, Verifier, accepts};
-use index::{Accounts, Batch, Names};
+use crate::verifier::accepts;
+use entry::{Content, View};
+use index::{AccountName, Accounts, Batch, Names};
+pub use principal::{Principal, PrincipalRef};
 use store::{LastUsed, Map, Mutex, NameHasher};
-
-// Verification's cache footprint: the entry fits 64 bytes (see `Entry`).
-#[cfg(target_pointer_width = "64")]
-const _: () = assert!(core::mem::size_of::<Entry>() <= 64);
-
-/// Who a request was authenticated as: never the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Principal {
-    token_id: TokenId,
-    identity: Arc<Identity>,
-}
-
-#[derive(PartialEq, Eq)]
-struct Identity {
-    /// Shared by every token of the account (see `index::Accounts`).
-    account: Arc<str>,
-    name: TokenName,
-    created_at: Timestamp,
-}
-
-impl Principal {
-    /// The account the token belongs to; it reaches all of that account's devices.
-    pub fn account(&self) -> &str {
-        &self.identity.account
-    }
-
-    /// The public id of the token that was presented.
-    pub const fn token_id(&self) -> TokenId {
-        self.token_id
-    }
-
-    /// The name the token was created with.
-    pub fn token_name(&self) -> &str {
-        self.identity.name.as_str()
-    }
-}
-
-/// Who a request was authenticated as, lent by [`Keyring::verify_with`] for
-/// the length of a closure: reading it touches no shared counter.
-#[derive(Clone, Copy)]
-pub struct PrincipalRef<'a> {
-    token_id: TokenId,
-    identity: &'a Arc<Identity>,
-}
-
-impl<'a> PrincipalRef<'a> {
-    /// The account the token belongs to.
-    pub fn account(&self) -> &'a str {
-        &self.identity.account
-    }
-
-    /// The public id of the token that was presented.
-    pub const fn token_id(&self) -> TokenId {
-        self.token_id
-    }
-
-    /// The name the token was created with.
-    pub fn token_name(&self) -> &'a str {
-        self.identity.name.as_str()
-    }
-
-    /// An owned [`Principal`] (one reference-count increment).
-    pub fn to_principal(&self) -> Principal {
-        Principal {
-            token_id: self.token_id,
-            identity: Arc::clone(self.identity),
-        }
-    }
-}
-
-impl fmt::Debug for PrincipalRef<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrincipalRef")
-            .field("account", &self.account())
-            .field("token_id", &self.token_id)
-            .field("token_name", &self.token_name())
-            .finish()
-    }
-}
-
-impl fmt::Debug for Principal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Principal")
-            .field("account", &self.account())
-            .field("token_id", &self.token_id)
-            .field("token_name", &self.token_name())
-            .finish()
-    }
-}
 
 /// A lifecycle operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,77 +63,6 @@ impl core::error::Error for KeyringError {}
 impl From<RngError> for KeyringError {
     fn from(e: RngError) -> Self {
         Self::Rng(e)
-    }
-}
-
-/// What the map holds per token. Verification reads the verifier, writes
-/// `last_used` (at most once a second) and `dirty`, and lends `identity` (or
-/// clones it, for an owned `Principal`):
-/// 64 bytes in the map's own allocation, so a lookup that misses the cache
-/// fetches one or two adjacent lines instead of chasing more pointers.
-struct Entry {
-    verifier: Verifier,
-    last_used: LastUsed,
-    /// Set when `last_used` moved since the host last took it.
-    dirty: AtomicBool,
-    /// Only during a regeneration's grace period; boxed to keep `Entry` small.
-    rollover: Option<Box<Rollover>>,
-    identity: Arc<Identity>,
-}
-
-impl Entry {
-    /// An entry for `record`, whose account is `account` (the shared
-    /// string), marked `dirty` when the host has yet to store its last use.
-    fn new(record: TokenRecord, account: Arc<str>, dirty: bool) -> Self {
-        // The name is moved, not copied: a bulk load makes a million of these.
-        let TokenRecord {
-            name,
-            verifier,
-            created_at,
-            last_used_at,
-            rollover,
-            ..
-        } = record;
-        Self {
-            verifier,
-            last_used: LastUsed::new(last_used_at),
-            dirty: AtomicBool::new(dirty),
-            rollover: rollover.map(Box::new),
-            identity: Arc::new(Identity {
-                account,
-                name,
-                created_at,
-            }),
-        }
-    }
-
-    /// An entry for `record` that shares `identity` (which must be the
-    /// record's) with another entry.
-    fn with_identity(record: &TokenRecord, identity: Arc<Identity>, dirty: bool) -> Self {
-        Self {
-            verifier: record.verifier,
-            last_used: LastUsed::new(record.last_used_at),
-            dirty: AtomicBool::new(dirty),
-            rollover: record.rollover.map(Box::new),
-            identity,
-        }
-    }
-
-    /// Whether it holds this account and name.
-    fn holds(&self, account: &str, name: &str) -> bool {
-        *self.identity.account == *account && self.identity.name.as_str() == name
-    }
-
-    fn record(&self, id: TokenId) -> TokenRecord {
-        TokenRecord {
-            id,
-            account: AccountId::from_checked(&self.identity.account),
-            name: self.identity.name.clone(),
-            verifier: self.verifier,
-            created_at: self.identity.created_at,
-            last_used_at: self.last_used.get(),
-            rollover: self.rollover.as_deref().copied(),
-        }
     }
 }
 
@@ -263,7 +109,7 @@ struct Writer {
 /// ```
 pub struct Keyring {
     format: TokenFormat,
-    entries: Map<Entry>,
+    entries: Map,
     /// Held by every writer, so writers are serialised (readers never take it).
     writer: Mutex<Writer>,
     hasher: NameHasher,
@@ -296,14 +142,15 @@ impl Keyring {
 
     /// An empty keyring for tokens in `format`.
     pub fn with_format(format: TokenFormat) -> Self {
+        let hasher = NameHasher::new();
         Self {
             format,
-            entries: Map::new(),
+            entries: Map::new(hasher.map_key()),
             writer: Mutex::new(Writer {
                 names: Names::default(),
                 accounts: Accounts::default(),
             }),
-            hasher: NameHasher::new(),
+            hasher,
             touched: Mutex::new(Vec::new()),
             available: AtomicBool::new(true),
         }
@@ -378,23 +225,28 @@ impl Keyring {
         now: Timestamp,
         f: impl FnOnce(PrincipalRef<'_>) -> R,
     ) -> Result<R, InvalidToken> {
-        // Hash before the lookup: the two are independent, so the CPU overlaps
-        // the SHA-256 rounds with the map probe, and an unknown id costs the
-        // same hash as a known one.
+        // The id's slot is prefetched before the hash runs: the two are
+        // independent, so the memory access overlaps the SHA-256 rounds, and
+        // an unknown id costs the same hash as a known one.
         self.format
-            .with_verifier(token, |id, presented| {
-                self.entries.with(&id, |entry| {
-                    let verdict =
-                        accepts(&entry.verifier, entry.rollover.as_deref(), presented, now);
-                    ct::reveal(verdict).then(|| {
-                        self.note_use(id, entry, now);
-                        f(PrincipalRef {
-                            token_id: id,
-                            identity: &entry.identity,
+            .with_verifier_prepared(
+                token,
+                |id| self.entries.pin(id),
+                |pinned, id, presented| {
+                    Map::with_pinned(&pinned, |view, last_used| {
+                        let verdict =
+                            accepts(&view.verifier, view.rollover.as_ref(), presented, now);
+                        ct::reveal(verdict).then(|| {
+                            self.note_use(id, last_used, now);
+                            f(PrincipalRef {
+                                token_id: id,
+                                account: view.account,
+                                name: view.name.as_str(),
+                            })
                         })
                     })
-                })
-            })?
+                },
+            )?
             .flatten()
             .ok_or(InvalidToken)
     }
@@ -444,26 +296,27 @@ impl Keyring {
             .map_err(|InvalidToken| profile.reject(Failure::Invalid))
     }
 
-    fn note_use(&self, id: TokenId, entry: &Entry, now: Timestamp) {
-        if entry.last_used.advance(now) && !entry.dirty.swap(true, Ordering::AcqRel) {
-            self.touched.lock().push(id);
+    fn note_use(&self, id: TokenId, last_used: &LastUsed, now: Timestamp) {
+        // At most once a second per token; the list is kept within twice
+        // the tokens held, however long the host waits to take it.
+        if last_used.advance(now) {
+            let mut touched = self.touched.lock();
+            touched.push(id);
+            if touched.len() > 2 * self.len() + 64 {
+                touched.sort_unstable();
+                touched.dedup();
+            }
         }
     }
 
     /// Hands over the last-used instants that changed since the previous
     /// call, for the host to store in one batch.
     pub fn take_last_used(&self) -> Vec<(TokenId, Timestamp)> {
-        let ids = core::mem::take(&mut *self.touched.lock());
+        let mut ids = core::mem::take(&mut *self.touched.lock());
+        ids.sort_unstable();
+        ids.dedup();
         ids.into_iter()
-            .filter_map(|id| {
-                self.entries
-                    .with(&id, |entry| {
-                        // Clear first: a use racing with this read marks it again.
-                        entry.dirty.store(false, Ordering::Release);
-                        entry.last_used.get().map(|at| (id, at))
-                    })
-                    .flatten()
-            })
+            .filter_map(|id| Some((id, self.entries.last_used(id)?)))
             .collect()
     }
 
@@ -475,7 +328,7 @@ impl Keyring {
     pub fn add(&self, record: TokenRecord) -> Result<(), KeyringError> {
         let mut writer = self.writer.lock();
         let hash = self.check_free(&writer, &record)?;
-        self.add_entry(&mut writer, record, hash, false);
+        self.add_entry(&mut writer, record, hash);
         Ok(())
     }
 
@@ -499,12 +352,12 @@ impl Keyring {
             .candidates(hash)
             .iter()
             .copied()
-            .find(|id| self.entries.with(id, |entry| entry.holds(account, name)) == Some(true))
+            .find(|id| self.entries.with(*id, |view, _| view.holds(account, name)) == Some(true))
     }
 
     /// Refuses a record whose id or name is taken; returns its name's hash.
     fn check_free(&self, writer: &Writer, record: &TokenRecord) -> Result<u64, KeyringError> {
-        if self.entries.with(&record.id, |_| ()).is_some() {
+        if self.entries.with(record.id, |_, _| ()).is_some() {
             return Err(KeyringError::DuplicateId(record.id));
         }
         let (account, name) = (record.account.as_str(), record.name.as_str());
@@ -519,13 +372,13 @@ impl Keyring {
     }
 
     /// Puts `record` in the map and the index, under `hash` (its name's).
-    fn add_entry(&self, writer: &mut Writer, record: TokenRecord, hash: u64, dirty: bool) {
+    fn add_entry(&self, writer: &mut Writer, record: TokenRecord, hash: u64) {
         let account = writer
             .accounts
             .intern(&self.hasher, record.account.as_str());
         writer.names.add(hash, record.id);
-        self.entries
-            .insert(record.id, Entry::new(record, account, dirty));
+        let (id, content, last_used) = Content::new(record, account);
+        self.entries.put(id, content, last_used);
     }
 
     /// Inserts a record, replacing the one with its id and evicting any
@@ -543,35 +396,21 @@ impl Keyring {
             self.holder(&writer, hash, record.account.as_str(), record.name.as_str())
             && holder != record.id
         {
-            self.entries.remove(&holder);
+            self.entries.remove(holder);
             writer.names.remove(hash, holder);
             evicted.push(holder);
         }
         let id = record.id;
-        let previous = self.entries.with(&id, |entry| {
-            (
-                self.name_hash(&entry.identity.account, entry.identity.name.as_str()),
-                entry.last_used.get(),
-                entry.dirty.load(Ordering::Acquire),
-            )
+        let old_hash = self.entries.with(id, |view, _| {
+            self.name_hash(view.account, view.name.as_str())
         });
-        let (record, dirty) = match previous {
-            Some((old_hash, last_used, dirty)) => {
-                if old_hash != hash {
-                    writer.names.remove(old_hash, id);
-                }
-                let last_used_at = last_used.max(record.last_used_at);
-                (
-                    TokenRecord {
-                        last_used_at,
-                        ..record
-                    },
-                    dirty,
-                )
-            }
-            None => (record, false),
-        };
-        self.add_entry(&mut writer, record, hash, dirty);
+        if let Some(old_hash) = old_hash
+            && old_hash != hash
+        {
+            writer.names.remove(old_hash, id);
+        }
+        // The map keeps the later of the two last uses.
+        self.add_entry(&mut writer, record, hash);
         evicted
     }
 
@@ -608,7 +447,7 @@ impl Keyring {
                 Err(KeyringError::DuplicateId(id)) => last = Some(id),
                 Err(e) => return Err(e),
                 Ok(hash) => {
-                    self.add_entry(&mut writer, record.clone(), hash, false);
+                    self.add_entry(&mut writer, record.clone(), hash);
                     return Ok((token, record));
                 }
             }
@@ -655,7 +494,7 @@ impl Keyring {
     pub fn delete(&self, id: TokenId) -> Result<TokenRecord, KeyringError> {
         let mut writer = self.writer.lock();
         let record = self.get(id).ok_or(KeyringError::UnknownToken(id))?;
-        self.entries.remove(&id);
+        self.entries.remove(id);
         let hash = self.name_hash(record.account.as_str(), record.name.as_str());
         writer.names.remove(hash, id);
         Ok(record)
@@ -676,28 +515,27 @@ impl Keyring {
         grace_until: Option<Timestamp>,
     ) -> Result<(Token, TokenRecord), KeyringError> {
         let _writer = self.writer.lock();
-        let (mut record, identity, dirty) = self
+        let (content, last_used) = self
             .entries
-            .with(&id, |entry| {
-                (
-                    entry.record(id),
-                    Arc::clone(&entry.identity),
-                    entry.dirty.load(Ordering::Acquire),
-                )
-            })
+            .content(id)
             .ok_or(KeyringError::UnknownToken(id))?;
+        let mut record = content.view().record(id, last_used);
         let token = record.regenerate(&self.format, rng, now, grace_until)?;
-        // The new entry starts from the old one's last use. (A verification
-        // still reading the old entry may move that a moment after the copy;
-        // the token's next use records it again.)
-        self.entries
-            .insert(id, Entry::with_identity(&record, identity, dirty));
+        // The same account string and name, the new verifiers; the last use
+        // stays the slot's own.
+        let content = Content {
+            verifier: record.verifier,
+            rollover: record.rollover,
+            ..content
+        };
+        self.entries.put(id, content, None);
         Ok((token, record))
     }
 
     /// A copy of one record, with its in-memory last use.
     pub fn get(&self, id: TokenId) -> Option<TokenRecord> {
-        self.entries.with(&id, |entry| entry.record(id))
+        self.entries
+            .with(id, |view, last_used| view.record(id, last_used.get()))
     }
 
     /// The old name of [`Keyring::list`].
@@ -710,9 +548,9 @@ impl Keyring {
     /// creation time and id.
     pub fn list(&self, account: Option<&str>) -> Vec<TokenRecord> {
         let mut out = Vec::new();
-        self.entries.for_each(|id, entry| {
-            if account.is_none_or(|a| *entry.identity.account == *a) {
-                out.push(entry.record(*id));
+        self.entries.for_each(|id, view, last_used| {
+            if account.is_none_or(|a| view.account == a) {
+                out.push(view.record(id, last_used));
             }
         });
         out.sort_by(|a, b| (&a.account, a.created_at, a.id).cmp(&(&b.account, b.created_at, b.id)));
@@ -758,7 +596,7 @@ impl Keyring {
         I: IntoIterator<Item = TokenRecord>,
     {
         let mut writer = self.writer.lock();
-        let batch = Batch::check(records, &self.hasher);
+        let batch = Batch::check(records, &self.hasher, |id| self.entries.hash(id));
         if let Some((_, first)) = batch.refused.first() {
             return Err(first.clone());
         }
@@ -779,7 +617,7 @@ impl Keyring {
         I: IntoIterator<Item = TokenRecord>,
     {
         let mut writer = self.writer.lock();
-        let mut batch = Batch::check(records, &self.hasher);
+        let mut batch = Batch::check(records, &self.hasher, |id| self.entries.hash(id));
         let refused = core::mem::take(&mut batch.refused)
             .into_iter()
             .filter_map(|(i, why)| Some((batch.id(i)?, why)))
@@ -794,11 +632,12 @@ impl Keyring {
             // Removals first: a token gone from the batch is refused as early
             // as possible.
             let mut held = Vec::with_capacity(self.len());
-            self.entries.for_each(|id, _| held.push(*id));
-            for id in batch.missing(held) {
-                self.entries.remove(&id);
+            self.entries.for_each(|id, _, _| held.push(id));
+            for id in batch.missing(held, |id| self.entries.hash(id)) {
+                self.entries.remove(id);
             }
         }
+        let fresh = self.is_empty();
         self.entries
             .reserve(batch.kept().saturating_sub(self.len()));
         let Batch {
@@ -812,23 +651,23 @@ impl Keyring {
         let accounts = &mut writer.accounts;
         // Records are read in the order given (in sequence: their strings
         // are where the cache misses are), kept ones interned and made
-        // entries.
+        // contents.
         let kept = records.into_iter().zip(keep).map(|(record, keep)| {
             let record = keep.then_some(record)?;
             let account = accounts.intern_from(Some(&old), &self.hasher, record.account.as_str());
             Some((record, account))
         });
-        if self.is_empty() {
-            let mut made: Vec<Option<(TokenId, Entry)>> = kept
-                .map(|kept| {
-                    kept.map(|(record, account)| (record.id, Entry::new(record, account, false)))
-                })
+        if fresh {
+            let mut made: Vec<Option<(TokenId, Content, Option<Timestamp>)>> = kept
+                .map(|kept| kept.map(|(record, account)| Content::new(record, account)))
                 .collect();
-            // Inserted in the map's order, so the inserts sweep its table.
-            self.entries.insert_all(
-                load.into_iter()
-                    .filter_map(|i| made.get_mut(i).and_then(Option::take)),
-            );
+            // Filled in the map's order, so the fills sweep its table.
+            let tokens: Vec<_> = load
+                .into_iter()
+                .filter_map(|i| made.get_mut(i).and_then(Option::take))
+                .collect();
+            drop(made);
+            self.entries.load(tokens.into_iter());
         } else {
             for (record, account) in kept.flatten() {
                 self.update(record, account);
@@ -839,43 +678,32 @@ impl Keyring {
 
     /// One record of a bulk update: an unchanged token is left as it is
     /// (its last use moved forward if the record's is later).
-    fn update(&self, record: TokenRecord, account: Arc<str>) {
+    fn update(&self, record: TokenRecord, account: alloc::sync::Arc<AccountName>) {
         let id = record.id;
-        let current = self.entries.with(&id, |entry| {
-            let same = entry.holds(record.account.as_str(), record.name.as_str())
-                && entry.identity.created_at == record.created_at
-                && same_verifiers(entry, &record);
-            if same {
-                if let Some(at) = record.last_used_at {
-                    entry.last_used.advance(at);
-                }
-                None
-            } else {
-                // Keep the later of memory and the record.
-                let last_used = entry.last_used.get().max(record.last_used_at);
-                Some((last_used, entry.dirty.load(Ordering::Acquire)))
-            }
+        let same = self.entries.with(id, |view, _| {
+            view.holds(record.account.as_str(), record.name.as_str())
+                && view.created_at == record.created_at
+                && same_verifiers(&view, &record)
         });
-        match current {
-            Some(None) => {}
-            Some(Some((last_used_at, dirty))) => {
-                let record = TokenRecord {
-                    last_used_at,
-                    ..record
-                };
-                self.entries.insert(id, Entry::new(record, account, dirty));
+        if same == Some(true) {
+            if let Some(at) = record.last_used_at {
+                self.entries.advance(id, at);
             }
-            None => self.entries.insert(id, Entry::new(record, account, false)),
+        } else {
+            // The map keeps the later of memory and the record.
+            let (id, content, last_used) = Content::new(record, account);
+            self.entries.put(id, content, last_used);
         }
     }
 }
 
-/// Whether an entry already holds a record's verifiers. Compares public
+/// Whether a view already holds a record's verifiers. Compares public
 /// stored values, so a plain comparison of bytes is fine here.
-fn same_verifiers(entry: &Entry, record: &TokenRecord) -> bool {
-    let rollover_bytes = |r: Option<&Rollover>| r.map(|r| (r.verifier.to_bytes(), r.until));
-    entry.verifier.to_bytes() == record.verifier.to_bytes()
-        && rollover_bytes(entry.rollover.as_deref()) == rollover_bytes(record.rollover.as_ref())
+fn same_verifiers(view: &View<'_>, record: &TokenRecord) -> bool {
+    let rollover_bytes =
+        |r: Option<&crate::verifier::Rollover>| r.map(|r| (r.verifier.to_bytes(), r.until));
+    view.verifier.to_bytes() == record.verifier.to_bytes()
+        && rollover_bytes(view.rollover.as_ref()) == rollover_bytes(record.rollover.as_ref())
 }
 
 #[cfg(test)]

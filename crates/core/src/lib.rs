@@ -2,8 +2,9 @@
 #![no_std]
 // `unsafe` lives only in `ct/`: the SIMD kernels (`ct/base64url/avx2.rs`,
 // `ct/crc32/pclmul.rs`, `ct/lanes/sse2.rs`), the one dispatch that calls
-// them (`ct/platform.rs`) and `ct/wipe.rs`. Each file allows it and says
-// why each block is sound; Miri runs their tests.
+// them (`ct/platform.rs`) and `ct/wipe.rs`; and in the keyring's index
+// (`keyring/table/`: its slot protocol and memory reclamation). Each file
+// allows it and says why each block is sound; Miri runs their tests.
 #![deny(unsafe_code)]
 // Keep the no_std build honest: reach for `core`/`alloc` first.
 #![warn(

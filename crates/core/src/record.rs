@@ -74,6 +74,17 @@ impl TokenName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A name that was checked when it was first made (the keyring keeps
+    /// names as plain strings and gives them back as names).
+    pub(crate) fn from_checked(name: &str) -> Self {
+        Self(name.to_string())
+    }
+
+    /// The string, moved out.
+    pub(crate) fn into_inner(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for TokenName {

@@ -291,24 +291,21 @@ impl TokenFormat {
         })
     }
 
-    /// [`TokenFormat::parse`] followed by [`ParsedToken::verifier`], lending
-    /// the id and the verifier to `f`. Nothing is moved on the way: the
-    /// block is laid out from the bytes where the decoder stored them, and
-    /// the verifier stays where it was computed (see `verifier/block.rs` for
-    /// why a copy in between can cost as much as the hash).
-    ///
-    /// Kept out of line: inlined into `Keyring::authenticate_with` it slowed
-    /// that path far more than it sped up `Keyring::verify`
-    /// (docs/BENCHMARKS.md).
-    #[cfg(feature = "alloc")]
-    #[inline(never)]
-    pub(crate) fn with_verifier<R>(
+    /// Decodes and checks a presented token, calls `prepare` with its id,
+    /// computes its verifier and lends all three to `f`. `prepare` runs
+    /// before the hash: what it starts (a prefetch of the id's record) runs
+    /// while the hash does.
+    #[inline(always)]
+    pub(crate) fn with_verifier_prepared<P, R>(
         &self,
         text: &[u8],
-        f: impl FnOnce(TokenId, &Verifier) -> R,
+        prepare: impl FnOnce(TokenId) -> P,
+        f: impl FnOnce(P, TokenId, &Verifier) -> R,
     ) -> Result<R, InvalidToken> {
         self.with_payload(text, |payload| {
-            f(payload.id(), &Verifier::compute(payload.checked()))
+            let id = payload.id();
+            let prepared = prepare(id);
+            f(prepared, id, &Verifier::compute(payload.checked()))
         })
     }
 

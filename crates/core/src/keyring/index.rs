@@ -2,12 +2,13 @@
 //! name, one shared string per account, and the check of a whole batch of
 //! records (a bulk load) before any of it is applied.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::KeyringError;
-use super::store::{LoadOrder, NameHasher};
+use super::store::NameHasher;
 use crate::record::TokenRecord;
 use crate::token::TokenId;
 
@@ -73,6 +74,16 @@ impl Names {
     }
 }
 
+/// An account's string, shared by its tokens (a thin pointer, so the
+/// index's line holds it in 8 bytes).
+pub(crate) struct AccountName(Box<str>);
+
+impl AccountName {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One shared string per account, so a million tokens of a thousand
 /// accounts hold a thousand account strings: an open-addressing table by
 /// the keyring's keyed hash (one probe, one comparison per lookup, which a
@@ -80,7 +91,7 @@ impl Names {
 #[derive(Default)]
 pub(super) struct Accounts {
     /// A power of two long (or empty), at most half full.
-    slots: Vec<Option<Arc<str>>>,
+    slots: Vec<Option<Arc<AccountName>>>,
     len: usize,
 }
 
@@ -94,14 +105,14 @@ impl Accounts {
         loop {
             match &self.slots[i] {
                 None => return Err(i),
-                Some(shared) if **shared == *account => return Ok(i),
+                Some(shared) if shared.as_str() == account => return Ok(i),
                 Some(_) => i = (i + 1) & mask,
             }
         }
     }
 
     /// The shared string for `account`, made if needed.
-    pub(super) fn intern(&mut self, hasher: &NameHasher, account: &str) -> Arc<str> {
+    pub(super) fn intern(&mut self, hasher: &NameHasher, account: &str) -> Arc<AccountName> {
         self.intern_from(None, hasher, account)
     }
 
@@ -113,7 +124,7 @@ impl Accounts {
         old: Option<&Self>,
         hasher: &NameHasher,
         account: &str,
-    ) -> Arc<str> {
+    ) -> Arc<AccountName> {
         let hash = hasher.hash_account(account);
         if !self.slots.is_empty()
             && let Ok(i) = self.slot(hash, account)
@@ -131,7 +142,7 @@ impl Accounts {
                     .ok()
                     .and_then(|i| old.slots[i].clone())
             })
-            .unwrap_or_else(|| Arc::from(account));
+            .unwrap_or_else(|| Arc::new(AccountName(account.into())));
         if let Err(free) = self.slot(hash, account) {
             self.slots[free] = Some(Arc::clone(&shared));
             self.len += 1;
@@ -142,7 +153,7 @@ impl Accounts {
     /// Doubles the table (at least), dropping the accounts no token holds
     /// any more: the table stays within twice the accounts in use.
     fn grow(&mut self, hasher: &NameHasher) {
-        let kept: Vec<Arc<str>> = core::mem::take(&mut self.slots)
+        let kept: Vec<Arc<AccountName>> = core::mem::take(&mut self.slots)
             .into_iter()
             .flatten()
             .filter(|shared| Arc::strong_count(shared) > 1)
@@ -151,7 +162,7 @@ impl Accounts {
         self.slots = (0..size).map(|_| None).collect();
         self.len = kept.len();
         for shared in kept {
-            if let Err(free) = self.slot(hasher.hash_account(&shared), &shared) {
+            if let Err(free) = self.slot(hasher.hash_account(shared.as_str()), shared.as_str()) {
                 self.slots[free] = Some(shared);
             }
         }
@@ -170,7 +181,6 @@ pub(super) struct Batch {
     /// The records left out, in the order given: the index of each and why.
     pub(super) refused: Vec<(usize, KeyringError)>,
     pub(super) names: Names,
-    order: LoadOrder,
     /// The load keys of the records kept, sorted.
     kept_keys: Vec<u64>,
 }
@@ -180,7 +190,8 @@ impl Batch {
     /// account and name, with another record of the batch is left out,
     /// whatever the order: the batch contradicts itself there, and no
     /// choice between the two would be more right than the other.
-    pub(super) fn check<I>(records: I, hasher: &NameHasher) -> Self
+    /// `order` is the map's load order (its hash of an id: a bijection).
+    pub(super) fn check<I>(records: I, hasher: &NameHasher, order: impl Fn(TokenId) -> u64) -> Self
     where
         I: IntoIterator<Item = TokenRecord>,
     {
@@ -190,11 +201,10 @@ impl Batch {
 
         // Equal ids, by sorting (load key, index): 16 bytes a record, never
         // the records themselves; the same order is the order of insertion.
-        let order = LoadOrder::new(records.len());
         let mut by_id: Vec<(u64, usize)> = records
             .iter()
             .enumerate()
-            .map(|(i, r)| (order.key(r.id), i))
+            .map(|(i, r)| (order(r.id), i))
             .collect();
         by_id.sort_unstable();
         for run in by_id
@@ -258,7 +268,6 @@ impl Batch {
             load,
             refused,
             names,
-            order,
             kept_keys,
         }
     }
@@ -270,11 +279,12 @@ impl Batch {
 
     /// The ids of `held` that no record kept has: one sort and one merge,
     /// not a search per id.
-    pub(super) fn missing(&self, held: Vec<TokenId>) -> Vec<TokenId> {
-        let mut held: Vec<(u64, TokenId)> = held
-            .into_iter()
-            .map(|id| (self.order.key(id), id))
-            .collect();
+    pub(super) fn missing(
+        &self,
+        held: Vec<TokenId>,
+        order: impl Fn(TokenId) -> u64,
+    ) -> Vec<TokenId> {
+        let mut held: Vec<(u64, TokenId)> = held.into_iter().map(|id| (order(id), id)).collect();
         held.sort_unstable_by_key(|&(key, _)| key);
         let mut kept = self.kept_keys.iter().peekable();
         held.into_iter()

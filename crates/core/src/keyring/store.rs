@@ -1,9 +1,6 @@
-//! The keyring's id → entry map and its locks, one backend per feature set.
-//!
-//! With `std`, the map is `papaya`'s lock-free hash map: readers never take a
-//! lock and write only their own thread's reservation slot, so verification
-//! scales across threads and no writer can stall it. Without `std` (no threads to park), a `spin` RwLock
-//! guards a `BTreeMap`; writers hold it only for one insert or remove.
+//! The keyring's locks, hashes and last-use cell, one backend per feature
+//! set; the map itself is `table` (with `std`: lock-free readers) or
+//! `btree` (without: a `spin` RwLock over a `BTreeMap`).
 //!
 //! The name index's hash is keyed per keyring with `std`, so no one can
 //! aim names at a collision; without `std` the key is fixed (a collision
@@ -12,49 +9,6 @@
 #[cfg(feature = "std")]
 mod imp {
     extern crate std;
-
-    use crate::token::{TokenId, TokenIdHash};
-
-    pub(crate) struct Map<V>(papaya::HashMap<TokenId, V, TokenIdHash>);
-
-    impl<V: Send + Sync> Map<V> {
-        pub(crate) fn new() -> Self {
-            Self(papaya::HashMap::with_hasher(TokenIdHash))
-        }
-
-        /// Room for `additional` more entries, so a bulk load never resizes.
-        pub(crate) fn reserve(&self, additional: usize) {
-            self.0.pin().reserve(additional);
-        }
-
-        /// Inserts many entries under one guard (one pin, not one per entry).
-        pub(crate) fn insert_all(&self, entries: impl IntoIterator<Item = (TokenId, V)>) {
-            let map = self.0.pin();
-            for (id, value) in entries {
-                map.insert(id, value);
-            }
-        }
-
-        pub(crate) fn with<R>(&self, id: &TokenId, f: impl FnOnce(&V) -> R) -> Option<R> {
-            self.0.pin().get(id).map(f)
-        }
-
-        pub(crate) fn insert(&self, id: TokenId, value: V) {
-            self.0.pin().insert(id, value);
-        }
-
-        pub(crate) fn remove(&self, id: &TokenId) -> bool {
-            self.0.pin().remove(id).is_some()
-        }
-
-        pub(crate) fn for_each(&self, mut f: impl FnMut(&TokenId, &V)) {
-            self.0.pin().iter().for_each(|(id, v)| f(id, v));
-        }
-
-        pub(crate) fn len(&self) -> usize {
-            self.0.len()
-        }
-    }
 
     /// A mutex for writers and bookkeeping; a poisoned lock is still used
     /// (every critical section leaves its data consistent).
@@ -79,70 +33,10 @@ mod imp {
         let state = std::hash::RandomState::new();
         [state.hash_one(1u64), state.hash_one(2u64)]
     }
-
-    /// The order in which a bulk load inserts `n` ids: papaya starts each
-    /// probe at `hash & mask`, and its table for `n` entries has at least
-    /// `n` slots, so sorting by the low `log2(n)` bits of the hash first
-    /// (rotated to the top) makes the inserts sweep the table in a few
-    /// streams instead of missing the cache at every one. A bijection of
-    /// the id, so equal keys are equal ids.
-    #[derive(Clone, Copy)]
-    pub(crate) struct LoadOrder(u32);
-
-    impl LoadOrder {
-        pub(crate) fn new(n: usize) -> Self {
-            Self(n.max(2).ilog2())
-        }
-
-        pub(crate) fn key(self, id: TokenId) -> u64 {
-            id.hash_key().rotate_right(self.0)
-        }
-    }
 }
 
 #[cfg(not(feature = "std"))]
 mod imp {
-    use alloc::collections::BTreeMap;
-
-    use crate::token::TokenId;
-
-    pub(crate) struct Map<V>(spin::RwLock<BTreeMap<TokenId, V>>);
-
-    impl<V> Map<V> {
-        pub(crate) fn new() -> Self {
-            Self(spin::RwLock::new(BTreeMap::new()))
-        }
-
-        pub(crate) fn with<R>(&self, id: &TokenId, f: impl FnOnce(&V) -> R) -> Option<R> {
-            self.0.read().get(id).map(f)
-        }
-
-        pub(crate) fn insert(&self, id: TokenId, value: V) {
-            self.0.write().insert(id, value);
-        }
-
-        pub(crate) fn reserve(&self, _additional: usize) {}
-
-        /// One write lock per entry: readers wait for one insert at most.
-        pub(crate) fn insert_all(&self, entries: impl IntoIterator<Item = (TokenId, V)>) {
-            for (id, value) in entries {
-                self.insert(id, value);
-            }
-        }
-
-        pub(crate) fn remove(&self, id: &TokenId) -> bool {
-            self.0.write().remove(id).is_some()
-        }
-
-        pub(crate) fn for_each(&self, mut f: impl FnMut(&TokenId, &V)) {
-            self.0.read().iter().for_each(|(id, v)| f(id, v));
-        }
-
-        pub(crate) fn len(&self) -> usize {
-            self.0.read().len()
-        }
-    }
-
     pub(crate) struct Mutex<T>(spin::Mutex<T>);
 
     impl<T> Mutex<T> {
@@ -159,24 +53,15 @@ mod imp {
     pub(crate) fn hash_key() -> [u64; 2] {
         [0x7767_6175_7468_6e61, 0x6d65_7369_6e64_6578]
     }
-
-    /// The order in which a bulk load inserts ids: the map's own (a
-    /// `BTreeMap` is filled fastest in key order). Equal keys are equal ids.
-    #[derive(Clone, Copy)]
-    pub(crate) struct LoadOrder;
-
-    impl LoadOrder {
-        pub(crate) fn new(_n: usize) -> Self {
-            Self
-        }
-
-        pub(crate) fn key(self, id: TokenId) -> u64 {
-            u64::from_be_bytes(id.to_bytes())
-        }
-    }
 }
 
-pub(crate) use imp::{LoadOrder, Map, Mutex};
+pub(crate) use imp::{Mutex, hash_key};
+
+#[cfg(feature = "std")]
+pub(crate) use super::table::Table as Map;
+
+#[cfg(not(feature = "std"))]
+pub(crate) use super::btree::Map;
 
 /// The hash of the name index and of the account strings: a keyed
 /// folded-multiply hash (as in `foldhash`), a few nanoseconds for a name
@@ -197,7 +82,7 @@ fn fold(a: u64, b: u64) -> u64 {
 
 impl NameHasher {
     pub(crate) fn new() -> Self {
-        Self(imp::hash_key())
+        Self(hash_key())
     }
 
     /// Absorbs `bytes`, with its length (so no two sequences of strings
@@ -214,6 +99,14 @@ impl NameHasher {
         state
     }
 
+    /// A key for the map's own hash of ids, derived from this one's.
+    pub(crate) fn map_key(&self) -> [u64; 2] {
+        [
+            fold(self.0[0], 0x243f_6a88_85a3_08d3),
+            fold(self.0[1], 0x1319_8a2e_0370_7344),
+        ]
+    }
+
     /// The hash of an account and a name, for the name index.
     pub(crate) fn hash(&self, account: &str, name: &str) -> u64 {
         let state = self.absorb(self.0[0], account.as_bytes());
@@ -226,30 +119,30 @@ impl NameHasher {
     }
 }
 
-/// When a token last authenticated a request, updated without a lock.
-///
-/// Seconds since the epoch in an `AtomicU64`, or an `AtomicU32` (saturating
-/// in 2106) on targets without 64-bit atomics, such as Cortex-M.
-pub(crate) struct LastUsed {
-    #[cfg(target_has_atomic = "64")]
-    secs: core::sync::atomic::AtomicU64,
-    #[cfg(not(target_has_atomic = "64"))]
-    secs: core::sync::atomic::AtomicU32,
-}
+/// When a token last authenticated a request, updated without a lock:
+/// seconds since the epoch in an `AtomicU32` (4 bytes of the index's line;
+/// saturating in 2106, like every target without 64-bit atomics).
+pub(crate) struct LastUsed(core::sync::atomic::AtomicU32);
 
 impl LastUsed {
     pub(crate) fn new(at: Option<crate::Timestamp>) -> Self {
-        let secs = at.map_or(0, |t| t.0);
-        #[cfg(not(target_has_atomic = "64"))]
-        let secs = u32::try_from(secs).unwrap_or(u32::MAX);
-        Self { secs: secs.into() }
+        Self(Self::secs(at).into())
+    }
+
+    fn secs(at: Option<crate::Timestamp>) -> u32 {
+        at.map_or(0, |t| u32::try_from(t.0).unwrap_or(u32::MAX))
     }
 
     pub(crate) fn get(&self) -> Option<crate::Timestamp> {
-        let secs = self.secs.load(core::sync::atomic::Ordering::Relaxed);
-        // A no-op conversion where the atomic is 64-bit.
-        #[allow(clippy::useless_conversion)]
+        let secs = self.0.load(core::sync::atomic::Ordering::Relaxed);
         (secs != 0).then(|| crate::Timestamp(u64::from(secs)))
+    }
+
+    /// Sets it (a writer filling a slot of the index).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn set(&self, at: Option<crate::Timestamp>) {
+        self.0
+            .store(Self::secs(at), core::sync::atomic::Ordering::Relaxed);
     }
 
     /// Moves the instant forward to `now`; returns whether it changed. Reads
@@ -257,10 +150,7 @@ impl LastUsed {
     /// memory at most once a second.
     pub(crate) fn advance(&self, now: crate::Timestamp) -> bool {
         use core::sync::atomic::Ordering::Relaxed;
-        #[cfg(not(target_has_atomic = "64"))]
-        let now = u32::try_from(now.0).unwrap_or(u32::MAX);
-        #[cfg(target_has_atomic = "64")]
-        let now = now.0;
-        self.secs.load(Relaxed) < now && self.secs.fetch_max(now, Relaxed) < now
+        let now = Self::secs(Some(now));
+        self.0.load(Relaxed) < now && self.0.fetch_max(now, Relaxed) < now
     }
 }

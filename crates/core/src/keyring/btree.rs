@@ -1,0 +1,125 @@
+//! The keyring's map without `std`: a `BTreeMap` behind a `spin` RwLock
+//! (no threads to park, so no lock-free index; writers hold the lock for
+//! one insert or remove). The same calls as the index (`table`), simpler.
+
+use alloc::collections::BTreeMap;
+
+use super::entry::{Content, View};
+use super::store::LastUsed;
+use crate::time::Timestamp;
+use crate::token::TokenId;
+
+struct Stored {
+    content: Content,
+    last_used: LastUsed,
+}
+
+pub(crate) struct Map(spin::RwLock<BTreeMap<TokenId, Stored>>);
+
+/// A lookup about to happen (nothing to prefetch here).
+pub(crate) struct Pinned<'t> {
+    map: &'t Map,
+    id: TokenId,
+}
+
+impl Map {
+    pub(crate) fn new(_key: [u64; 2]) -> Self {
+        Self(spin::RwLock::new(BTreeMap::new()))
+    }
+
+    /// The order of a bulk load: the map's own (a `BTreeMap` is filled
+    /// fastest in key order). A bijection: equal keys are equal ids.
+    pub(crate) fn hash(&self, id: TokenId) -> u64 {
+        u64::from_be_bytes(id.to_bytes())
+    }
+
+    pub(crate) fn pin(&self, id: TokenId) -> Pinned<'_> {
+        Pinned { map: self, id }
+    }
+
+    pub(crate) fn with_pinned<R>(
+        pinned: &Pinned<'_>,
+        f: impl FnOnce(View<'_>, &LastUsed) -> R,
+    ) -> Option<R> {
+        pinned.map.with(pinned.id, f)
+    }
+
+    pub(crate) fn with<R>(
+        &self,
+        id: TokenId,
+        f: impl FnOnce(View<'_>, &LastUsed) -> R,
+    ) -> Option<R> {
+        self.0
+            .read()
+            .get(&id)
+            .map(|stored| f(stored.content.view(), &stored.last_used))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.read().len()
+    }
+
+    pub(crate) fn for_each(&self, mut f: impl FnMut(TokenId, View<'_>, Option<Timestamp>)) {
+        for (id, stored) in self.0.read().iter() {
+            f(*id, stored.content.view(), stored.last_used.get());
+        }
+    }
+
+    pub(crate) fn content(&self, id: TokenId) -> Option<(Content, Option<Timestamp>)> {
+        self.0.read().get(&id).map(|stored| {
+            let c = &stored.content;
+            let copy = Content {
+                verifier: c.verifier,
+                rollover: c.rollover,
+                account: alloc::sync::Arc::clone(&c.account),
+                name: c.name.clone(),
+                created_at: c.created_at,
+            };
+            (copy, stored.last_used.get())
+        })
+    }
+
+    pub(crate) fn reserve(&self, _additional: usize) {}
+
+    pub(crate) fn put(&self, id: TokenId, content: Content, last_used: Option<Timestamp>) {
+        let mut map = self.0.write();
+        let last_used = map
+            .get(&id)
+            .and_then(|old| old.last_used.get())
+            .max(last_used);
+        map.insert(
+            id,
+            Stored {
+                content,
+                last_used: LastUsed::new(last_used),
+            },
+        );
+    }
+
+    pub(crate) fn remove(&self, id: TokenId) -> bool {
+        self.0.write().remove(&id).is_some()
+    }
+
+    /// One write lock per token: readers wait for one insert at most.
+    pub(crate) fn load(
+        &self,
+        tokens: impl ExactSizeIterator<Item = (TokenId, Content, Option<Timestamp>)>,
+    ) {
+        for (id, content, last_used) in tokens {
+            self.put(id, content, last_used);
+        }
+    }
+
+    pub(crate) fn advance(&self, id: TokenId, at: Timestamp) {
+        if let Some(stored) = self.0.read().get(&id) {
+            stored.last_used.advance(at);
+        }
+    }
+
+    pub(crate) fn last_used(&self, id: TokenId) -> Option<Timestamp> {
+        self.0
+            .read()
+            .get(&id)
+            .and_then(|stored| stored.last_used.get())
+    }
+}

@@ -1,0 +1,108 @@
+//! What the keyring keeps per token, in both of its maps (the index with
+//! `std`, a `BTreeMap` without), and what a reader is lent of it.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+
+use super::index::AccountName;
+use crate::record::{AccountId, TokenName, TokenRecord};
+use crate::time::Timestamp;
+use crate::token::TokenId;
+use crate::verifier::{Rollover, Verifier};
+
+/// Names up to this many bytes are copied inline by readers of the index.
+pub(crate) const INLINE_NAME: usize = 23;
+
+/// What a slot holds, as the writer gives it (and a side record keeps it).
+pub(crate) struct Content {
+    pub(crate) verifier: Verifier,
+    pub(crate) rollover: Option<Rollover>,
+    pub(crate) account: Arc<AccountName>,
+    pub(crate) name: Box<str>,
+    pub(crate) created_at: Timestamp,
+}
+
+impl Content {
+    /// The content of `record`, whose account is `account` (the shared
+    /// string); the name is moved, not copied (a bulk load makes a million).
+    pub(crate) fn new(
+        record: TokenRecord,
+        account: Arc<AccountName>,
+    ) -> (TokenId, Self, Option<Timestamp>) {
+        let TokenRecord {
+            id,
+            name,
+            verifier,
+            created_at,
+            last_used_at,
+            rollover,
+            ..
+        } = record;
+        let content = Self {
+            verifier,
+            rollover,
+            account,
+            name: name.into_inner().into_boxed_str(),
+            created_at,
+        };
+        (id, content, last_used_at)
+    }
+
+    /// A reader's view of it.
+    pub(crate) fn view(&self) -> View<'_> {
+        View {
+            verifier: self.verifier,
+            rollover: self.rollover,
+            account: self.account.as_str(),
+            name: NameCopy::Long(&self.name),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A name as a reader copied it.
+pub(crate) enum NameCopy<'g> {
+    /// Copied out of the index's cold cell (only the index makes these).
+    #[cfg(feature = "std")]
+    Inline(super::table::InlineName),
+    Long(&'g str),
+}
+
+impl NameCopy<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            #[cfg(feature = "std")]
+            Self::Inline(name) => name.as_str(),
+            Self::Long(name) => name,
+        }
+    }
+}
+
+/// A consistent copy of a live slot, valid while the caller's guard is.
+pub(crate) struct View<'g> {
+    pub(crate) verifier: Verifier,
+    pub(crate) rollover: Option<Rollover>,
+    pub(crate) account: &'g str,
+    pub(crate) name: NameCopy<'g>,
+    pub(crate) created_at: Timestamp,
+}
+
+impl View<'_> {
+    /// Whether it holds this account and name.
+    pub(crate) fn holds(&self, account: &str, name: &str) -> bool {
+        self.account == account && self.name.as_str() == name
+    }
+
+    /// The record, with `last_used_at` from memory.
+    pub(crate) fn record(&self, id: TokenId, last_used_at: Option<Timestamp>) -> TokenRecord {
+        TokenRecord {
+            id,
+            account: AccountId::from_checked(self.account),
+            name: TokenName::from_checked(self.name.as_str()),
+            verifier: self.verifier,
+            created_at: self.created_at,
+            last_used_at,
+            rollover: self.rollover,
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! The verification index (with `std`): an open-addressing table of 64-byte
+//! slots, one per token, each holding what verification needs (id,
+//! verifier, account, state) in one cache line, plus a 32-byte cold cell
+//! with the name at the same index in a second array. The home slot of an
+//! id is known as soon as the token is decoded, so both lines are
+//! prefetched while the SHA-256 runs.
+//!
+//! - **Probing**: linear, from a keyed hash of the id (no one can aim ids
+//!   at one run of slots), at most `max_probe` slots past home.
+//! - **Readers** take no lock and write nothing shared but a token's
+//!   last-used second (at most once a second): a `seize` guard (its own
+//!   thread's reservation) and the slot protocol of `slot.rs`.
+//! - **Writers** are serialised by the keyring. Deleted slots stay dead
+//!   until the table is rebuilt; a rebuild (on growth, or when dead slots
+//!   pile up) copies the live slots into a new table, publishes it with one
+//!   pointer swap, and retires the old one to `seize`.
+//!
+//! docs/BENCHMARKS.md ("The verification index") has the layout diagram and
+//! the ordering argument.
+
+#![allow(unsafe_code)]
+
+mod slot;
+pub(crate) mod sync;
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+use seize::{Collector, Guard as _, LocalGuard};
+
+use crate::keyring::entry::{Content, View};
+pub(crate) use slot::InlineName;
+use slot::{Cold, Garbage, Probe, Slot};
+
+use crate::time::Timestamp;
+use crate::token::TokenId;
+
+/// The most slots that may be in use (live or dead), per 1024: beyond, the
+/// table is rebuilt.
+const MAX_USED_PER_1024: usize = 880;
+/// The share of live slots a rebuild aims at, per 1024 (so a table keeps
+/// room for growth before its next rebuild).
+const TARGET_PER_1024: usize = 800;
+/// The smallest table.
+const MIN_SLOTS: usize = 16;
+
+/// One table: its slots and cold cells, and what writers keep about it.
+struct Array {
+    slots: Box<[Slot]>,
+    cold: Box<[Cold]>,
+    /// Live slots.
+    live: AtomicUsize,
+    /// Live and dead slots (writer only; atomic for `Sync`).
+    used: AtomicUsize,
+    /// The farthest any live slot sits from its home.
+    max_probe: AtomicUsize,
+}
+
+impl Array {
+    fn new(slots: usize) -> Self {
+        let slots = slots.max(MIN_SLOTS);
+        Self {
+            slots: (0..slots).map(|_| Slot::default()).collect(),
+            cold: (0..slots).map(|_| Cold::default()).collect(),
+            live: AtomicUsize::new(0),
+            used: AtomicUsize::new(0),
+            max_probe: AtomicUsize::new(0),
+        }
+    }
+
+    /// The slots to hold `live` tokens at the target load.
+    fn slots_for(live: usize) -> usize {
+        (live.saturating_mul(1024) / TARGET_PER_1024).max(MIN_SLOTS) + 1
+    }
+
+    /// Whether one more slot may be used without a rebuild.
+    fn has_room(&self) -> bool {
+        (self.used.load(Ordering::Relaxed) + 1) * 1024 <= self.slots.len() * MAX_USED_PER_1024
+    }
+
+    /// The slot where an id's probe starts: the hash's high bits scaled to
+    /// the table (any length, not just powers of two).
+    fn home(&self, hash: u64) -> usize {
+        // Truncation intended: the high 64 bits of a 128-bit product.
+        #[allow(clippy::cast_possible_truncation)]
+        let home = ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize;
+        home
+    }
+
+    /// The index of the live slot holding `id` (writer only).
+    fn find(&self, hash: u64, id: u64) -> Option<usize> {
+        let len = self.slots.len();
+        let mut i = self.home(hash);
+        for _ in 0..=self.max_probe.load(Ordering::Relaxed) {
+            let slot = &self.slots[i];
+            if slot.is_empty() {
+                return None;
+            }
+            if slot.live_id() == Some(id) {
+                return Some(i);
+            }
+            i = if i + 1 == len { 0 } else { i + 1 };
+        }
+        None
+    }
+
+    /// Fills the first empty slot from `id`'s home (writer only; the caller
+    /// made sure there is room).
+    fn fill(&self, hash: u64, id: u64, content: Content, last_used: Option<Timestamp>) {
+        let len = self.slots.len();
+        let mut i = self.home(hash);
+        let mut distance = 0;
+        while !self.slots[i].is_empty() {
+            i = if i + 1 == len { 0 } else { i + 1 };
+            distance += 1;
+        }
+        // Readers must look this far before the slot is live.
+        self.max_probe.fetch_max(distance, Ordering::SeqCst);
+        self.slots[i].fill(&self.cold[i], id, content, last_used);
+        self.live.fetch_add(1, Ordering::Relaxed);
+        self.used.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Array {
+    fn drop(&mut self) {
+        for (slot, cold) in self.slots.iter().zip(self.cold.iter()) {
+            slot.drop_owned(cold);
+        }
+    }
+}
+
+/// The index: the current table, and the collector that frees what readers
+/// may still hold.
+pub(crate) struct Table {
+    current: AtomicPtr<Array>,
+    collector: Collector,
+    /// The key of the ids' hash (random per keyring).
+    key: [u64; 2],
+}
+
+// SAFETY: the raw pointers inside are owned by the table and only freed
+// through the collector (or on drop, with no reader left).
+unsafe impl Send for Table {}
+// SAFETY: as above; all shared state is atomic.
+unsafe impl Sync for Table {}
+
+/// A guard and the table it protects, for one verification.
+pub(crate) struct Pinned<'t> {
+    guard: LocalGuard<'t>,
+    array: *const Array,
+    hash: u64,
+    id: u64,
+}
+
+impl Table {
+    pub(crate) fn new(key: [u64; 2]) -> Self {
+        Self {
+            current: AtomicPtr::new(Box::into_raw(Box::new(Array::new(MIN_SLOTS)))),
+            collector: Collector::new(),
+            key,
+        }
+    }
+
+    /// The keyed hash of an id: a bijection of it (so sorting by it sorts
+    /// ids by home slot, and equal hashes are equal ids).
+    pub(crate) fn hash(&self, id: TokenId) -> u64 {
+        let mut x = u64::from_be_bytes(id.to_bytes()) ^ self.key[0];
+        x = (x ^ (x >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+        x = (x ^ (x >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+        (x ^ (x >> 32)) ^ self.key[1]
+    }
+
+    /// The current table, under a guard.
+    fn array<'g>(&self, guard: &'g LocalGuard<'_>) -> &'g Array {
+        let array = guard.protect(&self.current, Ordering::SeqCst);
+        // SAFETY: never null; retired only after being replaced, and the
+        // guard keeps it alive.
+        unsafe { &*array }
+    }
+
+    /// Starts a verification of `id`: enters the collector and prefetches
+    /// the id's home line and cell, so the memory is on its way while the
+    /// caller hashes the token.
+    #[inline]
+    pub(crate) fn pin(&self, id: TokenId) -> Pinned<'_> {
+        let guard = self.collector.enter();
+        let array: *const Array = guard.protect(&self.current, Ordering::SeqCst);
+        let hash = self.hash(id);
+        // SAFETY: as in `array`.
+        let table = unsafe { &*array };
+        let home = table.home(hash);
+        prefetch(&table.slots[home]);
+        prefetch(&table.cold[home]);
+        Pinned {
+            guard,
+            array,
+            hash,
+            id: u64::from_be_bytes(id.to_bytes()),
+        }
+    }
+
+    /// Looks up the pinned id and lends its slot to `f`, with the last-used
+    /// instant to advance.
+    #[inline]
+    pub(crate) fn with_pinned<R>(
+        pinned: &Pinned<'_>,
+        f: impl FnOnce(View<'_>, &crate::keyring::store::LastUsed) -> R,
+    ) -> Option<R> {
+        let _ = &pinned.guard;
+        // SAFETY: pinned under its own guard (see `pin`).
+        let table = unsafe { &*pinned.array };
+        let len = table.slots.len();
+        let mut i = table.home(pinned.hash);
+        for _ in 0..=table.max_probe.load(Ordering::Acquire) {
+            let slot = &table.slots[i];
+            match slot.read(&table.cold[i], pinned.id) {
+                Probe::Empty => return None,
+                Probe::Other => {}
+                Probe::Found(view) => return Some(f(view, &slot.last_used)),
+            }
+            i = if i + 1 == len { 0 } else { i + 1 };
+        }
+        None
+    }
+
+    /// Reads one token (any thread).
+    pub(crate) fn with<R>(
+        &self,
+        id: TokenId,
+        f: impl FnOnce(View<'_>, &crate::keyring::store::LastUsed) -> R,
+    ) -> Option<R> {
+        Self::with_pinned(&self.pin(id), f)
+    }
+
+    /// How many tokens it holds.
+    pub(crate) fn len(&self) -> usize {
+        let guard = self.collector.enter();
+        self.array(&guard).live.load(Ordering::Relaxed)
+    }
+
+    /// Calls `f` on every live token (a copy of each; writer or reader).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(TokenId, View<'_>, Option<Timestamp>)) {
+        let guard = self.collector.enter();
+        let array = self.array(&guard);
+        for (slot, cold) in array.slots.iter().zip(array.cold.iter()) {
+            if let Some(id) = slot.live_id()
+                && let Probe::Found(view) = slot.read(cold, id)
+            {
+                f(
+                    TokenId::from_bytes(id.to_be_bytes()),
+                    view,
+                    slot.last_used.get(),
+                );
+            }
+        }
+    }
+
+    /// The content of one token, for a writer to change.
+    pub(crate) fn content(&self, id: TokenId) -> Option<(Content, Option<Timestamp>)> {
+        let guard = self.collector.enter();
+        let array = self.array(&guard);
+        let i = array.find(self.hash(id), u64::from_be_bytes(id.to_bytes()))?;
+        let (_, content) = array.slots[i].content(&array.cold[i])?;
+        Some((content, array.slots[i].last_used.get()))
+    }
+
+    /// Makes room for `additional` more tokens (writer only): one rebuild
+    /// now instead of several on the way.
+    pub(crate) fn reserve(&self, additional: usize) {
+        let guard = self.collector.enter();
+        let array = self.array(&guard);
+        let live = array.live.load(Ordering::Relaxed);
+        let used = array.used.load(Ordering::Relaxed);
+        if (used + additional) * 1024 > array.slots.len() * MAX_USED_PER_1024 {
+            self.rebuild(&guard, Array::slots_for(live + additional));
+        }
+    }
+
+    /// Inserts a token or replaces its content (writer only).
+    pub(crate) fn put(&self, id: TokenId, content: Content, last_used: Option<Timestamp>) {
+        let guard = self.collector.enter();
+        let hash = self.hash(id);
+        let raw = u64::from_be_bytes(id.to_bytes());
+        let mut array = self.array(&guard);
+        if let Some(i) = array.find(hash, raw) {
+            let mut retire = self.retirer();
+            array.slots[i].rewrite(&array.cold[i], content, &mut retire);
+            if let Some(at) = last_used {
+                array.slots[i].last_used.advance(at);
+            }
+            return;
+        }
+        if !array.has_room() {
+            let live = array.live.load(Ordering::Relaxed);
+            array = self.rebuild(&guard, Array::slots_for(live + 1));
+        }
+        array.fill(hash, raw, content, last_used);
+    }
+
+    /// Removes a token (writer only); whether it was there.
+    pub(crate) fn remove(&self, id: TokenId) -> bool {
+        let guard = self.collector.enter();
+        let array = self.array(&guard);
+        let Some(i) = array.find(self.hash(id), u64::from_be_bytes(id.to_bytes())) else {
+            return false;
+        };
+        let mut retire = self.retirer();
+        array.slots[i].kill(&array.cold[i], &mut retire);
+        array.live.fetch_sub(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Hands garbage to the collector.
+    fn retirer(&self) -> impl FnMut(Garbage) + '_ {
+        |garbage| {
+            // SAFETY: the slot no longer points to it for readers that start
+            // from here on; the collector frees it once the readers that
+            // might hold it have left. Each reclaimer matches its allocation.
+            unsafe {
+                match garbage {
+                    Garbage::Side(p) => self
+                        .collector
+                        .retire(p, |p, _| slot::free(Garbage::Side(p))),
+                    Garbage::Name(p) => self
+                        .collector
+                        .retire(p, |p, _| slot::free(Garbage::Name(p))),
+                    Garbage::Account(p) => self.collector.retire(p.cast_mut(), |p, _| {
+                        slot::free(Garbage::Account(p.cast_const()))
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Copies the live tokens into a new table of `slots` slots, publishes
+    /// it and retires the old one (writer only). Last-use instants that
+    /// readers of the old table record meanwhile may be lost; the token's
+    /// next use records them again.
+    fn rebuild<'g>(&self, guard: &'g LocalGuard<'_>, slots: usize) -> &'g Array {
+        let old = self.array(guard);
+        let new = Array::new(slots);
+        for (slot, cold) in old.slots.iter().zip(old.cold.iter()) {
+            if let Some((id, content)) = slot.content(cold) {
+                new.fill(
+                    self.hash(TokenId::from_bytes(id.to_be_bytes())),
+                    id,
+                    content,
+                    slot.last_used.get(),
+                );
+            }
+        }
+        let new = Box::into_raw(Box::new(new));
+        let old = self.current.swap(new, Ordering::SeqCst);
+        // SAFETY: unlinked above; the collector frees it (and what its live
+        // slots own) once no reader holds it.
+        unsafe { self.collector.retire(old, seize::reclaim::boxed) };
+        // SAFETY: just published; retired only by a later writer.
+        unsafe { &*new }
+    }
+
+    /// Loads many tokens into an empty table, in the order given (writer
+    /// only; sorted by `hash`, the fills sweep the table front to back).
+    pub(crate) fn load(
+        &self,
+        tokens: impl ExactSizeIterator<Item = (TokenId, Content, Option<Timestamp>)>,
+    ) {
+        let guard = self.collector.enter();
+        let live = self.array(&guard).live.load(Ordering::Relaxed);
+        let array = self.rebuild(&guard, Array::slots_for(live + tokens.len()));
+        for (id, content, last_used) in tokens {
+            array.fill(
+                self.hash(id),
+                u64::from_be_bytes(id.to_bytes()),
+                content,
+                last_used,
+            );
+        }
+    }
+
+    /// Moves a token's last use forward (writer or reader).
+    pub(crate) fn advance(&self, id: TokenId, at: Timestamp) {
+        let guard = self.collector.enter();
+        let array = self.array(&guard);
+        if let Some(i) = array.find(self.hash(id), u64::from_be_bytes(id.to_bytes())) {
+            array.slots[i].last_used.advance(at);
+        }
+    }
+
+    /// A token's last use in memory.
+    pub(crate) fn last_used(&self, id: TokenId) -> Option<Timestamp> {
+        self.with(id, |_, last_used| last_used.get()).flatten()
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no reader is left; the current table was never
+        // retired. Retired garbage is freed by the collector's own drop.
+        unsafe { drop(Box::from_raw(*self.current.get_mut())) };
+    }
+}
+
+/// Asks for the line holding `value` (a hint: never faults, never waits).
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch has no architectural effect; SSE is baseline on x86-64.
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            (value as *const T).cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
