@@ -21,7 +21,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Serialize;
 use whatsgate_auth::host_records::{ParsedToken, parse};
 use whatsgate_auth::{Timestamp, TokenId};
-use whatsgate_auth_store::{Store, StoreError};
+use whatsgate_auth_store::{AuditNote, Store, StoreError};
 
 use crate::Error;
 
@@ -363,10 +363,14 @@ fn revoke(
     hits: &[Hit],
     open: impl FnOnce() -> Result<Store, StoreError>,
 ) -> BTreeMap<TokenId, Outcome> {
-    let mut by_id: BTreeMap<TokenId, Vec<&ParsedToken>> = BTreeMap::new();
+    let mut by_id: BTreeMap<TokenId, (String, Vec<&ParsedToken>)> = BTreeMap::new();
     for hit in hits {
         if let Kind::Token(token) = &hit.kind {
-            by_id.entry(token.id()).or_default().push(token);
+            by_id
+                .entry(token.id())
+                .or_insert_with(|| (format!("{}:{}:{}", hit.path, hit.line, hit.column), vec![]))
+                .1
+                .push(token);
         }
     }
     if by_id.is_empty() {
@@ -375,22 +379,26 @@ fn revoke(
     let mut store = open().map_err(|e| e.to_string());
     let now = Timestamp::now();
     let mut outcomes = BTreeMap::new();
-    for (id, tokens) in by_id {
+    for (id, (place, tokens)) in by_id {
         let outcome = match &mut store {
             Err(e) => Outcome::Failed(e.clone()),
-            Ok(store) => match store.get(id) {
-                Err(e) => Outcome::Failed(e.to_string()),
-                Ok(None) => Outcome::NotInStore,
-                Ok(Some(record)) if !tokens.iter().any(|t| record.accepts(t, now)) => {
-                    Outcome::NotLive
-                }
-                Ok(Some(_)) => match store.delete(id) {
-                    Ok(_) => Outcome::Deleted,
-                    // Deleted by someone else in between: refused all the same.
-                    Err(StoreError::UnknownToken(_)) => Outcome::Deleted,
+            Ok(store) => {
+                // One write per id, so one failure stops no other; the
+                // check that the store accepts the token runs inside it.
+                let mut offered = false;
+                let deleted = store.delete_where(&[id], &mut |record| {
+                    offered = true;
+                    tokens.iter().any(|t| record.accepts(t, now)).then(|| {
+                        AuditNote::new("wgauth scan", "token.revoke", format!("found in {place}"))
+                    })
+                });
+                match deleted {
+                    Ok(deleted) if !deleted.is_empty() => Outcome::Deleted,
+                    Ok(_) if offered => Outcome::NotLive,
+                    Ok(_) => Outcome::NotInStore,
                     Err(e) => Outcome::Failed(e.to_string()),
-                },
-            },
+                }
+            }
         };
         match &outcome {
             Outcome::Deleted => say!("wgauth: revoked token {id}: it is refused from now on"),

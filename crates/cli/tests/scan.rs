@@ -338,6 +338,17 @@ fn revoke_deletes_live_tokens_through_the_store() {
         env.id_of("acct_1", "Testing").as_deref(),
         Some(kept_id.as_str())
     );
+    // One audit entry, for the one deletion, naming the first place.
+    let audit = env.run(&["audit", "--json"]);
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&audit.stdout).unwrap();
+    let ours: Vec<_> = entries
+        .iter()
+        .filter(|e| e["actor"] == "wgauth scan")
+        .collect();
+    assert_eq!(ours.len(), 1, "{}", audit.stdout);
+    assert_eq!(ours[0]["token_id"], leaked_id.as_str());
+    assert_eq!(ours[0]["action"], "token.revoke");
+    assert_eq!(ours[0]["detail"], "found in a.env:1:3");
     // A store that cannot be opened: every token is tried and reported
     // failed, exit 2.
     let missing = env.dir.path().join("no-such.db");
