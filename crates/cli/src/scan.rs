@@ -193,18 +193,7 @@ pub(crate) fn run(
                         scan_file(path, entry.path(), &mut buf, scanner, report);
                     }
                     Ok(_) => {}
-                    Err(e) => {
-                        // The walk's messages name paths: never one with a token.
-                        let mut message = e.to_string();
-                        if crate::redact::token_in(message.as_bytes()).is_some() {
-                            message = "a path that holds a token (not printed) could not be read"
-                                .to_string();
-                        }
-                        lock(report).errors.push(Failure {
-                            path: String::new(),
-                            message,
-                        });
-                    }
+                    Err(e) => lock(report).errors.push(walk_failure(e)),
                 }
                 WalkState::Continue
             })
@@ -234,15 +223,20 @@ pub(crate) fn run(
             .count()
     });
     if !report.errors.is_empty() || failed_revocations > 0 {
+        let mut what = Vec::new();
+        if !report.errors.is_empty() {
+            what.push(format!("{} path(s) could not be read", report.errors.len()));
+        }
+        if failed_revocations > 0 {
+            what.push(format!("{failed_revocations} revocation(s) failed"));
+        }
+        if tokens > 0 {
+            what.push(format!("{tokens} token(s) found"));
+        }
         return Err(Error::Other(format!(
-            "the scan is incomplete: {} path(s) could not be read, {failed_revocations} \
-             revocation(s) failed (see above){}",
-            report.errors.len(),
-            if tokens > 0 {
-                "; tokens were found"
-            } else {
-                ""
-            },
+            "the scan is incomplete: {} (listed {})",
+            what.join(", "),
+            if args.json { "in the JSON" } else { "above" },
         )));
     }
     if tokens > 0 {
@@ -301,11 +295,16 @@ fn scan_text(path: &str, text: &[u8], scanner: &Scanner, report: &Mutex<Report>)
         return;
     }
     let mut hits = Vec::new();
-    let (mut line, mut counted) = (1u64, 0usize);
+    // Counted forward from the previous match only: many matches on one
+    // long line cost one pass over it, not one per match.
+    let (mut line, mut line_start, mut counted) = (1u64, 0usize, 0usize);
     scanner.find(text, |found| {
-        line += memchr::memchr_iter(b'\n', &text[counted..found.offset]).count() as u64;
+        let since = &text[counted..found.offset];
+        line += memchr::memchr_iter(b'\n', since).count() as u64;
+        if let Some(i) = memchr::memrchr(b'\n', since) {
+            line_start = counted + i + 1;
+        }
         counted = found.offset;
-        let line_start = memchr::memrchr(b'\n', &text[..found.offset]).map_or(0, |i| i + 1);
         hits.push(Hit {
             path: path.to_string(),
             line,
@@ -316,6 +315,30 @@ fn scan_text(path: &str, text: &[u8], scanner: &Scanner, report: &Mutex<Report>)
     let mut report = lock(report);
     report.files += 1;
     report.hits.append(&mut hits);
+}
+
+/// A walk's error, its path apart (shown as paths are).
+fn walk_failure(e: ignore::Error) -> Failure {
+    match e {
+        ignore::Error::WithPath { path, err } => Failure {
+            path: shown(&path),
+            ..walk_failure(*err)
+        },
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_failure(*err)
+        }
+        e => {
+            let mut message = e.to_string();
+            // Some messages name paths too: never one with a token.
+            if crate::redact::token_in(message.as_bytes()).is_some() {
+                message = "a path that holds a token (not printed) could not be read".to_string();
+            }
+            Failure {
+                path: String::new(),
+                message,
+            }
+        }
+    }
 }
 
 /// A path as printed: never one that holds a token.

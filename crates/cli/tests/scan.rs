@@ -380,6 +380,21 @@ fn odd_input_does_not_crash_it() {
     long.push(b' ');
     long.extend_from_slice(v.tokens[1].as_bytes());
     write(d, "long-line", &long);
+    // 20,000 look-alikes on one line: each with its column.
+    let bad = look_alike(&v.tokens[2]);
+    write(
+        d,
+        "sub/many-on-a-line",
+        vec![bad.as_str(); 20_000].join(" "),
+    );
+    let run = scan(d, &["sub"]);
+    let lines: Vec<_> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 20_000);
+    assert!(lines[19_999].starts_with(&format!(
+        "sub/many-on-a-line:1:{}: look-alike",
+        19_999 * 56 + 1
+    )));
+    std::fs::remove_dir_all(d.join("sub")).unwrap();
     let run = scan(d, &[]);
     assert_eq!(
         run.stdout,
