@@ -36,8 +36,19 @@ use crate::Error;
 ///   character whose four unused bits are zero (`A Q g w`).
 /// - After it: a character outside the alphabet, or the end of the text.
 ///
-/// Plain RE2/PCRE syntax (no look-around), for Go scanners too.
+/// Plain RE2/PCRE syntax (no look-around), for Go scanners too. It is
+/// `BEFORE`, `TOKEN` and `AFTER` put together (a test checks it), the
+/// three parts GitHub's custom patterns ask for, which only the docs use.
 pub const PATTERN: &str = r"(?:^|[^0-9A-Za-z_-]|\\[bfnrt]|\\u[0-9A-Fa-f]{4}|%[0-9A-Fa-f]{2})(wgat_A[Q-Za-f][0-9A-Za-z_-]{47}[AQgw])(?:[^0-9A-Za-z_-]|$)";
+/// What may stand before a token, besides the start of the text.
+#[cfg(test)]
+const BEFORE: &str = r"[^0-9A-Za-z_-]|\\[bfnrt]|\\u[0-9A-Fa-f]{4}|%[0-9A-Fa-f]{2}";
+/// A token.
+#[cfg(test)]
+const TOKEN: &str = r"wgat_A[Q-Za-f][0-9A-Za-z_-]{47}[AQgw]";
+/// What may stand after a token, besides the end of the text.
+#[cfg(test)]
+const AFTER: &str = r"[^0-9A-Za-z_-]";
 
 /// The literal every match holds; what the fast search looks for.
 const PREFIX: &[u8] = b"wgat_";
@@ -826,6 +837,11 @@ mod tests {
     }
 
     #[test]
+    fn the_pattern_is_its_parts() {
+        assert_eq!(PATTERN, format!("(?:^|{BEFORE})({TOKEN})(?:{AFTER}|$)"));
+    }
+
+    #[test]
     fn the_docs_show_this_pattern_and_no_other() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/SECRET-SCANNING.md");
         let doc = std::fs::read_to_string(&path).expect("docs/SECRET-SCANNING.md");
@@ -833,6 +849,9 @@ mod tests {
             format!("\n{PATTERN}\n"),
             format!("regex = '''{PATTERN}'''"),
             format!("token: '{PATTERN}'"),
+            format!("Secret format:  {TOKEN}\n"),
+            format!("Before secret:  \\A|{BEFORE}\n"),
+            format!("After secret:   \\z|{AFTER}\n"),
         ] {
             assert!(doc.contains(&form), "the doc lacks {form}");
         }
@@ -844,6 +863,7 @@ mod tests {
             "a pattern in the doc is not PATTERN"
         );
         assert!(written >= 3);
+        assert_eq!(doc.matches("wgat_A[").count(), doc.matches(TOKEN).count());
         // The control: the doc with one character of one copy changed.
         let drifted = doc.replacen("{47}", "{46}", 1);
         assert_ne!(
