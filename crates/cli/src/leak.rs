@@ -137,10 +137,10 @@ impl Leak {
     pub fn router(self: &Arc<Self>) -> axum::Router {
         let mut router = axum::Router::new();
         if self.keys.is_some() {
-            router = router.route(GITHUB_PATH, axum::routing::post(github));
+            router = router.route(GITHUB_PATH, axum::routing::post(github).fallback(post_only));
         }
         if self.queue.is_some() {
-            router = router.route(REPORT_PATH, axum::routing::post(report));
+            router = router.route(REPORT_PATH, axum::routing::post(report).fallback(post_only));
         }
         router.with_state(Arc::clone(self))
     }
@@ -583,8 +583,19 @@ impl Limiter {
 // ---------------------------------------------------------------------------
 // Answers.
 
+/// Another method than POST: 405 in the server's one error format.
+async fn post_only() -> Response {
+    let mut answer = message(StatusCode::METHOD_NOT_ALLOWED, "reports are sent with POST");
+    answer
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    answer
+}
+
+/// `{"message": "…"}`, spaced as every other error body the server sends.
 fn message(status: StatusCode, text: &str) -> Response {
-    let body = serde_json::json!({ "message": text }).to_string();
+    let quoted = serde_json::Value::from(text).to_string();
+    let body = format!(r#"{{"message": {quoted}}}"#);
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

@@ -24,6 +24,10 @@
 //!   limit, which is first raised to its hard limit); at the cap a new
 //!   connection sheds the one that has waited longest for its request, so
 //!   a real request is served however many idle sockets are held open.
+//! - Leak response, when asked for (`--github-keys`, `--leak-report`):
+//!   `/leaks/github` and `/leaks/report`, outside the guarded prefixes
+//!   ([`crate::leak`]); each request carries its client's address for the
+//!   public endpoint's rate limit.
 //! - SIGINT or SIGTERM: stop accepting, finish the requests in flight (for
 //!   at most [`DRAIN_TIMEOUT`]), flush last use, exit 0.
 
