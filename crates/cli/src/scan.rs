@@ -56,6 +56,11 @@ const PREFIX: &[u8] = b"wgat_";
 const TOKEN_LEN: usize = 55;
 /// The longest left boundary of [`PATTERN`] (`\u0022`).
 const MAX_BEFORE: usize = 6;
+/// Bytes read at a time: a file of any size is scanned in pieces.
+const CHUNK: usize = 1 << 20;
+/// What a piece keeps of the one before, so that a match across the seam
+/// is seen whole: the longest left boundary, the token and one more byte.
+const CARRY: usize = MAX_BEFORE + TOKEN_LEN + 1;
 
 /// [`PATTERN`] compiled for bytes: with Unicode off, "a character outside
 /// the alphabet" is any byte outside it, so a token next to Latin-1 or
@@ -169,14 +174,8 @@ pub(crate) fn run(
     };
     let (stdin, files): (Vec<_>, Vec<_>) = paths.into_iter().partition(|p| p == Path::new("-"));
     if !stdin.is_empty() {
-        let mut text = Vec::new();
-        match io::stdin().lock().read_to_end(&mut text) {
-            Ok(_) => scan_text("-", &text, &scanner, &report),
-            Err(e) => lock(&report).errors.push(Failure {
-                path: "-".to_string(),
-                message: e.to_string(),
-            }),
-        }
+        let mut buf = vec![0; CHUNK + CARRY];
+        scan_input("-", io::stdin().lock(), &mut buf, &scanner, &report);
     }
     if let Some((first, rest)) = files.split_first() {
         let mut walk = WalkBuilder::new(first);
@@ -191,7 +190,7 @@ pub(crate) fn run(
         walk.build_parallel().run(|| {
             let scanner = &scanner;
             let report = &report;
-            let mut buf = Vec::new();
+            let mut buf = vec![0; CHUNK + CARRY];
             Box::new(move |entry| {
                 match entry {
                     Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
@@ -279,50 +278,97 @@ fn lock(report: &Mutex<Report>) -> std::sync::MutexGuard<'_, Report> {
     report.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn scan_file(
-    path: &Path,
-    real: &Path,
-    buf: &mut Vec<u8>,
+fn scan_file(path: &Path, real: &Path, buf: &mut [u8], scanner: &Scanner, report: &Mutex<Report>) {
+    match File::open(real) {
+        Ok(file) => scan_input(&shown(path), file, buf, scanner, report),
+        Err(e) => lock(report).errors.push(Failure {
+            path: shown(path),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Scans `input` piece by piece in `buf` (`CHUNK + CARRY` bytes). The
+/// matches found before a read error are reported with it; a NUL byte
+/// anywhere marks a binary file (as git and ripgrep decide), skipped whole.
+fn scan_input(
+    path: &str,
+    mut input: impl Read,
+    buf: &mut [u8],
     scanner: &Scanner,
     report: &Mutex<Report>,
 ) {
-    buf.clear();
-    // Read whole: a match may sit anywhere, and line numbers count from
-    // the start.
-    if let Err(e) = File::open(real).and_then(|mut f| f.read_to_end(buf)) {
-        lock(report).errors.push(Failure {
-            path: shown(path),
-            message: e.to_string(),
-        });
-        return;
-    }
-    scan_text(&shown(path), buf, scanner, report);
-}
-
-fn scan_text(path: &str, text: &[u8], scanner: &Scanner, report: &Mutex<Report>) {
-    // A NUL byte marks a binary file (as git and ripgrep decide).
-    if memchr::memchr(0, text).is_some() {
-        lock(report).binary += 1;
-        return;
-    }
     let mut hits = Vec::new();
-    // Counted forward from the previous match only: many matches on one
-    // long line cost one pass over it, not one per match.
-    let (mut line, mut line_start, mut counted) = (1u64, 0usize, 0usize);
-    scanner.find(text, |found| {
-        let since = &text[counted..found.offset];
+    // `buf[..len]` holds the input from byte `base` on. Lines are counted
+    // forward from the last place counted only, so many matches on one
+    // long line cost one pass over it.
+    let (mut base, mut len, mut first) = (0u64, 0usize, true);
+    let (mut line, mut line_start, mut counted) = (1u64, 0u64, 0usize);
+    let mut count_to = |text: &[u8], counted: &mut usize, to: usize, base: u64| {
+        let since = &text[*counted..to];
         line += memchr::memchr_iter(b'\n', since).count() as u64;
         if let Some(i) = memchr::memrchr(b'\n', since) {
-            line_start = counted + i + 1;
+            line_start = base + (*counted + i + 1) as u64;
         }
-        counted = found.offset;
-        hits.push(Hit {
-            path: path.to_string(),
-            line,
-            column: (found.offset - line_start + 1) as u64,
-            kind: found.token.map_or(Kind::LookAlike, Kind::Token),
+        *counted = to;
+        (line, line_start)
+    };
+    loop {
+        let fresh = len;
+        let mut eof = false;
+        while len < buf.len() {
+            match input.read(&mut buf[len..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let mut report = lock(report);
+                    report.hits.append(&mut hits);
+                    report.errors.push(Failure {
+                        path: path.to_string(),
+                        message: e.to_string(),
+                    });
+                    return;
+                }
+            }
+        }
+        if memchr::memchr(0, &buf[fresh..len]).is_some() {
+            lock(report).binary += 1;
+            return;
+        }
+        let text = &buf[..len];
+        scanner.find(text, |found| {
+            let at = found.offset;
+            // Seen whole in the previous piece, or to be seen whole in the
+            // next one.
+            if (!first && at + TOKEN_LEN < CARRY) || (!eof && at + TOKEN_LEN + 1 > len) {
+                return;
+            }
+            let (line, line_start) = count_to(text, &mut counted, at, base);
+            hits.push(Hit {
+                path: path.to_string(),
+                line,
+                column: base + at as u64 - line_start + 1,
+                kind: found.token.map_or(Kind::LookAlike, Kind::Token),
+            });
         });
-    });
+        if eof {
+            break;
+        }
+        // Keep the last CARRY bytes: lines counted up to there first.
+        let drop = len - CARRY;
+        if counted < drop {
+            count_to(text, &mut counted, drop, base);
+        }
+        counted -= drop;
+        buf.copy_within(drop..len, 0);
+        base += drop as u64;
+        len = CARRY;
+        first = false;
+    }
     let mut report = lock(report);
     report.files += 1;
     report.hits.append(&mut hits);
@@ -834,6 +880,93 @@ mod tests {
         // character apart (what the scanner's own search avoids).
         let two = format!("{token},{token}");
         assert_eq!(spans(&compile(), two.as_bytes()).len(), 1);
+    }
+
+    /// A reader that hands out at most `step` bytes a read.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// (line, column, id) of each match of `text`, read in pieces.
+    fn in_pieces(text: &[u8], step: usize) -> Vec<(u64, u64, Option<TokenId>)> {
+        let report = Mutex::new(Report::default());
+        let mut buf = vec![0; CHUNK + CARRY];
+        scan_input("t", Trickle(text, step), &mut buf, &Scanner::new(), &report);
+        let report = report.into_inner().unwrap();
+        assert!(report.errors.is_empty() && report.binary == 0);
+        report
+            .hits
+            .into_iter()
+            .map(|h| {
+                let id = match h.kind {
+                    Kind::Token(t) => Some(t.id()),
+                    Kind::LookAlike => None,
+                };
+                (h.line, h.column, id)
+            })
+            .collect()
+    }
+
+    /// The same, from the whole text at once, counted naively.
+    fn whole(text: &[u8]) -> Vec<(u64, u64, Option<TokenId>)> {
+        let mut out = Vec::new();
+        Scanner::new().find(text, |f| {
+            let before = &text[..f.offset];
+            let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            let start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            out.push((line, (f.offset - start + 1) as u64, f.token.map(|t| t.id())));
+        });
+        out
+    }
+
+    #[test]
+    fn a_token_across_the_seam_of_two_pieces_is_found_once() {
+        let v = vectors();
+        let token = v.valid[0].token.as_bytes();
+        let escaped = [b"\\u0022".as_slice(), token].concat();
+        let mut checked = 0;
+        // Every offset around the first seam; the second, at its edges.
+        let first = CHUNK - 70..CHUNK + 10;
+        let second = [2 * CHUNK - 60, 2 * CHUNK + 6, 2 * CHUNK + 7, 2 * CHUNK + 8];
+        for at in first.chain(second) {
+            {
+                // Lines of filler, a token whose prefix starts at `at`
+                // (after an escape that reaches back over the seam for some
+                // offsets), another one line later, and one at the end.
+                let mut text: Vec<u8> = b"filler line\n".repeat(at / 12 + 1);
+                text.truncate(at - 6);
+                text.extend_from_slice(&escaped);
+                text.extend_from_slice(b"\n  ");
+                text.extend_from_slice(token);
+                text.extend_from_slice(b"-\nx ");
+                text.extend_from_slice(token);
+                let want = whole(&text);
+                assert_eq!(want.len(), 2, "the one followed by - is no token");
+                for step in [usize::MAX, 4096, 977] {
+                    assert_eq!(in_pieces(&text, step), want, "at {at}, reads of {step}");
+                }
+                checked += 1;
+            }
+        }
+        // Control: these texts do put tokens across seams; read in pieces
+        // with nothing carried over, a match is lost there.
+        let mut text = b"x".repeat(CHUNK - 20);
+        text.push(b' ');
+        text.extend_from_slice(token);
+        let cut =
+            |text: &[u8]| -> usize { text.chunks(CHUNK).map(|piece| whole(piece).len()).sum() };
+        assert_ne!(cut(&text), whole(&text).len());
+        eprintln!("{checked} seams checked");
     }
 
     #[test]
