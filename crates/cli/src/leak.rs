@@ -99,7 +99,15 @@ pub struct Leak {
     keys: Option<Keys>,
     readers: tokio::sync::Semaphore,
     limiter: Mutex<Limiter>,
-    queue: Option<SyncSender<Queued>>,
+    /// Whether `/leaks/report` is served.
+    public: bool,
+    /// The revoking thread and its queue; taken at shutdown.
+    revoker: Mutex<Option<Revoker>>,
+}
+
+struct Revoker {
+    queue: SyncSender<Queued>,
+    thread: thread::JoinHandle<()>,
 }
 
 impl Leak {
@@ -113,14 +121,14 @@ impl Leak {
             return Ok(None);
         }
         let keys = options.github_keys.as_deref().map(Keys::load).transpose()?;
-        let queue = if options.public_report {
-            let (tx, rx) = sync_channel(QUEUE);
+        let revoker = if options.public_report {
+            let (queue, rx) = sync_channel(QUEUE);
             let synced = Arc::clone(synced);
-            thread::Builder::new()
+            let thread = thread::Builder::new()
                 .name("wgauth-leak-report".into())
                 .spawn(move || revoke_reported(&synced, &rx))
                 .map_err(|e| Error::Io("starting the leak-report thread", e))?;
-            Some(tx)
+            Some(Revoker { queue, thread })
         } else {
             None
         };
@@ -129,8 +137,26 @@ impl Leak {
             keys,
             readers: tokio::sync::Semaphore::new(GITHUB_READERS),
             limiter: Mutex::new(Limiter::default()),
-            queue,
+            public: revoker.is_some(),
+            revoker: Mutex::new(revoker),
         })))
+    }
+
+    /// At shutdown: takes no more public reports, and applies those
+    /// already answered (202) before returning.
+    pub fn finish(&self) {
+        let revoker = self
+            .revoker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(Revoker { queue, thread }) = revoker {
+            // The thread ends once the queue is empty and closed.
+            drop(queue);
+            if thread.join().is_err() {
+                say!("wgauth: the leak-report thread failed; queued reports may be lost");
+            }
+        }
     }
 
     /// The routes this state serves.
@@ -139,7 +165,7 @@ impl Leak {
         if self.keys.is_some() {
             router = router.route(GITHUB_PATH, axum::routing::post(github).fallback(post_only));
         }
-        if self.queue.is_some() {
+        if self.public {
             router = router.route(REPORT_PATH, axum::routing::post(report).fallback(post_only));
         }
         router.with_state(Arc::clone(self))
@@ -154,7 +180,7 @@ impl Leak {
                 keys.usable()
             ));
         }
-        if self.queue.is_some() {
+        if self.public {
             parts.push(format!(
                 "POST {REPORT_PATH} takes reports of exposed tokens from anyone"
             ));
@@ -444,9 +470,6 @@ async fn report(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(queue) = &leak.queue else {
-        return message(StatusCode::NOT_FOUND, "not found");
-    };
     let from = peer.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(Peer(a))| a.ip());
     if let Err(wait) = leak
         .limiter
@@ -458,7 +481,8 @@ async fn report(
             StatusCode::TOO_MANY_REQUESTS,
             "too many reports from this address; retry later",
         );
-        if let Ok(value) = wait.as_secs().max(1).to_string().parse() {
+        let secs = wait.as_millis().div_ceil(1000).max(1);
+        if let Ok(value) = secs.to_string().parse() {
             answer.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return answer;
@@ -486,14 +510,21 @@ async fn report(
         tokens: report.tokens,
         from,
     };
-    match queue.try_send(queued) {
-        Ok(()) => (
+    let sent = leak
+        .revoker
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .map(|r| r.queue.try_send(queued));
+    match sent {
+        Some(Ok(())) => (
             StatusCode::ACCEPTED,
             [(header::CONTENT_TYPE, "application/json")],
             RECEIVED,
         )
             .into_response(),
-        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => unavailable(),
+        // Full, or the server is stopping.
+        Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => unavailable(),
     }
 }
 

@@ -207,6 +207,10 @@ pub fn run(options: Options) -> Result<(), Error> {
             conns,
         )),
     };
+    // Reports already answered 202 are applied before the process ends.
+    if let Some(leak) = &leak {
+        leak.finish();
+    }
     // Stop the flush thread: it writes last use one final time.
     drop(stop_tx);
     if flusher.join().is_err() {

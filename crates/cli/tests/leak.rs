@@ -586,6 +586,33 @@ fn the_public_answer_does_not_wait_for_the_revocation() {
     );
 }
 
+/// Reports answered 202 are applied before the server exits on SIGTERM:
+/// another process's write lock holds the first revocation back until
+/// after the signal, and the second report waits in the queue behind it;
+/// once the server has stopped, both tokens are refused.
+#[test]
+fn reports_answered_before_shutdown_are_applied_before_the_server_exits() {
+    let env = Env::new();
+    let (first, _) = env.create("acct_1", "Production API");
+    let (second, _) = env.create("acct_1", "Testing");
+    let mut server = Server::start(&env.db, &["--leak-report", "--busy-timeout", "1h"]);
+    let lock = rusqlite::Connection::open(&env.db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for token in [&first, &second] {
+        let body = serde_json::json!({ "tokens": [token] }).to_string();
+        assert_eq!(report_raw(&server, body.as_bytes()).status, 202);
+    }
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        lock.execute_batch("ROLLBACK").unwrap();
+    });
+    assert_eq!(server.terminate(), Some(0), "{}", server.stderr());
+    release.join().unwrap();
+    assert_eq!(env.verify(&first).code, Some(1));
+    assert_eq!(env.verify(&second).code, Some(1));
+    assert_eq!(audit(&env).len(), 2);
+}
+
 /// A regenerated token's previous secret, still accepted in its grace
 /// period, is live: reporting it revokes the token (both secrets).
 #[test]
