@@ -79,6 +79,11 @@ impl Names {
 pub(crate) struct AccountName(Box<str>);
 
 impl AccountName {
+    #[cfg(test)]
+    pub(crate) fn new(account: &str) -> Self {
+        Self(account.into())
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
