@@ -20,7 +20,6 @@ use crate::http::{Failure, Profile, Rejection};
 use crate::record::{AccountId, TokenName, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
-use crate::verifier::accepts;
 use entry::{Content, View};
 use index::{AccountName, Accounts, Batch, Names};
 pub use principal::{Principal, PrincipalRef};
@@ -233,21 +232,27 @@ impl Keyring {
                 token,
                 |id| self.entries.pin(id),
                 |pinned, id, presented| {
-                    Map::with_pinned(&pinned, |view, last_used| {
-                        let verdict =
-                            accepts(&view.verifier, view.rollover.as_ref(), presented, now);
-                        ct::reveal(verdict).then(|| {
-                            self.note_use(id, last_used, now);
-                            f(PrincipalRef {
-                                token_id: id,
-                                account: view.account,
-                                name: view.name.as_str(),
-                            })
+                    let (hit, last_used) = Map::verify_pinned(&pinned, presented, now)?;
+                    ct::reveal(hit.accepted).then(|| {
+                        self.note_use(id, last_used, now);
+                        #[cfg(feature = "std")]
+                        let inline = hit.name.decode();
+                        #[cfg(feature = "std")]
+                        let name = inline
+                            .as_ref()
+                            .map_or_else(|| hit.name.long(), table::InlineName::as_str);
+                        #[cfg(not(feature = "std"))]
+                        let name = hit.name.long();
+                        f(PrincipalRef {
+                            token_id: id,
+                            account: hit.account,
+                            name,
+                            #[cfg(feature = "std")]
+                            inline_name: inline.as_ref(),
                         })
                     })
                 },
             )?
-            .flatten()
             .ok_or(InvalidToken)
     }
 
@@ -683,7 +688,7 @@ impl Keyring {
         let same = self.entries.with(id, |view, _| {
             view.holds(record.account.as_str(), record.name.as_str())
                 && view.created_at == record.created_at
-                && same_verifiers(&view, &record)
+                && same_verifiers(view, &record)
         });
         if same == Some(true) {
             if let Some(at) = record.last_used_at {

@@ -36,6 +36,9 @@ const SHA256_IV: [u32; 8] = [
 /// It cannot be turned back into the token. Equality is only available as
 /// [`ConstantTimeEq::ct_eq`], which is constant-time; there is no `PartialEq`.
 #[derive(Clone, Copy)]
+// Aligned so that copies move whole 16-byte halves: a copy that loads
+// across two smaller stores stalls the hot path (docs/BENCHMARKS.md).
+#[repr(align(16))]
 pub struct Verifier([u8; 32]);
 
 impl Verifier {
@@ -93,6 +96,24 @@ impl Verifier {
             *word = u32::from_ne_bytes(bytes);
         }
         words
+    }
+}
+
+impl Verifier {
+    /// Compares in constant time with a verifier held as four words, each
+    /// the native-endian reading of 8 of its bytes (as the keyring's index
+    /// loads it): no copy of those words goes through memory first.
+    #[cfg(feature = "std")]
+    #[inline]
+    pub(crate) fn ct_eq_words(&self, words: &[u64; 4]) -> Choice {
+        let mine = self.words();
+        let mut diff = 0u32;
+        for (i, word) in words.iter().enumerate() {
+            let [a, b, c, d, e, f, g, h] = word.to_ne_bytes();
+            diff |= (mine[2 * i] ^ u32::from_ne_bytes([a, b, c, d]))
+                | (mine[2 * i + 1] ^ u32::from_ne_bytes([e, f, g, h]));
+        }
+        diff.ct_eq(&0)
     }
 }
 
@@ -184,6 +205,28 @@ mod tests {
         hasher.update(secret);
         let expected: [u8; 32] = hasher.finalize().into();
         assert_eq!(Verifier::compute(&checked).to_bytes(), expected);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn ct_eq_words_agrees_with_ct_eq() {
+        let base = Verifier::from_bytes(core::array::from_fn(|i| i as u8));
+        let words = |v: &Verifier| -> [u64; 4] {
+            core::array::from_fn(|i| {
+                let mut word = [0; 8];
+                word.copy_from_slice(&v.0[8 * i..8 * i + 8]);
+                u64::from_ne_bytes(word)
+            })
+        };
+        assert!(bool::from(base.ct_eq_words(&words(&base))));
+        for i in 0..32 {
+            let mut bytes = base.0;
+            bytes[i] ^= 0x01;
+            assert!(
+                !bool::from(base.ct_eq_words(&words(&Verifier::from_bytes(bytes)))),
+                "byte {i}"
+            );
+        }
     }
 
     #[test]

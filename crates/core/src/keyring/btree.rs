@@ -4,10 +4,11 @@
 
 use alloc::collections::BTreeMap;
 
-use super::entry::{Content, View};
+use super::entry::{Content, Hit, HitName, View};
 use super::store::LastUsed;
 use crate::time::Timestamp;
 use crate::token::TokenId;
+use crate::verifier::{Verifier, accepts};
 
 struct Stored {
     content: Content,
@@ -16,9 +17,9 @@ struct Stored {
 
 pub(crate) struct Map(spin::RwLock<BTreeMap<TokenId, Stored>>);
 
-/// A lookup about to happen (nothing to prefetch here).
+/// A lookup about to happen: the read lock, held until it is dropped.
 pub(crate) struct Pinned<'t> {
-    map: &'t Map,
+    map: spin::RwLockReadGuard<'t, BTreeMap<TokenId, Stored>>,
     id: TokenId,
 }
 
@@ -34,34 +35,46 @@ impl Map {
     }
 
     pub(crate) fn pin(&self, id: TokenId) -> Pinned<'_> {
-        Pinned { map: self, id }
+        Pinned {
+            map: self.0.read(),
+            id,
+        }
     }
 
-    pub(crate) fn with_pinned<R>(
-        pinned: &Pinned<'_>,
-        f: impl FnOnce(View<'_>, &LastUsed) -> R,
-    ) -> Option<R> {
-        pinned.map.with(pinned.id, f)
+    /// Verifies `presented` for the pinned id.
+    pub(crate) fn verify_pinned<'p>(
+        pinned: &'p Pinned<'_>,
+        presented: &Verifier,
+        now: Timestamp,
+    ) -> Option<(Hit<'p>, &'p LastUsed)> {
+        let stored = pinned.map.get(&pinned.id)?;
+        let c = &stored.content;
+        let hit = Hit {
+            accepted: accepts(&c.verifier, c.rollover.as_ref(), presented, now),
+            account: c.account.as_str(),
+            name: HitName::Long(&c.name),
+        };
+        Some((hit, &stored.last_used))
     }
 
     pub(crate) fn with<R>(
         &self,
         id: TokenId,
-        f: impl FnOnce(View<'_>, &LastUsed) -> R,
+        f: impl FnOnce(&View<'_>, &LastUsed) -> R,
     ) -> Option<R> {
         self.0
             .read()
             .get(&id)
-            .map(|stored| f(stored.content.view(), &stored.last_used))
+            .map(|stored| f(&stored.content.view(), &stored.last_used))
     }
 
     pub(crate) fn len(&self) -> usize {
         self.0.read().len()
     }
 
-    pub(crate) fn for_each(&self, mut f: impl FnMut(TokenId, View<'_>, Option<Timestamp>)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(TokenId, &View<'_>, Option<Timestamp>)) {
         for (id, stored) in self.0.read().iter() {
-            f(*id, stored.content.view(), stored.last_used.get());
+            f(*id, &stored.content.view(), stored.last_used.get());
         }
     }
 

@@ -11,6 +11,7 @@ use crate::token::TokenId;
 use crate::verifier::{Rollover, Verifier};
 
 /// Names up to this many bytes are copied inline by readers of the index.
+#[cfg(feature = "std")]
 pub(crate) const INLINE_NAME: usize = 23;
 
 /// What a slot holds, as the writer gives it (and a side record keeps it).
@@ -103,6 +104,42 @@ impl View<'_> {
             created_at: self.created_at,
             last_used_at,
             rollover: self.rollover,
+        }
+    }
+}
+
+/// What verification found in a slot, small enough to stay in registers.
+pub(crate) struct Hit<'g> {
+    pub(crate) accepted: subtle::Choice,
+    pub(crate) account: &'g str,
+    pub(crate) name: HitName<'g>,
+}
+
+/// A hit's name: the cold cell's words (decoded only on success), or a
+/// long name in the side record.
+pub(crate) enum HitName<'g> {
+    #[cfg(feature = "std")]
+    Words([u64; 3]),
+    Long(&'g str),
+}
+
+impl<'g> HitName<'g> {
+    /// The name when it is not the index's inline copy (else empty).
+    pub(crate) fn long(&self) -> &'g str {
+        match self {
+            #[cfg(feature = "std")]
+            Self::Words(_) => "",
+            Self::Long(name) => name,
+        }
+    }
+
+    /// The index's inline copy (`InlineName::as_str` borrows from it).
+    #[cfg(feature = "std")]
+    #[inline(always)]
+    pub(crate) fn decode(&self) -> Option<super::table::InlineName> {
+        match self {
+            Self::Words(words) => Some(super::table::decode_name(*words)),
+            Self::Long(_) => None,
         }
     }
 }

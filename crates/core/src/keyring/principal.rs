@@ -53,6 +53,10 @@ pub struct PrincipalRef<'a> {
     pub(super) token_id: TokenId,
     pub(super) account: &'a str,
     pub(super) name: &'a str,
+    /// The index's copy of a short name, which `to_principal` copies by
+    /// its words (see `Text::new`).
+    #[cfg(feature = "std")]
+    pub(super) inline_name: Option<&'a super::table::InlineName>,
 }
 
 impl<'a> PrincipalRef<'a> {
@@ -73,11 +77,23 @@ impl<'a> PrincipalRef<'a> {
 
     /// An owned [`Principal`]: a copy of the account and name, inline when
     /// they are short (no allocation, no shared counter).
+    #[inline]
     pub fn to_principal(&self) -> Principal {
+        #[cfg(feature = "std")]
+        let name = self.inline_name.map_or_else(
+            || Text::new(self.name),
+            |inline| {
+                let [a, b, c] = inline.words().map(u64::from_le);
+                // The cell's last byte is its length, not text.
+                Text::from_words([a, b, c & !(0xff << 56), 0], self.name.len())
+            },
+        );
+        #[cfg(not(feature = "std"))]
+        let name = Text::new(self.name);
         Principal {
             token_id: self.token_id,
             account: Text::new(self.account),
-            name: Text::new(self.name),
+            name,
         }
     }
 }
@@ -92,34 +108,76 @@ impl fmt::Debug for PrincipalRef<'_> {
     }
 }
 
-/// Bytes of text kept inline: 30, so a `Text` is 32 bytes.
-const INLINE: usize = 30;
+/// Bytes of text kept inline: 31 (the 32nd holds the length).
+const INLINE: usize = 31;
 
 /// A copied string: inline up to [`INLINE`] bytes, on the heap beyond.
+/// Word-aligned, so moving a `Principal` copies whole words.
 #[derive(Clone)]
 enum Text {
-    Inline { len: u8, bytes: [u8; INLINE] },
+    Inline(Inline),
     Heap(Box<str>),
 }
 
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+struct Inline([u8; INLINE + 1]);
+
 impl Text {
+    /// A copy of `text`. Read by whole words (so the copy never loads
+    /// across two smaller stores, which stalls) and written as two 16-byte
+    /// halves (so moving a `Principal` around does not either).
+    #[inline(always)]
     fn new(text: &str) -> Self {
-        match u8::try_from(text.len()) {
-            Ok(len) if text.len() <= INLINE => {
-                let mut bytes = [0; INLINE];
-                bytes[..text.len()].copy_from_slice(text.as_bytes());
-                Self::Inline { len, bytes }
-            }
-            _ => Self::Heap(text.into()),
+        let bytes = text.as_bytes();
+        if bytes.len() > INLINE {
+            return Self::Heap(text.into());
         }
+        let n = bytes.len();
+        let mut words = [0u64; 4];
+        let word_at = |i: usize| {
+            let mut word = [0; 8];
+            word.copy_from_slice(&bytes[i..i + 8]);
+            u64::from_le_bytes(word)
+        };
+        if n >= 8 {
+            for (i, word) in words.iter_mut().enumerate().take(n / 8) {
+                *word = word_at(8 * i);
+            }
+            if !n.is_multiple_of(8) {
+                // The last 8 bytes, shifted down to the ones not read yet.
+                words[n / 8] = word_at(n - 8) >> (8 * (8 - n % 8));
+            }
+        } else {
+            for (i, byte) in bytes.iter().enumerate() {
+                words[0] |= u64::from(*byte) << (8 * i);
+            }
+        }
+        Self::from_words(words, n)
+    }
+
+    /// A copy of `len` bytes held in `words` (little-endian order).
+    #[inline(always)]
+    fn from_words(mut words: [u64; 4], len: usize) -> Self {
+        // At most INLINE (31): the callers checked.
+        #[allow(clippy::cast_possible_truncation)]
+        let len = len.min(INLINE) as u8;
+        words[3] = (words[3] & !(0xff << 56)) | (u64::from(len) << 56);
+        let low = u128::from(words[0]) | (u128::from(words[1]) << 64);
+        let high = u128::from(words[2]) | (u128::from(words[3]) << 64);
+        let mut inline = Inline([0; INLINE + 1]);
+        inline.0[..16].copy_from_slice(&low.to_le_bytes());
+        inline.0[16..].copy_from_slice(&high.to_le_bytes());
+        Self::Inline(inline)
     }
 
     fn as_str(&self) -> &str {
         match self {
-            Self::Inline { len, bytes } => {
+            Self::Inline(Inline(bytes)) => {
                 // Copied from a `&str` whole (see `new`); the check is a few
-                // nanoseconds and keeps this free of `unsafe`.
-                core::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+                // nanoseconds, paid when the principal is read, not made.
+                let len = usize::from(bytes[INLINE]).min(INLINE);
+                core::str::from_utf8(&bytes[..len]).unwrap_or_default()
             }
             Self::Heap(text) => text,
         }
@@ -158,6 +216,6 @@ mod tests {
         }
         assert!(Text::new("a") == Text::new("a"));
         assert!(Text::new("a") != Text::new("b"));
-        assert_eq!(core::mem::size_of::<Text>(), 32);
+        assert_eq!(core::mem::size_of::<Text>(), 48);
     }
 }

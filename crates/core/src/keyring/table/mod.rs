@@ -28,9 +28,10 @@ use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use seize::{Collector, Guard as _, LocalGuard};
 
+use crate::keyring::entry::Hit;
 use crate::keyring::entry::{Content, View};
-pub(crate) use slot::InlineName;
 use slot::{Cold, Garbage, Probe, Slot};
+pub(crate) use slot::{InlineName, decode_name};
 
 use crate::time::Timestamp;
 use crate::token::TokenId;
@@ -60,8 +61,8 @@ impl Array {
     fn new(slots: usize) -> Self {
         let slots = slots.max(MIN_SLOTS);
         Self {
-            slots: (0..slots).map(|_| Slot::default()).collect(),
-            cold: (0..slots).map(|_| Cold::default()).collect(),
+            slots: array(slots),
+            cold: array(slots),
             live: AtomicUsize::new(0),
             used: AtomicUsize::new(0),
             max_probe: AtomicUsize::new(0),
@@ -205,7 +206,7 @@ impl Table {
     #[inline]
     pub(crate) fn with_pinned<R>(
         pinned: &Pinned<'_>,
-        f: impl FnOnce(View<'_>, &crate::keyring::store::LastUsed) -> R,
+        f: impl FnOnce(&View<'_>, &crate::keyring::store::LastUsed) -> R,
     ) -> Option<R> {
         let _ = &pinned.guard;
         // SAFETY: pinned under its own guard (see `pin`).
@@ -214,10 +215,43 @@ impl Table {
         let mut i = table.home(pinned.hash);
         for _ in 0..=table.max_probe.load(Ordering::Acquire) {
             let slot = &table.slots[i];
-            match slot.read(&table.cold[i], pinned.id) {
+            match slot.holds(pinned.id) {
                 Probe::Empty => return None,
                 Probe::Other => {}
-                Probe::Found(view) => return Some(f(view, &slot.last_used)),
+                // Killed since the probe: refused, as a verification that
+                // started after the removal would be.
+                Probe::Found(()) => {
+                    return match slot
+                        .read(&table.cold[i], pinned.id, |view| f(view, &slot.last_used))
+                    {
+                        Probe::Found(result) => Some(result),
+                        Probe::Empty | Probe::Other => None,
+                    };
+                }
+            }
+            i = if i + 1 == len { 0 } else { i + 1 };
+        }
+        None
+    }
+
+    /// Verifies `presented` for the pinned id: the hot path (no copy of
+    /// the slot; see `Slot::verify`).
+    #[inline(always)]
+    pub(crate) fn verify_pinned<'p>(
+        pinned: &'p Pinned<'_>,
+        presented: &crate::verifier::Verifier,
+        now: Timestamp,
+    ) -> Option<(Hit<'p>, &'p crate::keyring::store::LastUsed)> {
+        // SAFETY: pinned under its own guard (see `pin`).
+        let table = unsafe { &*pinned.array };
+        let len = table.slots.len();
+        let mut i = table.home(pinned.hash);
+        for _ in 0..=table.max_probe.load(Ordering::Acquire) {
+            let slot = &table.slots[i];
+            match slot.verify(&table.cold[i], pinned.id, presented, now) {
+                Probe::Empty => return None,
+                Probe::Other => {}
+                Probe::Found(hit) => return Some((hit, &slot.last_used)),
             }
             i = if i + 1 == len { 0 } else { i + 1 };
         }
@@ -228,7 +262,7 @@ impl Table {
     pub(crate) fn with<R>(
         &self,
         id: TokenId,
-        f: impl FnOnce(View<'_>, &crate::keyring::store::LastUsed) -> R,
+        f: impl FnOnce(&View<'_>, &crate::keyring::store::LastUsed) -> R,
     ) -> Option<R> {
         Self::with_pinned(&self.pin(id), f)
     }
@@ -240,18 +274,13 @@ impl Table {
     }
 
     /// Calls `f` on every live token (a copy of each; writer or reader).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(TokenId, View<'_>, Option<Timestamp>)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(TokenId, &View<'_>, Option<Timestamp>)) {
         let guard = self.collector.enter();
         let array = self.array(&guard);
         for (slot, cold) in array.slots.iter().zip(array.cold.iter()) {
-            if let Some(id) = slot.live_id()
-                && let Probe::Found(view) = slot.read(cold, id)
-            {
-                f(
-                    TokenId::from_bytes(id.to_be_bytes()),
-                    view,
-                    slot.last_used.get(),
-                );
+            if let Some(id) = slot.live_id() {
+                let token = TokenId::from_bytes(id.to_be_bytes());
+                let _ = slot.read(cold, id, |view| f(token, view, slot.last_used.get()));
             }
         }
     }
@@ -401,6 +430,11 @@ impl Drop for Table {
         // retired. Retired garbage is freed by the collector's own drop.
         unsafe { drop(Box::from_raw(*self.current.get_mut())) };
     }
+}
+
+/// An array of `n` default values.
+fn array<T: Default>(n: usize) -> Box<[T]> {
+    (0..n).map(|_| T::default()).collect()
 }
 
 /// Asks for the line holding `value` (a hint: never faults, never waits).

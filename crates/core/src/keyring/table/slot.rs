@@ -28,7 +28,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 
 use super::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering, fence, spin_loop};
-use crate::keyring::entry::{Content, INLINE_NAME, NameCopy, View};
+use crate::keyring::entry::{Content, Hit, HitName, INLINE_NAME, NameCopy, View};
 use crate::keyring::index::AccountName;
 use crate::keyring::store::LastUsed;
 use crate::time::Timestamp;
@@ -44,18 +44,31 @@ const SIDE: u32 = 0b100;
 const STEP: u32 = 0b1000;
 
 /// A name of at most [`INLINE_NAME`] bytes, as a reader copied it from a
-/// cold cell under a validated sequence: byte 0 the length, then the bytes.
-pub(crate) struct InlineName([u8; 24]);
+/// cold cell under a validated sequence: the bytes from offset 0, the
+/// length in the last byte. Word-aligned, and copied by words (three loads
+/// of the words stored here), so no copy reads across two smaller stores.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub(crate) struct InlineName([u8; 32]);
 
 impl InlineName {
     pub(crate) fn as_str(&self) -> &str {
-        let len = usize::from(self.0[0]).min(INLINE_NAME);
-        let bytes = &self.0[1..=len];
+        let len = usize::from(self.0[INLINE_NAME]).min(INLINE_NAME);
+        let bytes = &self.0[..len];
         debug_assert!(core::str::from_utf8(bytes).is_ok());
         // SAFETY: only `Slot::read` makes an `InlineName`, from a copy it
         // validated (no writer moved `seq` meanwhile), so these are exactly
         // the bytes `encode_name` wrote from a `&str` of this length.
         unsafe { core::str::from_utf8_unchecked(bytes) }
+    }
+
+    /// The cell's words, for a copy that keeps them whole.
+    pub(crate) fn words(&self) -> [u64; 3] {
+        core::array::from_fn(|i| {
+            let mut word = [0; 8];
+            word.copy_from_slice(&self.0[8 * i..8 * i + 8]);
+            u64::from_ne_bytes(word)
+        })
     }
 }
 
@@ -94,53 +107,61 @@ const _: () = {
 };
 
 /// What a reader found in one slot.
-pub(crate) enum Probe<'g> {
+pub(crate) enum Probe<R> {
     /// Never filled: the id is not in the table.
     Empty,
     /// Another token, a dead one, or one being filled: look further.
     Other,
-    Found(View<'g>),
+    /// The token: what the caller's closure made of it.
+    Found(R),
 }
 
+/// A verifier's bytes as four native-endian words (so the words in memory
+/// are the bytes in order).
 fn words(bytes: [u8; 32]) -> [u64; 4] {
     core::array::from_fn(|i| {
         let mut word = [0; 8];
         word.copy_from_slice(&bytes[8 * i..8 * i + 8]);
-        u64::from_le_bytes(word)
+        u64::from_ne_bytes(word)
     })
 }
 
+#[inline(always)]
 fn bytes(words: [u64; 4]) -> [u8; 32] {
+    let words: [[u8; 8]; 4] = words.map(u64::to_ne_bytes);
     let mut bytes = [0; 32];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
-        chunk.copy_from_slice(&word.to_le_bytes());
-    }
+    bytes.copy_from_slice(words.as_flattened());
     bytes
 }
 
-/// The cold cell's words for `name` (empty for a name too long for it).
+/// The cold cell's words for `name`: the bytes, then the length in the
+/// last byte (empty for a name too long for it). In native byte order, so
+/// the words stored in memory are the bytes in order.
 fn encode_name(name: &str) -> [u64; 3] {
     let mut cell = [0u8; 24];
     if let Ok(len) = u8::try_from(name.len())
         && name.len() <= INLINE_NAME
     {
-        cell[0] = len;
-        cell[1..=name.len()].copy_from_slice(name.as_bytes());
+        cell[..name.len()].copy_from_slice(name.as_bytes());
+        cell[INLINE_NAME] = len;
     }
     core::array::from_fn(|i| {
         let mut word = [0; 8];
         word.copy_from_slice(&cell[8 * i..8 * i + 8]);
-        u64::from_le_bytes(word)
+        u64::from_ne_bytes(word)
     })
 }
 
-/// The inline name a reader copied.
-fn decode_name(words: [u64; 3]) -> InlineName {
-    let mut copy = [0u8; 24];
-    for (chunk, word) in copy.chunks_exact_mut(8).zip(words) {
-        chunk.copy_from_slice(&word.to_le_bytes());
-    }
-    InlineName(copy)
+/// The inline name a reader copied, written as two 16-byte halves (so
+/// moving it never loads across two smaller stores).
+#[inline(always)]
+pub(crate) fn decode_name(words: [u64; 3]) -> InlineName {
+    let mut copy = InlineName([0; 32]);
+    let low: [[u8; 8]; 2] = [words[0].to_ne_bytes(), words[1].to_ne_bytes()];
+    let high: [[u8; 8]; 2] = [words[2].to_ne_bytes(), [0; 8]];
+    copy.0[..16].copy_from_slice(low.as_flattened());
+    copy.0[16..].copy_from_slice(high.as_flattened());
+    copy
 }
 
 /// Whether a content needs its side record for as long as it is live.
@@ -174,26 +195,100 @@ impl Slot {
     /// Reads the slot for `id`. Every pointer it follows must stay valid
     /// while `'g` lasts: the caller holds a guard of the collector that the
     /// writer retires through.
+    ///
+    /// The copy is lent to `f` where it was made (not moved out: a copy of
+    /// words moved again by wider loads stalls on store forwarding).
     #[inline]
-    pub(crate) fn read<'g>(&'g self, cold: &'g Cold, id: u64) -> Probe<'g> {
-        self.read_checked::<true>(cold, id)
+    pub(crate) fn read<R>(&self, cold: &Cold, id: u64, f: impl FnOnce(&View<'_>) -> R) -> Probe<R> {
+        self.read_checked::<true, R>(cold, id, f)
+    }
+
+    /// Verifies `presented` against the slot for `id`: the comparison runs
+    /// on the words as loaded (nothing copied to memory first), and only
+    /// the verdict, the account and the name's words leave.
+    #[inline(always)]
+    pub(crate) fn verify(
+        &self,
+        cold: &Cold,
+        id: u64,
+        presented: &Verifier,
+        now: Timestamp,
+    ) -> Probe<Hit<'_>> {
+        loop {
+            let seq = self.seq.load(Ordering::Acquire);
+            match seq & STATE {
+                EMPTY => return Probe::Empty,
+                LIVE if self.id.load(Ordering::Relaxed) == id => {}
+                _ => return Probe::Other,
+            }
+            if seq & SIDE != 0 {
+                let side = self.side.load(Ordering::SeqCst);
+                if side.is_null() {
+                    spin_loop();
+                    continue;
+                }
+                // SAFETY: as in `read_checked`.
+                let side = unsafe { &*side };
+                return Probe::Found(Hit {
+                    accepted: crate::verifier::accepts(
+                        &side.verifier,
+                        side.rollover.as_ref(),
+                        presented,
+                        now,
+                    ),
+                    account: side.account.as_str(),
+                    name: HitName::Long(&side.name),
+                });
+            }
+            let verifier = self.verifier.each_ref().map(|w| w.load(Ordering::Relaxed));
+            let account = self.account.load(Ordering::SeqCst);
+            let name = cold.name.each_ref().map(|w| w.load(Ordering::Relaxed));
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) != seq {
+                spin_loop();
+                continue;
+            }
+            // SAFETY: as in `read_checked`.
+            let account = unsafe { &*account }.as_str();
+            return Probe::Found(Hit {
+                accepted: presented.ct_eq_words(&verifier),
+                account,
+                name: HitName::Words(name),
+            });
+        }
+    }
+
+    /// Whether the slot holds `id` live, without copying it (the probe).
+    #[inline]
+    pub(crate) fn holds(&self, id: u64) -> Probe<()> {
+        match self.seq.load(Ordering::Acquire) & STATE {
+            EMPTY => Probe::Empty,
+            LIVE if self.id.load(Ordering::Relaxed) == id => Probe::Found(()),
+            _ => Probe::Other,
+        }
     }
 
     /// [`Slot::read`]; without `VALIDATE` (the model checker's positive
     /// control only) it skips the second load of `seq`.
     #[inline(always)]
-    fn read_checked<'g, const VALIDATE: bool>(&'g self, cold: &'g Cold, id: u64) -> Probe<'g> {
-        loop {
+    fn read_checked<const VALIDATE: bool, R>(
+        &self,
+        cold: &Cold,
+        id: u64,
+        f: impl FnOnce(&View<'_>) -> R,
+    ) -> Probe<R> {
+        // One call of `f`, after the loop, so it is inlined once.
+        let view = loop {
             let seq = self.seq.load(Ordering::Acquire);
             match seq & STATE {
-                EMPTY => return Probe::Empty,
+                EMPTY => break None,
                 LIVE => {}
-                _ => return Probe::Other,
+                _ => break Some(None),
             }
             // A live slot's id never changes (tombstones are not refilled),
             // and it was written before the state was: no need to validate it.
             if self.id.load(Ordering::Relaxed) != id {
-                return Probe::Other;
+                break Some(None);
             }
             if seq & SIDE != 0 {
                 let side = self.side.load(Ordering::SeqCst);
@@ -207,7 +302,7 @@ impl Slot {
                 // SAFETY: a side record is immutable once published, and the
                 // writer retires it only after unlinking it; the caller's
                 // guard keeps it from being freed.
-                return Probe::Found(unsafe { &*side }.view());
+                break Some(Some(unsafe { &*side }.view()));
             }
             let verifier = self.verifier.each_ref().map(|w| w.load(Ordering::Relaxed));
             let account = self.account.load(Ordering::SeqCst);
@@ -228,13 +323,18 @@ impl Slot {
             // the caller's guard keeps it from being freed.
             let account = unsafe { &*account }.as_str();
             let name = NameCopy::Inline(decode_name(name));
-            return Probe::Found(View {
+            break Some(Some(View {
                 verifier: Verifier::from_bytes(bytes(verifier)),
                 rollover: None,
                 account,
                 name,
                 created_at: Timestamp(created_at),
-            });
+            }));
+        };
+        match view {
+            None => Probe::Empty,
+            Some(None) => Probe::Other,
+            Some(Some(view)) => Probe::Found(f(&view)),
         }
     }
 
@@ -451,18 +551,19 @@ mod loom_tests {
     type Seen = Option<(u8, Option<u8>)>;
 
     fn seen<const VALIDATE: bool>(slot: &Slot, cold: &Cold) -> Seen {
-        match slot.read_checked::<VALIDATE>(cold, ID) {
-            Probe::Found(view) => {
-                let bytes = view.verifier.to_bytes();
-                // A torn copy mixes two verifiers' bytes.
-                assert!(
-                    bytes.iter().all(|b| *b == bytes[0]),
-                    "torn verifier {bytes:?}"
-                );
-                assert_eq!(view.account, "acct");
-                assert_eq!(view.name.as_str(), "name");
-                Some((bytes[0], view.rollover.map(|r| r.verifier.to_bytes()[0])))
-            }
+        let copy = |view: &View<'_>| {
+            let bytes = view.verifier.to_bytes();
+            // A torn copy mixes two verifiers' bytes.
+            assert!(
+                bytes.iter().all(|b| *b == bytes[0]),
+                "torn verifier {bytes:?}"
+            );
+            assert_eq!(view.account, "acct");
+            assert_eq!(view.name.as_str(), "name");
+            (bytes[0], view.rollover.map(|r| r.verifier.to_bytes()[0]))
+        };
+        match slot.read_checked::<VALIDATE, _>(cold, ID, copy) {
+            Probe::Found(seen) => Some(seen),
             Probe::Empty | Probe::Other => None,
         }
     }
