@@ -125,6 +125,7 @@ pub(crate) enum HitName<'g> {
 
 impl<'g> HitName<'g> {
     /// The name when it is not the index's inline copy (else empty).
+    #[inline]
     pub(crate) fn long(&self) -> &'g str {
         match self {
             #[cfg(feature = "std")]

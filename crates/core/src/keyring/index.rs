@@ -84,6 +84,7 @@ impl AccountName {
         Self(account.into())
     }
 
+    #[inline]
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }

@@ -133,6 +133,7 @@ impl LastUsed {
         at.map_or(0, |t| u32::try_from(t.0).unwrap_or(u32::MAX))
     }
 
+    #[inline]
     pub(crate) fn get(&self) -> Option<crate::Timestamp> {
         let secs = self.0.load(core::sync::atomic::Ordering::Relaxed);
         (secs != 0).then(|| crate::Timestamp(u64::from(secs)))
@@ -148,6 +149,7 @@ impl LastUsed {
     /// Moves the instant forward to `now`; returns whether it changed. Reads
     /// before it writes, so a token used many times a second writes shared
     /// memory at most once a second.
+    #[inline]
     pub(crate) fn advance(&self, now: crate::Timestamp) -> bool {
         use core::sync::atomic::Ordering::Relaxed;
         let now = Self::secs(Some(now));

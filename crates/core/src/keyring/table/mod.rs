@@ -81,6 +81,7 @@ impl Array {
 
     /// The slot where an id's probe starts: the hash's high bits scaled to
     /// the table (any length, not just powers of two).
+    #[inline]
     fn home(&self, hash: u64) -> usize {
         // Truncation intended: the high 64 bits of a 128-bit product.
         #[allow(clippy::cast_possible_truncation)]
@@ -165,6 +166,7 @@ impl Table {
 
     /// The keyed hash of an id: a bijection of it (so sorting by it sorts
     /// ids by home slot, and equal hashes are equal ids).
+    #[inline]
     pub(crate) fn hash(&self, id: TokenId) -> u64 {
         let mut x = u64::from_be_bytes(id.to_bytes()) ^ self.key[0];
         x = (x ^ (x >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);

@@ -52,6 +52,7 @@ const STEP: u32 = 0b1000;
 pub(crate) struct InlineName([u8; 32]);
 
 impl InlineName {
+    #[inline]
     pub(crate) fn as_str(&self) -> &str {
         let len = usize::from(self.0[INLINE_NAME]).min(INLINE_NAME);
         let bytes = &self.0[..len];
@@ -63,6 +64,7 @@ impl InlineName {
     }
 
     /// The cell's words, for a copy that keeps them whole.
+    #[inline]
     pub(crate) fn words(&self) -> [u64; 3] {
         core::array::from_fn(|i| {
             let mut word = [0; 8];
