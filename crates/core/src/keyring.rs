@@ -350,13 +350,20 @@ impl Keyring {
         self.hasher.hash(account, name)
     }
 
+    /// The name hash of a token held.
+    fn stored_name_hash(&self, id: TokenId) -> u64 {
+        self.entries
+            .with(id, |view, _| {
+                self.name_hash(view.account, view.name.as_str())
+            })
+            .unwrap_or(0)
+    }
+
     /// The token that holds `account` and `name`, if one does.
     fn holder(&self, writer: &Writer, hash: u64, account: &str, name: &str) -> Option<TokenId> {
         writer
             .names
             .candidates(hash)
-            .iter()
-            .copied()
             .find(|id| self.entries.with(*id, |view, _| view.holds(account, name)) == Some(true))
     }
 
@@ -381,7 +388,9 @@ impl Keyring {
         let account = writer
             .accounts
             .intern(&self.hasher, record.account.as_str());
-        writer.names.add(hash, record.id);
+        writer
+            .names
+            .add(hash, record.id, |id| self.stored_name_hash(id));
         let (id, content, last_used) = Content::new(record, account);
         self.entries.put(id, content, last_used);
     }
@@ -642,9 +651,12 @@ impl Keyring {
                 self.entries.remove(id);
             }
         }
+        // A fresh map is sized by the bulk load itself.
         let fresh = self.is_empty();
-        self.entries
-            .reserve(batch.kept().saturating_sub(self.len()));
+        if !fresh {
+            self.entries
+                .reserve(batch.kept().saturating_sub(self.len()));
+        }
         let Batch {
             records,
             keep,

@@ -3,7 +3,6 @@
 //! records (a bulk load) before any of it is applied.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -12,64 +11,122 @@ use super::store::NameHasher;
 use crate::record::TokenRecord;
 use crate::token::TokenId;
 
-/// Which tokens hold each (account, name), keyed by a 64-bit keyed hash of
-/// the pair, so the index copies no string: the entry of each id in a slot
-/// says whether it really holds the pair (nearly always one id, the one).
+/// Which token holds each (account, name): an open-addressing table of
+/// ids (8 bytes a slot, in one allocation), placed by a keyed hash of the
+/// pair, so no string is copied. A lookup yields the ids along the pair's
+/// probe run, and the caller keeps the one whose record holds the pair
+/// (writers only: a few record lookups per write).
 #[derive(Default)]
-pub(super) struct Names(BTreeMap<u64, Slot>);
-
-enum Slot {
-    One(TokenId),
-    /// Pairs whose hashes collide (kept correct, never expected in practice).
-    Many(Vec<TokenId>),
+pub(super) struct Names {
+    ids: Vec<TokenId>,
+    state: Vec<u8>,
+    live: usize,
+    /// Live and dead slots.
+    used: usize,
 }
 
-impl Slot {
-    fn ids(&self) -> &[TokenId] {
-        match self {
-            Self::One(id) => core::slice::from_ref(id),
-            Self::Many(ids) => ids,
-        }
-    }
-}
+const NAME_EMPTY: u8 = 0;
+const NAME_LIVE: u8 = 1;
+const NAME_DEAD: u8 = 2;
 
 impl Names {
+    /// Room for `n` pairs at most 80 % full.
+    fn with_capacity(n: usize) -> Self {
+        let slots = n.saturating_mul(5) / 4 + 16;
+        Self {
+            ids: alloc::vec![TokenId::from_bytes([0; 8]); slots],
+            state: alloc::vec![NAME_EMPTY; slots],
+            live: 0,
+            used: 0,
+        }
+    }
+
+    /// A table of the pairs given, in increasing hash order (a bulk load's
+    /// sort), filled front to back.
+    fn from_sorted(pairs: impl ExactSizeIterator<Item = (u64, TokenId)>) -> Self {
+        let mut names = Self::with_capacity(pairs.len());
+        for (hash, id) in pairs {
+            names.put(hash, id);
+        }
+        names
+    }
+
+    fn home(&self, hash: u64) -> usize {
+        // Truncation intended: the high 64 bits of a 128-bit product.
+        #[allow(clippy::cast_possible_truncation)]
+        let home = ((u128::from(hash) * self.ids.len() as u128) >> 64) as usize;
+        home
+    }
+
+    /// The slots of the probe run that starts at `hash`'s home.
+    fn run(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
+        let len = self.ids.len();
+        let home = if len == 0 { 0 } else { self.home(hash) };
+        (0..len)
+            .map(move |step| (home + step) % len)
+            .take_while(|&i| self.state[i] != NAME_EMPTY)
+    }
+
     /// The ids that may hold the pair hashed to `hash`.
-    pub(super) fn candidates(&self, hash: u64) -> &[TokenId] {
-        self.0.get(&hash).map_or(&[], Slot::ids)
+    pub(super) fn candidates(&self, hash: u64) -> impl Iterator<Item = TokenId> + '_ {
+        self.run(hash)
+            .filter(|&i| self.state[i] == NAME_LIVE)
+            .map(|i| self.ids[i])
+    }
+
+    /// Puts `id` at the first free slot of the run (the caller made sure it
+    /// is not there and that there is room).
+    fn put(&mut self, hash: u64, id: TokenId) {
+        let len = self.ids.len();
+        let mut i = self.home(hash);
+        while self.state[i] == NAME_LIVE {
+            i = (i + 1) % len;
+        }
+        if self.state[i] == NAME_EMPTY {
+            self.used += 1;
+        }
+        self.state[i] = NAME_LIVE;
+        self.ids[i] = id;
+        self.live += 1;
     }
 
     /// Notes that `id` holds the pair hashed to `hash` (once, however often
-    /// it is called).
-    pub(super) fn add(&mut self, hash: u64, id: TokenId) {
-        match self.0.get_mut(&hash) {
-            None => {
-                self.0.insert(hash, Slot::One(id));
-            }
-            Some(slot) => match slot {
-                Slot::One(held) if *held == id => {}
-                Slot::One(held) => *slot = Slot::Many(alloc::vec![*held, id]),
-                Slot::Many(ids) if !ids.contains(&id) => ids.push(id),
-                Slot::Many(_) => {}
-            },
+    /// it is called). `hash_of` gives the pair's hash of any id held, for
+    /// a rebuild when the table fills.
+    pub(super) fn add(&mut self, hash: u64, id: TokenId, hash_of: impl Fn(TokenId) -> u64) {
+        if self
+            .run(hash)
+            .any(|i| self.state[i] == NAME_LIVE && self.ids[i] == id)
+        {
+            return;
         }
+        if (self.used + 1) * 5 > self.ids.len() * 4 {
+            let held: Vec<TokenId> = self.candidates_all().collect();
+            let mut grown = Self::with_capacity(2 * (held.len() + 1));
+            for held in held {
+                grown.put(hash_of(held), held);
+            }
+            *self = grown;
+        }
+        self.put(hash, id);
+    }
+
+    fn candidates_all(&self) -> impl Iterator<Item = TokenId> + '_ {
+        self.state
+            .iter()
+            .zip(&self.ids)
+            .filter(|(state, _)| **state == NAME_LIVE)
+            .map(|(_, id)| *id)
     }
 
     /// Forgets that `id` holds the pair hashed to `hash`.
     pub(super) fn remove(&mut self, hash: u64, id: TokenId) {
-        if let Some(slot) = self.0.get_mut(&hash) {
-            match slot {
-                Slot::One(held) if *held == id => {
-                    self.0.remove(&hash);
-                }
-                Slot::One(_) => {}
-                Slot::Many(ids) => {
-                    ids.retain(|held| *held != id);
-                    if let [only] = ids[..] {
-                        *slot = Slot::One(only);
-                    }
-                }
-            }
+        let found = self
+            .run(hash)
+            .find(|&i| self.state[i] == NAME_LIVE && self.ids[i] == id);
+        if let Some(i) = found {
+            self.state[i] = NAME_DEAD;
+            self.live -= 1;
         }
     }
 }
@@ -254,18 +311,12 @@ impl Batch {
         refused.sort_unstable_by_key(|(i, _)| *i);
 
         // The index of the records kept, already in hash order.
-        let mut slots: Vec<(u64, Slot)> = Vec::with_capacity(by_name.len());
-        for (hash, i) in by_name.into_iter().filter(|&(_, i)| keep[i]) {
-            match slots.last_mut() {
-                Some((last, slot)) if *last == hash => match slot {
-                    Slot::One(held) => *slot = Slot::Many(alloc::vec![*held, records[i].id]),
-                    Slot::Many(ids) => ids.push(records[i].id),
-                },
-                _ => slots.push((hash, Slot::One(records[i].id))),
-            }
-        }
-        // Sorted input: the map is built in one pass.
-        let names = Names(slots.into_iter().collect());
+        let kept: Vec<(u64, TokenId)> = by_name
+            .into_iter()
+            .filter(|&(_, i)| keep[i])
+            .map(|(hash, i)| (hash, records[i].id))
+            .collect();
+        let names = Names::from_sorted(kept.into_iter());
 
         let (kept_keys, load) = by_id.into_iter().filter(|&(_, i)| keep[i]).unzip();
         Self {
