@@ -65,10 +65,15 @@ fn floor(c: &mut Criterion) {
         });
     });
 
+    // 16 and 128 MiB: about the size of the index of the 100k and 1M
+    // keyrings below (96 bytes a slot); 128 MiB is the DRAM floor of both
+    // cycling rows (16 MiB is partly in this guest's share of L3).
     for (name, mib) in [
         ("dependent_load_1mib", 1),
         ("dependent_load_8mib", 8),
+        ("dependent_load_16mib", 16),
         ("dependent_load_64mib", 64),
+        ("dependent_load_128mib", 128),
     ] {
         let chain = pointer_chain(mib << 20, 19);
         let mut at = 0;
