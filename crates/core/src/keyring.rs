@@ -74,12 +74,15 @@ struct Writer {
 
 /// Token records in memory, verified by many threads at once.
 ///
-/// - **Readers never wait**: with `std`, verification takes no lock.
-///   [`Keyring::verify_with`] writes nothing other readers write (its own
-///   thread's map reservation aside) but a token's last-used second, at
-///   most once a second; [`Keyring::verify`] also
-///   takes a reference on the principal it returns. Writers are serialised
-///   among themselves only.
+/// - **Readers never wait**: with `std`, verification takes no lock and
+///   never waits for a writer (the index's slot protocol; see
+///   docs/BENCHMARKS.md, "The verification index"). It writes nothing other
+///   readers write (its own thread's reclamation slot aside) but a token's
+///   last-used second, at most once a second; [`Keyring::verify`] returns a
+///   copy of the account and name, not a shared reference. Writers are
+///   serialised among themselves only. Without `std`, a `spin` lock.
+/// - **One memory access**: with `std`, a token's id, verifier and account
+///   sit in one cache line, fetched while the token is hashed.
 /// - **Revocation is immediate**: once [`Keyring::delete`] or
 ///   [`Keyring::regenerate`] returns, no verification that starts afterwards
 ///   accepts the old secret (unless a grace period was asked for).
@@ -199,8 +202,8 @@ impl Keyring {
     }
 
     /// Like [`Keyring::verify`], but lends the principal to `f` instead of
-    /// returning an owned one: the path with no shared reference count (for
-    /// bindings that copy the account and name out anyway).
+    /// returning an owned one: no copy of the account and name (for
+    /// bindings that copy them out their own way).
     ///
     /// # Errors
     /// [`InvalidToken`], the same for every reason; `f` is not called then.
@@ -657,36 +660,36 @@ impl Keyring {
             self.entries
                 .reserve(batch.kept().saturating_sub(self.len()));
         }
+        let kept_count = batch.kept();
         let Batch {
             records,
             keep,
-            load,
             names,
             ..
         } = batch;
         let old = core::mem::take(&mut writer.accounts);
         let accounts = &mut writer.accounts;
         // Records are read in the order given (in sequence: their strings
-        // are where the cache misses are), kept ones interned and made
-        // contents.
-        let kept = records.into_iter().zip(keep).map(|(record, keep)| {
-            let record = keep.then_some(record)?;
-            let account = accounts.intern_from(Some(&old), &self.hasher, record.account.as_str());
-            Some((record, account))
-        });
+        // are where the cache misses are), kept ones interned.
+        let kept = records
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(record, keep)| keep.then_some(record))
+            .map(|record| {
+                let account =
+                    accounts.intern_from(Some(&old), &self.hasher, record.account.as_str());
+                (record, account)
+            });
         if fresh {
-            let mut made: Vec<Option<(TokenId, Content, Option<Timestamp>)>> = kept
-                .map(|kept| kept.map(|(record, account)| Content::new(record, account)))
-                .collect();
-            // Filled in the map's order, so the fills sweep its table.
-            let tokens: Vec<_> = load
-                .into_iter()
-                .filter_map(|i| made.get_mut(i).and_then(Option::take))
-                .collect();
-            drop(made);
-            self.entries.load(tokens.into_iter());
+            // Straight into the map: one write to a random slot each, which
+            // the CPU overlaps, instead of moving every record twice more to
+            // write the slots in order.
+            self.entries.load(
+                kept_count,
+                kept.map(|(record, account)| Content::new(record, account)),
+            );
         } else {
-            for (record, account) in kept.flatten() {
+            for (record, account) in kept {
                 self.update(record, account);
             }
         }

@@ -36,9 +36,6 @@ const SHA256_IV: [u32; 8] = [
 /// It cannot be turned back into the token. Equality is only available as
 /// [`ConstantTimeEq::ct_eq`], which is constant-time; there is no `PartialEq`.
 #[derive(Clone, Copy)]
-// Aligned so that copies move whole 16-byte halves: a copy that loads
-// across two smaller stores stalls the hot path (docs/BENCHMARKS.md).
-#[repr(align(16))]
 pub struct Verifier([u8; 32]);
 
 impl Verifier {

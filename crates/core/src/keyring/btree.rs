@@ -116,7 +116,8 @@ impl Map {
     /// One write lock per token: readers wait for one insert at most.
     pub(crate) fn load(
         &self,
-        tokens: impl ExactSizeIterator<Item = (TokenId, Content, Option<Timestamp>)>,
+        _n: usize,
+        tokens: impl Iterator<Item = (TokenId, Content, Option<Timestamp>)>,
     ) {
         for (id, content, last_used) in tokens {
             self.put(id, content, last_used);

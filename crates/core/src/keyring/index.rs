@@ -239,8 +239,6 @@ pub(super) struct Batch {
     pub(super) records: Vec<TokenRecord>,
     /// Whether each record is kept.
     pub(super) keep: Vec<bool>,
-    /// The indexes of the records kept, in the order to insert them.
-    pub(super) load: Vec<usize>,
     /// The records left out, in the order given: the index of each and why.
     pub(super) refused: Vec<(usize, KeyringError)>,
     pub(super) names: Names,
@@ -318,11 +316,14 @@ impl Batch {
             .collect();
         let names = Names::from_sorted(kept.into_iter());
 
-        let (kept_keys, load) = by_id.into_iter().filter(|&(_, i)| keep[i]).unzip();
+        let kept_keys = by_id
+            .into_iter()
+            .filter(|&(_, i)| keep[i])
+            .map(|(key, _)| key)
+            .collect();
         Self {
             records,
             keep,
-            load,
             refused,
             names,
             kept_keys,
@@ -331,7 +332,7 @@ impl Batch {
 
     /// How many records are kept.
     pub(super) fn kept(&self) -> usize {
-        self.load.len()
+        self.kept_keys.len()
     }
 
     /// The ids of `held` that no record kept has: one sort and one merge,

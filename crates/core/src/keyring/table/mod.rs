@@ -26,6 +26,8 @@ pub(crate) mod sync;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
+use alloc::vec::Vec;
+
 use seize::{Collector, Guard as _, LocalGuard};
 
 use crate::keyring::entry::Hit;
@@ -153,11 +155,17 @@ impl Array {
             i = if i + 1 == len { 0 } else { i + 1 };
             distance += 1;
         }
-        // Readers must look this far before the slot is live.
-        self.max_probe.fetch_max(distance, Ordering::SeqCst);
+        // Readers must look this far before the slot is live. Plain loads
+        // and stores (one writer): a locked instruction here would wait for
+        // the previous fill's cache miss, and a bulk load overlaps them.
+        if distance > self.max_probe.load(Ordering::Relaxed) {
+            self.max_probe.store(distance, Ordering::Release);
+        }
         self.slot(i).fill(self.cold(i), id, content, last_used);
-        self.live.fetch_add(1, Ordering::Relaxed);
-        self.used.fetch_add(1, Ordering::Relaxed);
+        self.live
+            .store(self.live.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.used
+            .store(self.used.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 }
 
@@ -375,7 +383,9 @@ impl Table {
         };
         let mut retire = self.retirer();
         array.slot(i).kill(&mut retire);
-        array.live.fetch_sub(1, Ordering::Relaxed);
+        array
+            .live
+            .store(array.live.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
         true
     }
 
@@ -408,43 +418,64 @@ impl Table {
     /// readers of the old table record meanwhile may be lost; the token's
     /// next use records them again.
     fn rebuild<'g>(&self, guard: &'g LocalGuard<'_>, slots: usize) -> &'g Array {
-        let old = self.array(guard);
         let new = Array::new(slots);
-        for (slot, cold) in old.iter() {
-            if let Some((id, content)) = slot.content(cold) {
-                new.fill(
-                    self.hash(TokenId::from_bytes(id.to_be_bytes())),
-                    id,
-                    content,
-                    slot.last_used.get(),
-                );
-            }
-        }
+        copy_live(self.array(guard), &new, |id| self.hash(id));
+        let new = self.publish(new);
+        // SAFETY: just published; retired only by a later writer, after this
+        // writer's call returns.
+        unsafe { &*new }
+    }
+
+    /// Publishes `new` as the current table and retires the old one.
+    fn publish(&self, new: Array) -> *mut Array {
         let new = Box::into_raw(Box::new(new));
         let old = self.current.swap(new, Ordering::SeqCst);
         // SAFETY: unlinked above; the collector frees it (and what its live
         // slots own) once no reader holds it.
         unsafe { self.collector.retire(old, seize::reclaim::boxed) };
-        // SAFETY: just published; retired only by a later writer.
-        unsafe { &*new }
+        new
     }
 
-    /// Loads many tokens into an empty table, in the order given (writer
-    /// only; sorted by `hash`, the fills sweep the table front to back).
+    /// Loads `n` tokens into a new table sized for them, holding the
+    /// current table's tokens too, and publishes it whole (writer only).
     pub(crate) fn load(
         &self,
-        tokens: impl ExactSizeIterator<Item = (TokenId, Content, Option<Timestamp>)>,
+        n: usize,
+        tokens: impl Iterator<Item = (TokenId, Content, Option<Timestamp>)>,
     ) {
         let guard = self.collector.enter();
-        let live = self.array(&guard).live.load(Ordering::Relaxed);
-        let array = self.rebuild(&guard, Array::slots_for(live + tokens.len(), BULK_PER_1024));
-        for (id, content, last_used) in tokens {
-            array.fill(
-                self.hash(id),
-                u64::from_be_bytes(id.to_bytes()),
-                content,
-                last_used,
-            );
+        let old = self.array(&guard);
+        let new = Array::new(Array::slots_for(
+            old.live.load(Ordering::Relaxed) + n,
+            BULK_PER_1024,
+        ));
+        copy_live(old, &new, |id| self.hash(id));
+        // In batches whose home slots are prefetched first: each fill's
+        // slot is a cache miss, and a batch's misses then overlap.
+        const BATCH: usize = 32;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut extra = Vec::new();
+        let mut tokens = tokens.peekable();
+        while tokens.peek().is_some() {
+            batch.extend(tokens.by_ref().take(BATCH).map(|(id, content, last_used)| {
+                let hash = self.hash(id);
+                let home = new.home(hash);
+                prefetch(new.slot(home));
+                prefetch(new.cold(home));
+                (hash, id, content, last_used)
+            }));
+            for (hash, id, content, last_used) in batch.drain(..) {
+                if new.has_room() {
+                    new.fill(hash, u64::from_be_bytes(id.to_bytes()), content, last_used);
+                } else {
+                    // More than announced: put once published (keeps the bound).
+                    extra.push((id, content, last_used));
+                }
+            }
+        }
+        self.publish(new);
+        for (id, content, last_used) in extra {
+            self.put(id, content, last_used);
         }
     }
 
@@ -468,6 +499,20 @@ impl Drop for Table {
         // SAFETY: `&mut self`: no reader is left; the current table was never
         // retired. Retired garbage is freed by the collector's own drop.
         unsafe { drop(Box::from_raw(*self.current.get_mut())) };
+    }
+}
+
+/// Copies the live tokens of `old` into `new` (not yet published).
+fn copy_live(old: &Array, new: &Array, hash: impl Fn(TokenId) -> u64) {
+    for (slot, cold) in old.iter() {
+        if let Some((id, content)) = slot.content(cold) {
+            new.fill(
+                hash(TokenId::from_bytes(id.to_be_bytes())),
+                id,
+                content,
+                slot.last_used.get(),
+            );
+        }
     }
 }
 
@@ -581,11 +626,11 @@ mod tests {
     }
 
     #[test]
-    fn load_fills_in_hash_order_and_finds_every_token() {
+    fn load_finds_every_token() {
         let table = Table::new([3, 4]);
         let account = Arc::new(AccountName::new("acct"));
         let n = if cfg!(miri) { 40 } else { 5000 };
-        let mut tokens: Vec<_> = (0..n)
+        let tokens: Vec<_> = (0..n)
             .map(|i| {
                 (
                     id(i),
@@ -594,8 +639,7 @@ mod tests {
                 )
             })
             .collect();
-        tokens.sort_by_key(|(id, _, _)| table.hash(*id));
-        table.load(tokens.into_iter());
+        table.load(tokens.len(), tokens.into_iter());
         assert_eq!(table.len(), n as usize);
         for i in 0..n {
             assert_eq!(table.last_used(id(i)), Some(Timestamp(i + 1)));
