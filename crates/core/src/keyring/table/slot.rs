@@ -216,6 +216,19 @@ impl Slot {
         presented: &Verifier,
         now: Timestamp,
     ) -> Probe<Hit<'_>> {
+        self.verify_checked::<true>(cold, id, presented, now)
+    }
+
+    /// [`Slot::verify`]; without `VALIDATE` (the model checker's positive
+    /// control only) it skips the second load of `seq`.
+    #[inline(always)]
+    fn verify_checked<const VALIDATE: bool>(
+        &self,
+        cold: &Cold,
+        id: u64,
+        presented: &Verifier,
+        now: Timestamp,
+    ) -> Probe<Hit<'_>> {
         loop {
             let seq = self.seq.load(Ordering::Acquire);
             match seq & STATE {
@@ -246,7 +259,7 @@ impl Slot {
             let account = self.account.load(Ordering::SeqCst);
             let name = cold.name.each_ref().map(|w| w.load(Ordering::Relaxed));
             fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) != seq {
+            if VALIDATE && self.seq.load(Ordering::Relaxed) != seq {
                 spin_loop();
                 continue;
             }
@@ -677,6 +690,118 @@ mod loom_tests {
                 );
             },
         );
+    }
+
+    /// What the hot path (`Slot::verify`) answers for the token whose
+    /// verifier is `byte`s: accepted, refused, or not found.
+    fn verdict<const VALIDATE: bool>(slot: &Slot, cold: &Cold, byte: u8) -> Option<bool> {
+        let presented = Verifier::from_bytes([byte; 32]);
+        match slot.verify_checked::<VALIDATE>(cold, ID, &presented, Timestamp(50)) {
+            Probe::Found(hit) => {
+                assert_eq!(hit.account, "acct");
+                Some(bool::from(hit.accepted))
+            }
+            Probe::Empty | Probe::Other => None,
+        }
+    }
+
+    /// The hot path against a writer: `check(done, old, new)` judges the
+    /// verdicts for the old secret (1) and the new one (2), read in turn.
+    fn hot_model<const VALIDATE: bool>(
+        write: fn(&Slot, &Cold, &mut dyn FnMut(Garbage)),
+        check: fn(bool, Option<bool>, Option<bool>),
+    ) {
+        loom::model(move || {
+            let cells = LoomArc::new((Slot::default(), Cold::default(), AtomicBool::new(false)));
+            live_v1(&cells.0, &cells.1);
+            let writer = {
+                let cells = LoomArc::clone(&cells);
+                thread::spawn(move || {
+                    let mut garbage = Vec::new();
+                    write(&cells.0, &cells.1, &mut |g| garbage.push(g));
+                    cells.2.store(true, Ordering::Release);
+                    garbage
+                })
+            };
+            let done = cells.2.load(Ordering::Acquire);
+            let old = verdict::<VALIDATE>(&cells.0, &cells.1, 1);
+            let new = verdict::<VALIDATE>(&cells.0, &cells.1, 2);
+            check(done, old, new);
+            for garbage in writer.join().unwrap() {
+                // SAFETY: both threads are done with the slot.
+                unsafe { free(garbage) };
+            }
+            cells.0.drop_owned();
+        });
+    }
+
+    #[test]
+    fn loom_hot_path_never_accepts_after_revoke() {
+        hot_model::<true>(
+            |slot, _, retire| slot.kill(retire),
+            |done, old, new| {
+                assert_ne!(new, Some(true));
+                if done {
+                    assert_eq!(old, None, "accepted after the revocation returned");
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn loom_hot_path_grace_accepts_the_old_secret_throughout() {
+        hot_model::<true>(
+            |slot, cold, retire| slot.rewrite(cold, content(2, Some(1)), retire),
+            |done, old, new| {
+                // The old secret: accepted before, during and after (grace).
+                assert_eq!(old, Some(true));
+                if done {
+                    assert_eq!(new, Some(true));
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn loom_hot_path_regenerate_refuses_the_old_secret_once_done() {
+        hot_model::<true>(
+            |slot, cold, retire| slot.rewrite(cold, content(2, None), retire),
+            |done, old, new| {
+                // Found throughout (never a gap), each secret accepted only
+                // by its own state, and the old one refused once done.
+                assert!(old.is_some() && new.is_some());
+                if done {
+                    assert_eq!((old, new), (Some(false), Some(true)));
+                }
+            },
+        );
+    }
+
+    /// Positive control of the hot path: without its second load of `seq`,
+    /// a verification that copies the line while a regeneration with grace
+    /// rewrites it compares a torn mix of two verifiers and refuses the old
+    /// secret, which the grace period accepts throughout.
+    #[test]
+    fn loom_control_unvalidated_hot_path_is_caught() {
+        let caught = std::panic::catch_unwind(|| {
+            hot_model::<false>(
+                |slot, cold, retire| slot.rewrite(cold, content(2, Some(1)), retire),
+                |_, old, _| {
+                    assert_eq!(
+                        old,
+                        Some(true),
+                        "torn: the old secret refused in its grace period"
+                    )
+                },
+            );
+        })
+        .expect_err("the model checker missed a torn verification");
+        let message = caught
+            .downcast_ref::<alloc::string::String>()
+            .map(alloc::string::String::as_str)
+            .or_else(|| caught.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(message.contains("torn"), "failed otherwise: {message}");
     }
 
     /// Positive control: a reader that skips the second load of `seq` is
