@@ -583,13 +583,14 @@ mod loom_tests {
         }
     }
 
-    /// Runs `write` against one reader; `check(done, seen)` judges what the
-    /// reader saw, `done` telling whether the writer had finished before the
-    /// read began (so the read must see the final state).
-    fn model<const VALIDATE: bool>(
+    /// Runs `write` against one reader: after `start`, one thread writes
+    /// while this one calls `read(slot, cell, done)`, `done` telling
+    /// whether the writer had finished before the read began (so the read
+    /// must see the final state).
+    fn run(
         start: fn(&Slot, &Cold),
         write: fn(&Slot, &Cold, &mut dyn FnMut(Garbage)),
-        check: fn(bool, Seen),
+        read: impl Fn(&Slot, &Cold, bool) + Send + Sync + 'static,
     ) {
         loom::model(move || {
             let cells = LoomArc::new((Slot::default(), Cold::default(), AtomicBool::new(false)));
@@ -604,13 +605,23 @@ mod loom_tests {
                 })
             };
             let done = cells.2.load(Ordering::Acquire);
-            check(done, seen::<VALIDATE>(&cells.0, &cells.1));
+            read(&cells.0, &cells.1, done);
             for garbage in writer.join().unwrap() {
                 // SAFETY: both threads are done with the slot.
                 unsafe { free(garbage) };
             }
-            let (slot, cold, _) = &*cells;
-            slot.drop_owned();
+            cells.0.drop_owned();
+        });
+    }
+
+    /// [`run`] with a copying reader: `check(done, seen)` judges what it saw.
+    fn model<const VALIDATE: bool>(
+        start: fn(&Slot, &Cold),
+        write: fn(&Slot, &Cold, &mut dyn FnMut(Garbage)),
+        check: fn(bool, Seen),
+    ) {
+        run(start, write, move |slot, cold, done| {
+            check(done, seen::<VALIDATE>(slot, cold));
         });
     }
 
@@ -622,7 +633,7 @@ mod loom_tests {
     fn loom_revoke_then_verify_never_accepts() {
         model::<true>(
             live_v1,
-            |slot, cold, retire| slot.kill(retire),
+            |slot, _, retire| slot.kill(retire),
             |done, seen| {
                 assert!(
                     seen == None || (!done && seen == Some((1, None))),
@@ -711,27 +722,10 @@ mod loom_tests {
         write: fn(&Slot, &Cold, &mut dyn FnMut(Garbage)),
         check: fn(bool, Option<bool>, Option<bool>),
     ) {
-        loom::model(move || {
-            let cells = LoomArc::new((Slot::default(), Cold::default(), AtomicBool::new(false)));
-            live_v1(&cells.0, &cells.1);
-            let writer = {
-                let cells = LoomArc::clone(&cells);
-                thread::spawn(move || {
-                    let mut garbage = Vec::new();
-                    write(&cells.0, &cells.1, &mut |g| garbage.push(g));
-                    cells.2.store(true, Ordering::Release);
-                    garbage
-                })
-            };
-            let done = cells.2.load(Ordering::Acquire);
-            let old = verdict::<VALIDATE>(&cells.0, &cells.1, 1);
-            let new = verdict::<VALIDATE>(&cells.0, &cells.1, 2);
+        run(live_v1, write, move |slot, cold, done| {
+            let old = verdict::<VALIDATE>(slot, cold, 1);
+            let new = verdict::<VALIDATE>(slot, cold, 2);
             check(done, old, new);
-            for garbage in writer.join().unwrap() {
-                // SAFETY: both threads are done with the slot.
-                unsafe { free(garbage) };
-            }
-            cells.0.drop_owned();
         });
     }
 
