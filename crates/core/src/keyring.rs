@@ -20,10 +20,14 @@ use crate::http::{Failure, Profile, Rejection};
 use crate::record::{AccountId, TokenName, TokenRecord};
 use crate::time::Timestamp;
 use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
+#[cfg(not(feature = "std"))]
+use btree::Map;
 use entry::{Content, View};
 use index::{AccountName, Accounts, Batch, Names};
 pub use principal::{Principal, PrincipalRef};
-use store::{LastUsed, Map, Mutex, NameHasher};
+use store::{LastUsed, Mutex, NameHasher};
+#[cfg(feature = "std")]
+use table::Table as Map;
 
 /// A lifecycle operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +247,7 @@ impl Keyring {
                         #[cfg(feature = "std")]
                         let name = inline
                             .as_ref()
-                            .map_or_else(|| hit.name.long(), table::InlineName::as_str);
+                            .map_or_else(|| hit.name.long(), entry::InlineName::as_str);
                         #[cfg(not(feature = "std"))]
                         let name = hit.name.long();
                         f(PrincipalRef {

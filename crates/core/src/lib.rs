@@ -3,7 +3,8 @@
 // `unsafe` lives only in `ct/`: the SIMD kernels (`ct/base64url/avx2.rs`,
 // `ct/crc32/pclmul.rs`, `ct/lanes/sse2.rs`), the one dispatch that calls
 // them (`ct/platform.rs`) and `ct/wipe.rs`; and in the keyring's index
-// (`keyring/table/`: its slot protocol and memory reclamation). Each file
+// (`keyring/table/`: its slot protocol and memory reclamation, and
+// `keyring/entry.rs`: its copy of a name read back as a `&str`). Each file
 // allows it and says why each block is sound; Miri runs their tests.
 #![deny(unsafe_code)]
 // Keep the no_std build honest: reach for `core`/`alloc` first.

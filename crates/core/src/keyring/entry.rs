@@ -1,5 +1,9 @@
 //! What the keyring keeps per token, in both of its maps (the index with
 //! `std`, a `BTreeMap` without), and what a reader is lent of it.
+//!
+//! `unsafe` here: the index's copy of a short name is turned back into a
+//! `&str` without checking it again (see `InlineName`).
+#![allow(unsafe_code)]
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -65,7 +69,7 @@ impl Content {
 pub(crate) enum NameCopy<'g> {
     /// Copied out of the index's cold cell (only the index makes these).
     #[cfg(feature = "std")]
-    Inline(super::table::InlineName),
+    Inline(InlineName),
     Long(&'g str),
 }
 
@@ -119,7 +123,7 @@ pub(crate) struct Hit<'g> {
 /// long name in the side record.
 pub(crate) enum HitName<'g> {
     #[cfg(feature = "std")]
-    Words([u64; 3]),
+    Words(InlineName),
     Long(&'g str),
 }
 
@@ -137,10 +141,47 @@ impl<'g> HitName<'g> {
     /// The index's inline copy (`InlineName::as_str` borrows from it).
     #[cfg(feature = "std")]
     #[inline(always)]
-    pub(crate) fn decode(&self) -> Option<super::table::InlineName> {
+    pub(crate) fn decode(&self) -> Option<InlineName> {
         match self {
-            Self::Words(words) => Some(super::table::decode_name(*words)),
+            Self::Words(name) => Some(*name),
             Self::Long(_) => None,
         }
+    }
+}
+
+/// A name of at most [`INLINE_NAME`] bytes as the index's reader copied it
+/// from a cold cell: the cell's three words (the bytes in order, the length
+/// in the last byte) and a zero word. Word-aligned and copied by words, so
+/// no copy of it loads across two smaller stores.
+#[cfg(feature = "std")]
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub(crate) struct InlineName([u64; 4]);
+
+#[cfg(feature = "std")]
+impl InlineName {
+    /// # Safety
+    /// `words` are a cold cell's as the index's `encode_name` wrote them
+    /// from a `&str`, copied whole (under a validated sequence).
+    #[inline(always)]
+    pub(crate) unsafe fn from_cell(words: [u64; 3]) -> Self {
+        Self([words[0], words[1], words[2], 0])
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        // SAFETY: 32 initialised bytes of `self`, read as bytes.
+        let bytes: &[u8; 32] = unsafe { &*self.0.as_ptr().cast::<[u8; 32]>() };
+        let len = usize::from(bytes[INLINE_NAME]).min(INLINE_NAME);
+        debug_assert!(core::str::from_utf8(&bytes[..len]).is_ok());
+        // SAFETY: per `from_cell`'s contract, the first `len` bytes are the
+        // UTF-8 of a `&str` that `encode_name` wrote.
+        unsafe { core::str::from_utf8_unchecked(&bytes[..len]) }
+    }
+
+    /// The cell's words, for a copy that keeps them whole.
+    #[inline]
+    pub(crate) fn words(&self) -> [u64; 3] {
+        [self.0[0], self.0[1], self.0[2]]
     }
 }

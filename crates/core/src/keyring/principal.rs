@@ -56,7 +56,7 @@ pub struct PrincipalRef<'a> {
     /// The index's copy of a short name, which `to_principal` copies by
     /// its words (see `Text::new`).
     #[cfg(feature = "std")]
-    pub(super) inline_name: Option<&'a super::table::InlineName>,
+    pub(super) inline_name: Option<&'a super::entry::InlineName>,
 }
 
 impl<'a> PrincipalRef<'a> {

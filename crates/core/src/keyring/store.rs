@@ -1,6 +1,5 @@
 //! The keyring's locks, hashes and last-use cell, one backend per feature
-//! set; the map itself is `table` (with `std`: lock-free readers) or
-//! `btree` (without: a `spin` RwLock over a `BTreeMap`).
+//! set (the map itself is `table` with `std`, `btree` without).
 //!
 //! The name index's hash is keyed per keyring with `std`, so no one can
 //! aim names at a collision; without `std` the key is fixed (a collision
@@ -56,12 +55,6 @@ mod imp {
 }
 
 pub(crate) use imp::{Mutex, hash_key};
-
-#[cfg(feature = "std")]
-pub(crate) use super::table::Table as Map;
-
-#[cfg(not(feature = "std"))]
-pub(crate) use super::btree::Map;
 
 /// The hash of the name index and of the account strings: a keyed
 /// folded-multiply hash (as in `foldhash`), a few nanoseconds for a name

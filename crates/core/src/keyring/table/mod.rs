@@ -33,7 +33,6 @@ use seize::{Collector, Guard as _, LocalGuard};
 use crate::keyring::entry::Hit;
 use crate::keyring::entry::{Content, View};
 use slot::{Cold, Garbage, Probe, Slot};
-pub(crate) use slot::{InlineName, decode_name};
 
 use crate::time::Timestamp;
 use crate::token::TokenId;

@@ -28,7 +28,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 
 use super::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering, fence, spin_loop};
-use crate::keyring::entry::{Content, Hit, HitName, INLINE_NAME, NameCopy, View};
+use crate::keyring::entry::{Content, Hit, HitName, INLINE_NAME, InlineName, NameCopy, View};
 use crate::keyring::index::AccountName;
 use crate::keyring::store::LastUsed;
 use crate::time::Timestamp;
@@ -42,37 +42,6 @@ const DEAD: u32 = 2;
 const FILLING: u32 = 3;
 const SIDE: u32 = 0b100;
 const STEP: u32 = 0b1000;
-
-/// A name of at most [`INLINE_NAME`] bytes, as a reader copied it from a
-/// cold cell under a validated sequence: the bytes from offset 0, the
-/// length in the last byte. Word-aligned, and copied by words (three loads
-/// of the words stored here), so no copy reads across two smaller stores.
-#[derive(Clone, Copy)]
-#[repr(C, align(16))]
-pub(crate) struct InlineName([u8; 32]);
-
-impl InlineName {
-    #[inline]
-    pub(crate) fn as_str(&self) -> &str {
-        let len = usize::from(self.0[INLINE_NAME]).min(INLINE_NAME);
-        let bytes = &self.0[..len];
-        debug_assert!(core::str::from_utf8(bytes).is_ok());
-        // SAFETY: only `Slot::read` makes an `InlineName`, from a copy it
-        // validated (no writer moved `seq` meanwhile), so these are exactly
-        // the bytes `encode_name` wrote from a `&str` of this length.
-        unsafe { core::str::from_utf8_unchecked(bytes) }
-    }
-
-    /// The cell's words, for a copy that keeps them whole.
-    #[inline]
-    pub(crate) fn words(&self) -> [u64; 3] {
-        core::array::from_fn(|i| {
-            let mut word = [0; 8];
-            word.copy_from_slice(&self.0[8 * i..8 * i + 8]);
-            u64::from_ne_bytes(word)
-        })
-    }
-}
 
 /// Something a slot no longer points to, for the caller to free once no
 /// reader can hold it.
@@ -154,16 +123,13 @@ fn encode_name(name: &str) -> [u64; 3] {
     })
 }
 
-/// The inline name a reader copied, written as two 16-byte halves (so
-/// moving it never loads across two smaller stores).
+/// The inline name of a cell a reader copied under a validated sequence.
 #[inline(always)]
-pub(crate) fn decode_name(words: [u64; 3]) -> InlineName {
-    let mut copy = InlineName([0; 32]);
-    let low: [[u8; 8]; 2] = [words[0].to_ne_bytes(), words[1].to_ne_bytes()];
-    let high: [[u8; 8]; 2] = [words[2].to_ne_bytes(), [0; 8]];
-    copy.0[..16].copy_from_slice(low.as_flattened());
-    copy.0[16..].copy_from_slice(high.as_flattened());
-    copy
+fn decode_name(words: [u64; 3]) -> InlineName {
+    // SAFETY: every caller passes the words of a cell `encode_name` wrote
+    // from a `&str`, copied under a validated sequence (or by the writer,
+    // which no other writer races).
+    unsafe { InlineName::from_cell(words) }
 }
 
 /// Whether a content needs its side record for as long as it is live.
@@ -268,7 +234,7 @@ impl Slot {
             return Probe::Found(Hit {
                 accepted: presented.ct_eq_words(&verifier),
                 account,
-                name: HitName::Words(name),
+                name: HitName::Words(decode_name(name)),
             });
         }
     }
