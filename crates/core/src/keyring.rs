@@ -546,7 +546,7 @@ impl Keyring {
         // stays the slot's own.
         let content = Content {
             verifier: record.verifier,
-            rollover: record.rollover,
+            rollover: record.rollover.map(alloc::boxed::Box::new),
             ..content
         };
         self.entries.put(id, content, None);

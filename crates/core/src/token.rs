@@ -295,6 +295,7 @@ impl TokenFormat {
     /// computes its verifier and lends all three to `f`. `prepare` runs
     /// before the hash: what it starts (a prefetch of the id's record) runs
     /// while the hash does.
+    #[cfg(feature = "alloc")]
     #[inline(always)]
     pub(crate) fn with_verifier_prepared<P, R>(
         &self,

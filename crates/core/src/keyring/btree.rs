@@ -50,7 +50,7 @@ impl Map {
         let stored = pinned.map.get(&pinned.id)?;
         let c = &stored.content;
         let hit = Hit {
-            accepted: accepts(&c.verifier, c.rollover.as_ref(), presented, now),
+            accepted: accepts(&c.verifier, c.rollover.as_deref(), presented, now),
             account: c.account.as_str(),
             name: HitName::Long(&c.name),
         };
@@ -83,7 +83,7 @@ impl Map {
             let c = &stored.content;
             let copy = Content {
                 verifier: c.verifier,
-                rollover: c.rollover,
+                rollover: c.rollover.clone(),
                 account: alloc::sync::Arc::clone(&c.account),
                 name: c.name.clone(),
                 created_at: c.created_at,

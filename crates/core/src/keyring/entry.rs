@@ -21,7 +21,8 @@ pub(crate) const INLINE_NAME: usize = 23;
 /// What a slot holds, as the writer gives it (and a side record keeps it).
 pub(crate) struct Content {
     pub(crate) verifier: Verifier,
-    pub(crate) rollover: Option<Rollover>,
+    /// Boxed: rare, and a bulk load moves a million contents.
+    pub(crate) rollover: Option<Box<Rollover>>,
     pub(crate) account: Arc<AccountName>,
     pub(crate) name: Box<str>,
     pub(crate) created_at: Timestamp,
@@ -45,7 +46,7 @@ impl Content {
         } = record;
         let content = Self {
             verifier,
-            rollover,
+            rollover: rollover.map(Box::new),
             account,
             name: name.into_inner().into_boxed_str(),
             created_at,
@@ -57,7 +58,7 @@ impl Content {
     pub(crate) fn view(&self) -> View<'_> {
         View {
             verifier: self.verifier,
-            rollover: self.rollover,
+            rollover: self.rollover.as_deref().copied(),
             account: self.account.as_str(),
             name: NameCopy::Long(&self.name),
             created_at: self.created_at,

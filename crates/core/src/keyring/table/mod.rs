@@ -556,9 +556,11 @@ mod tests {
     fn content(account: &Arc<AccountName>, name: &str, byte: u8, rollover: bool) -> Content {
         Content {
             verifier: Verifier::from_bytes([byte; 32]),
-            rollover: rollover.then(|| Rollover {
-                verifier: Verifier::from_bytes([byte.wrapping_sub(1); 32]),
-                until: Timestamp(9),
+            rollover: rollover.then(|| {
+                Box::new(Rollover {
+                    verifier: Verifier::from_bytes([byte.wrapping_sub(1); 32]),
+                    until: Timestamp(9),
+                })
             }),
             account: Arc::clone(account),
             name: name.into(),

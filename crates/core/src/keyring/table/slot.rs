@@ -213,7 +213,7 @@ impl Slot {
                 return Probe::Found(Hit {
                     accepted: crate::verifier::accepts(
                         &side.verifier,
-                        side.rollover.as_ref(),
+                        side.rollover.as_deref(),
                         presented,
                         now,
                     ),
@@ -455,7 +455,7 @@ impl Slot {
             let side = unsafe { &*side };
             Content {
                 verifier: side.verifier,
-                rollover: side.rollover,
+                rollover: side.rollover.clone(),
                 account: Arc::clone(&side.account),
                 name: side.name.clone(),
                 created_at: side.created_at,
@@ -517,9 +517,11 @@ mod loom_tests {
     fn content(byte: u8, rollover: Option<u8>) -> Content {
         Content {
             verifier: Verifier::from_bytes([byte; 32]),
-            rollover: rollover.map(|b| crate::verifier::Rollover {
-                verifier: Verifier::from_bytes([b; 32]),
-                until: Timestamp(100),
+            rollover: rollover.map(|b| {
+                Box::new(crate::verifier::Rollover {
+                    verifier: Verifier::from_bytes([b; 32]),
+                    until: Timestamp(100),
+                })
             }),
             account: Arc::new(AccountName::new("acct")),
             name: "name".into(),
