@@ -36,7 +36,9 @@ pub struct wga_keyring {
 /// takes either kind unchanged.
 enum Inner {
     /// Records the host loads itself (`wga_keyring_add`, `wga_keyring_sync`).
-    Memory(Keyring),
+    /// Boxed: a `Keyring` is about a kilobyte (its collector's per-thread
+    /// table), the attached variant a tenth of that.
+    Memory(Box<Keyring>),
     /// A keyring a store's follower keeps current; writes go to the store.
     Attached(SyncedKeyring),
 }
@@ -107,7 +109,7 @@ pub unsafe extern "C" fn wga_keyring_new(keyring_out: *mut *mut wga_keyring) -> 
     ffi_panic_boundary! {
         let keyring_out = try_out!(keyring_out);
         let keyring = Box::into_raw(Box::new(wga_keyring {
-            inner: Inner::Memory(Keyring::new()),
+            inner: Inner::Memory(Box::new(Keyring::new())),
         }));
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { keyring_out.write(keyring) };
