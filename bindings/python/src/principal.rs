@@ -173,11 +173,11 @@ pub(crate) fn cached(
         cache
             .get(&key)
             .and_then(|cached| match &cached.get().inner {
-                // The cached principal holds the keyring entry's identity
-                // alive, so the same addresses mean the same identity.
+                // Equal account and name (the id is the key): the object says
+                // exactly what the core just answered (short strings; the
+                // core's principals are copies, so addresses say nothing).
                 PrincipalInner::Verified(known)
-                    if core::ptr::eq(known.account(), p.account())
-                        && core::ptr::eq(known.token_name(), p.token_name()) =>
+                    if known.account() == p.account() && known.token_name() == p.token_name() =>
                 {
                     Some(cached.clone_ref(py))
                 }
