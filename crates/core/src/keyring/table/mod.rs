@@ -1,9 +1,9 @@
 //! The verification index (with `std`): an open-addressing table of 64-byte
 //! slots, one per token, each holding what verification needs (id,
 //! verifier, account, state) in one cache line, plus a 32-byte cold cell
-//! with the name at the same index in a second array. The home slot of an
-//! id is known as soon as the token is decoded, so both lines are
-//! prefetched while the SHA-256 runs.
+//! with the name, stored beside it (slots and cells in 192-byte pairs, so
+//! both share a page). The home slot of an id is known as soon as the token
+//! is decoded, so both are prefetched while the SHA-256 runs.
 //!
 //! - **Probing**: linear, from a keyed hash of the id (no one can aim ids
 //!   at one run of slots), at most `max_probe` slots past home.

@@ -1,5 +1,5 @@
 //! One token in the index: a 64-byte line with its id, verifier, account and
-//! state, and a 32-byte cold cell (same index, another array) with its
+//! state, and a 32-byte cold cell (stored beside it, see `Pair`) with its
 //! creation time and name. Any number of readers, one writer at a time.
 //!
 //! The protocol, a sequence lock whose readers never wait for a writer:
