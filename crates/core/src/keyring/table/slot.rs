@@ -369,7 +369,7 @@ impl Slot {
     }
 
     /// Fills an empty slot with a new token (writer only). A side record is
-    /// kept when the content has a rollover.
+    /// kept when the content needs one (a rollover, or a long name).
     pub(crate) fn fill(
         &self,
         cold: &Cold,
