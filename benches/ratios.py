@@ -111,6 +111,11 @@ t2 = median_ns("threads", "verify_100k_2_threads")
 speedup = t1 / t2 if t1 and t2 else None
 row("throughput, 100k records, 1 thread (time per verify)", t1, t1 / sha if t1 and sha else None, "of SHA-256 block")
 row("throughput, 100k records, 2 threads (time per verify)", t2, speedup, "speed-up over 1 thread", "≥ 1.8×", speedup >= 1.8 if speedup else None)
+s1 = median_ns("threads", "verify_same_token_1_thread")
+s2 = median_ns("threads", "verify_same_token_2_threads")
+same = s1 / s2 if s1 and s2 else None
+row("throughput, one token verified by every thread, 1 thread (owned principal)", s1, s1 / sha if s1 and sha else None, "of SHA-256 block")
+row("throughput, one token verified by every thread, 2 threads", s2, same, "speed-up over 1 thread", "≥ 1.8×", same >= 1.8 if same else None)
 for name, label in [
     ("naive_hot_valid", "naive (table base64 + CRC, SipHash map, `==`), valid"),
     ("naive_wrong_secret", "naive, wrong secret"),

@@ -12,7 +12,8 @@
 //!   `authenticate` of an `Authorization: Bearer` header, and a host's own
 //!   record checked with `TokenRecord::accepts`.
 //! - `threads`: verification throughput with 1 and 2 threads (time per
-//!   verification across all threads).
+//!   verification across all threads), on different tokens and all on the
+//!   same one.
 //! - `peer`: the naive verifier, `prefixed-api-key`, and Argon2id.
 
 use core::hint::black_box;
@@ -182,9 +183,16 @@ fn ours(c: &mut Criterion) {
     group.finish();
 }
 
-/// Time per verification when `threads` threads verify concurrently, each
-/// cycling through the 100k keyring from its own starting point.
-fn verify_concurrently(fixture: &Fixture, threads: usize, iters: u64) -> Duration {
+/// Time per verification when `threads` threads verify concurrently: each
+/// cycling through the 100k keyring from its own starting point, or, with
+/// `same_token`, all verifying one token (an owned `Principal` each time:
+/// nothing they write may be shared).
+fn verify_concurrently(
+    fixture: &Fixture,
+    threads: usize,
+    iters: u64,
+    same_token: bool,
+) -> Duration {
     let per_thread = iters.div_ceil(threads as u64);
     let barrier = Barrier::new(threads + 1);
     std::thread::scope(|scope| {
@@ -192,10 +200,11 @@ fn verify_concurrently(fixture: &Fixture, threads: usize, iters: u64) -> Duratio
             let barrier = &barrier;
             scope.spawn(move || {
                 let tokens = &fixture.tokens;
-                let mut i = t * tokens.len() / threads;
+                let step = usize::from(!same_token);
+                let mut i = t * tokens.len() / threads * step;
                 barrier.wait();
                 for _ in 0..per_thread {
-                    i = (i + 1) % tokens.len();
+                    i = (i + step) % tokens.len();
                     black_box(fixture.keyring.verify(&tokens[i], NOW).is_ok());
                 }
                 barrier.wait();
@@ -211,9 +220,14 @@ fn verify_concurrently(fixture: &Fixture, threads: usize, iters: u64) -> Duratio
 fn threads(c: &mut Criterion) {
     let fixture = Fixture::new(100_000, 16);
     let mut group = c.benchmark_group("threads");
-    for (name, threads) in [("verify_100k_1_thread", 1), ("verify_100k_2_threads", 2)] {
+    for (name, threads, same_token) in [
+        ("verify_100k_1_thread", 1, false),
+        ("verify_100k_2_threads", 2, false),
+        ("verify_same_token_1_thread", 1, true),
+        ("verify_same_token_2_threads", 2, true),
+    ] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| verify_concurrently(&fixture, threads, iters));
+            b.iter_custom(|iters| verify_concurrently(&fixture, threads, iters, same_token));
         });
     }
     group.finish();
