@@ -20,7 +20,6 @@ use crate::token::TokenId;
 pub(super) struct Names {
     ids: Vec<TokenId>,
     state: Vec<u8>,
-    live: usize,
     /// Live and dead slots.
     used: usize,
 }
@@ -36,7 +35,6 @@ impl Names {
         Self {
             ids: alloc::vec![TokenId::from_bytes([0; 8]); slots],
             state: alloc::vec![NAME_EMPTY; slots],
-            live: 0,
             used: 0,
         }
     }
@@ -87,7 +85,6 @@ impl Names {
         }
         self.state[i] = NAME_LIVE;
         self.ids[i] = id;
-        self.live += 1;
     }
 
     /// Notes that `id` holds the pair hashed to `hash` (once, however often
@@ -126,7 +123,6 @@ impl Names {
             .find(|&i| self.state[i] == NAME_LIVE && self.ids[i] == id);
         if let Some(i) = found {
             self.state[i] = NAME_DEAD;
-            self.live -= 1;
         }
     }
 }
