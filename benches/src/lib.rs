@@ -106,6 +106,10 @@ pub fn bulk_records(n: usize, accounts: usize, seed: u64) -> Vec<TokenRecord> {
                 created_at: NOW,
                 last_used_at: None,
                 rollover: None,
+                scopes: whatsgate_auth::Scopes::FULL,
+                expires_at: None,
+                disabled: false,
+                description: None,
             }
         })
         .collect()

@@ -215,6 +215,10 @@ impl wga_record {
                 verifier: Verifier::from_bytes(self.rollover_verifier),
                 until: Timestamp(self.rollover_until),
             }),
+            scopes: wga_core::Scopes::FULL,
+            expires_at: None,
+            disabled: false,
+            description: None,
         })
     }
 }
@@ -475,6 +479,10 @@ mod tests {
                 verifier: Verifier::from_bytes([8; 32]),
                 until: Timestamp(7),
             }),
+            scopes: wga_core::Scopes::FULL,
+            expires_at: None,
+            disabled: false,
+            description: None,
         };
         let c = wga_record::from_record(&record);
         assert_eq!(c.account_len, "acct_é".len());

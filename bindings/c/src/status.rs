@@ -265,6 +265,7 @@ impl From<KeyringError> for wga_status {
             KeyringError::DuplicateId(_) => Self::WGA_DUPLICATE_ID,
             KeyringError::DuplicateName { .. } => Self::WGA_DUPLICATE_NAME,
             KeyringError::Rng(_) => Self::WGA_RNG_FAILED,
+            KeyringError::Policy(_) => Self::WGA_INVALID_ARGUMENT,
         }
     }
 }

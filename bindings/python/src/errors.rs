@@ -46,9 +46,9 @@ pub(crate) fn keyring_error(e: KeyringError) -> PyErr {
     match e {
         KeyringError::UnknownToken(id) => PyKeyError::new_err(id.to_string()),
         KeyringError::Rng(_) => PyOSError::new_err(e.to_string()),
-        KeyringError::DuplicateId(_) | KeyringError::DuplicateName { .. } => {
-            PyValueError::new_err(e.to_string())
-        }
+        KeyringError::DuplicateId(_)
+        | KeyringError::DuplicateName { .. }
+        | KeyringError::Policy(_) => PyValueError::new_err(e.to_string()),
     }
 }
 

@@ -419,6 +419,71 @@ impl fmt::Display for Challenge<'_> {
     }
 }
 
+/// The answer to a request whose token was accepted but lacks the scope
+/// its route needs: 403 in both profiles, with a JSON body naming the
+/// scope; `mcp` adds the RFC 6750 §3.1 challenge
+/// (`Bearer realm="whatsgate", error="insufficient_scope", scope="…"`).
+/// Only a token that verified gets it, so it tells nothing to a caller
+/// without a valid token.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeDenial<'a> {
+    /// The profile that was applied.
+    pub profile: Profile,
+    /// The scope the route needs (its grammar needs no quoting).
+    pub scope: &'a crate::scope::Scope,
+}
+
+#[cfg(feature = "alloc")]
+impl<'a> ScopeDenial<'a> {
+    /// The status code: 403.
+    pub const fn status(&self) -> u16 {
+        403
+    }
+
+    /// The message, such as `the token lacks the scope messages:send`.
+    pub fn message(&self) -> impl fmt::Display + 'a {
+        DenialText(DenialPart::Message, self.scope)
+    }
+
+    /// The exact JSON body (send with `Content-Type: application/json`).
+    pub fn body(&self) -> impl fmt::Display + 'a {
+        DenialText(DenialPart::Body, self.scope)
+    }
+
+    /// The `WWW-Authenticate` value, for `mcp`.
+    pub fn www_authenticate(&self) -> Option<impl fmt::Display + 'a> {
+        (self.profile == Profile::Mcp).then_some(DenialText(DenialPart::Challenge, self.scope))
+    }
+}
+
+/// One part of a [`ScopeDenial`], written by `Display`.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy)]
+enum DenialPart {
+    Message,
+    Body,
+    Challenge,
+}
+
+#[cfg(feature = "alloc")]
+struct DenialText<'a>(DenialPart, &'a crate::scope::Scope);
+
+#[cfg(feature = "alloc")]
+impl fmt::Display for DenialText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scope = self.1;
+        match self.0 {
+            DenialPart::Message => write!(f, "the token lacks the scope {scope}"),
+            DenialPart::Body => write!(f, r#"{{"message": "the token lacks the scope {scope}"}}"#),
+            DenialPart::Challenge => write!(
+                f,
+                r#"Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}""#
+            ),
+        }
+    }
+}
+
 /// A path prefix that a host guards (or leaves public), normalized: it
 /// starts with `/` and, unless it is `/` itself, has no trailing `/`.
 ///

@@ -17,7 +17,9 @@ use rand_core::TryCryptoRng;
 
 use crate::ct;
 use crate::http::{Failure, Profile, Rejection};
-use crate::record::{AccountId, TokenName, TokenRecord};
+use crate::record::{
+    AccountId, LifetimePolicy, NewToken, PolicyError, TokenName, TokenRecord, TokenUpdate,
+};
 use crate::time::Timestamp;
 use crate::token::{InvalidToken, RngError, Token, TokenFormat, TokenId};
 #[cfg(not(feature = "std"))]
@@ -45,6 +47,8 @@ pub enum KeyringError {
     },
     /// The random number generator failed; nothing was changed.
     Rng(RngError),
+    /// The keyring's lifetime policy refused an expiry or a grace period.
+    Policy(PolicyError),
 }
 
 impl fmt::Display for KeyringError {
@@ -57,6 +61,7 @@ impl fmt::Display for KeyringError {
                 "account {account:?} already has a token named {name:?}; pick another name or delete that token"
             ),
             Self::Rng(e) => fmt::Display::fmt(e, f),
+            Self::Policy(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -66,6 +71,12 @@ impl core::error::Error for KeyringError {}
 impl From<RngError> for KeyringError {
     fn from(e: RngError) -> Self {
         Self::Rng(e)
+    }
+}
+
+impl From<PolicyError> for KeyringError {
+    fn from(e: PolicyError) -> Self {
+        Self::Policy(e)
     }
 }
 
@@ -123,6 +134,7 @@ pub struct Keyring {
     /// Cleared by a follower that cannot confirm it is current: every
     /// verification is then refused (fail closed).
     available: AtomicBool,
+    policy: LifetimePolicy,
 }
 
 impl Default for Keyring {
@@ -159,7 +171,22 @@ impl Keyring {
             hasher,
             touched: Mutex::new(Vec::new()),
             available: AtomicBool::new(true),
+            policy: LifetimePolicy::DEFAULT,
         }
+    }
+
+    /// The same keyring, applying `policy` to the tokens it creates and
+    /// regenerates from now on (the default: no maximum lifetime, grace
+    /// periods up to 30 days). Records added or loaded are kept as they are.
+    #[must_use]
+    pub fn with_policy(mut self, policy: LifetimePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The lifetime policy it applies.
+    pub const fn policy(&self) -> &LifetimePolicy {
+        &self.policy
     }
 
     /// Marks the keyring current (`true`, the default) or not. A follower
@@ -254,6 +281,7 @@ impl Keyring {
                             token_id: id,
                             account: hit.account,
                             name,
+                            scopes: hit.scopes,
                             #[cfg(feature = "std")]
                             inline_name: inline.as_ref(),
                         })
@@ -456,14 +484,30 @@ impl Keyring {
         name: TokenName,
         now: Timestamp,
     ) -> Result<(Token, TokenRecord), KeyringError> {
+        self.create_from(rng, NewToken::new(account, name), now)
+    }
+
+    /// Creates a new token as `spec` describes it (scopes, expiry,
+    /// description), under the keyring's [`LifetimePolicy`]; see
+    /// [`Keyring::create`].
+    ///
+    /// # Errors
+    /// As [`Keyring::create`], and [`KeyringError::Policy`] for an expiry
+    /// the policy refuses.
+    pub fn create_from<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        mut spec: NewToken,
+        now: Timestamp,
+    ) -> Result<(Token, TokenRecord), KeyringError> {
+        self.policy.admit(&mut spec, now)?;
         let mut writer = self.writer.lock();
         // 64 random bits: a collision is a 1-in-2^40 event even with millions
         // of tokens, and costs a retry. A generator that repeats itself
         // (stuck, not random) gets an error instead of an endless loop.
         let mut last = None;
         for _ in 0..4 {
-            let (token, record) =
-                TokenRecord::create(&self.format, rng, account.clone(), name.clone(), now)?;
+            let (token, record) = TokenRecord::create_from(&self.format, rng, spec.clone(), now)?;
             match self.check_free(&writer, &record) {
                 Err(KeyringError::DuplicateId(id)) => last = Some(id),
                 Err(e) => return Err(e),
@@ -526,8 +570,9 @@ impl Keyring {
     /// future, until that instant.
     ///
     /// # Errors
-    /// [`KeyringError::UnknownToken`], or [`KeyringError::Rng`] (the token
-    /// is then unchanged).
+    /// [`KeyringError::UnknownToken`]; [`KeyringError::Policy`] for a grace
+    /// period that ends before `now` or lasts longer than the policy allows;
+    /// [`KeyringError::Rng`]. The token is then unchanged.
     pub fn regenerate<R: TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -535,6 +580,7 @@ impl Keyring {
         now: Timestamp,
         grace_until: Option<Timestamp>,
     ) -> Result<(Token, TokenRecord), KeyringError> {
+        self.policy.check_grace(grace_until, now)?;
         let _writer = self.writer.lock();
         let (content, last_used) = self
             .entries
@@ -551,6 +597,37 @@ impl Keyring {
         };
         self.entries.put(id, content, None);
         Ok((token, record))
+    }
+
+    /// Changes a token's name, description, scopes or state (disabled or
+    /// enabled); returns the record as it now is. Once this returns, every
+    /// verification that starts sees the change (a disabled token is
+    /// refused).
+    ///
+    /// # Errors
+    /// [`KeyringError::UnknownToken`], or [`KeyringError::DuplicateName`]
+    /// for a new name that another token of the account holds; the token is
+    /// then unchanged.
+    pub fn update(&self, id: TokenId, update: TokenUpdate) -> Result<TokenRecord, KeyringError> {
+        let mut writer = self.writer.lock();
+        let mut record = self.get(id).ok_or(KeyringError::UnknownToken(id))?;
+        let old_hash = self.name_hash(record.account.as_str(), record.name.as_str());
+        record.apply(update);
+        let (account, name) = (record.account.as_str(), record.name.as_str());
+        let hash = self.name_hash(account, name);
+        if let Some(holder) = self.holder(&writer, hash, account, name)
+            && holder != id
+        {
+            return Err(KeyringError::DuplicateName {
+                account: record.account.clone(),
+                name: record.name.clone(),
+            });
+        }
+        if old_hash != hash {
+            writer.names.remove(old_hash, id);
+        }
+        self.add_entry(&mut writer, record.clone(), hash);
+        Ok(record)
     }
 
     /// A copy of one record, with its in-memory last use.
@@ -694,7 +771,7 @@ impl Keyring {
             );
         } else {
             for (record, account) in kept {
-                self.update(record, account);
+                self.sync_one(record, account);
             }
         }
         writer.names = names;
@@ -702,12 +779,13 @@ impl Keyring {
 
     /// One record of a bulk update: an unchanged token is left as it is
     /// (its last use moved forward if the record's is later).
-    fn update(&self, record: TokenRecord, account: alloc::sync::Arc<AccountName>) {
+    fn sync_one(&self, record: TokenRecord, account: alloc::sync::Arc<AccountName>) {
         let id = record.id;
         let same = self.entries.with(id, |view, _| {
             view.holds(record.account.as_str(), record.name.as_str())
                 && view.created_at == record.created_at
                 && same_verifiers(view, &record)
+                && same_extras(view, &record)
         });
         if same == Some(true) {
             if let Some(at) = record.last_used_at {
@@ -728,6 +806,20 @@ fn same_verifiers(view: &View<'_>, record: &TokenRecord) -> bool {
         |r: Option<&crate::verifier::Rollover>| r.map(|r| (r.verifier.to_bytes(), r.until));
     view.verifier.to_bytes() == record.verifier.to_bytes()
         && rollover_bytes(view.rollover.as_ref()) == rollover_bytes(record.rollover.as_ref())
+}
+
+/// Whether a view already holds a record's fields beyond the seed's (a
+/// change to any of them, such as disabling, must be applied).
+fn same_extras(view: &View<'_>, record: &TokenRecord) -> bool {
+    match view.extras {
+        None => record.is_plain(),
+        Some(e) => {
+            e.scopes == record.scopes
+                && e.expires_at == record.expires_at
+                && e.disabled == record.disabled
+                && e.description == record.description
+        }
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@ mod keyring;
 mod layout;
 #[cfg(feature = "alloc")]
 mod record;
+#[cfg(feature = "alloc")]
+mod scope;
 mod time;
 pub mod token;
 mod verifier;
@@ -40,13 +42,18 @@ pub use ct::declassify;
 /// portable); for benchmark reports and test harnesses, not a stable API.
 #[doc(hidden)]
 pub use ct::platform::kernels as ct_kernels;
+#[cfg(feature = "alloc")]
+pub use http::ScopeDenial;
 pub use http::{Failure, PathPrefix, Profile, Rejection};
 #[cfg(feature = "alloc")]
 pub use keyring::{Keyring, KeyringError, Principal, PrincipalRef};
 #[cfg(feature = "alloc")]
 pub use record::{
-    AccountId, LabelError, MAX_ACCOUNT_CHARS, MAX_NAME_CHARS, TokenName, TokenRecord,
+    AccountId, Description, LabelError, LifetimePolicy, MAX_ACCOUNT_CHARS, MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS, NewToken, PolicyError, TokenName, TokenRecord, TokenUpdate,
 };
+#[cfg(feature = "alloc")]
+pub use scope::{MAX_SCOPE_PART, MAX_SCOPES, Scope, ScopeError, Scopes};
 pub use time::Timestamp;
 #[cfg(feature = "std")]
 pub use token::generate;

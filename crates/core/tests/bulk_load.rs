@@ -73,6 +73,10 @@ fn record(d: Draw) -> TokenRecord {
         created_at: Timestamp(1),
         last_used_at: d.last_used.map(Timestamp),
         rollover: None,
+        scopes: whatsgate_auth::Scopes::FULL,
+        expires_at: None,
+        disabled: false,
+        description: None,
     }
 }
 

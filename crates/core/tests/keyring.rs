@@ -9,7 +9,8 @@ use std::thread;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{SeedableRng, TryCryptoRng, TryRng};
 use whatsgate_auth::{
-    AccountId, Keyring, KeyringError, OsRng, RngError, Timestamp, Token, TokenName, TokenRecord,
+    AccountId, Description, Keyring, KeyringError, LifetimePolicy, NewToken, OsRng, PolicyError,
+    Profile, RngError, Scopes, Timestamp, Token, TokenName, TokenRecord, TokenUpdate,
 };
 
 fn account(a: &str) -> AccountId {
@@ -176,12 +177,203 @@ fn regenerate_with_grace_accepts_the_old_secret_until_the_instant() {
     assert!(accepts(&k, &old, 299));
     assert!(!accepts(&k, &old, 300), "the grace instant is exclusive");
     assert!(accepts(&k, &new, 299) && accepts(&k, &new, 300));
-    // A grace instant in the past means no grace at all.
+    // A grace instant in the past is a negative grace period: refused,
+    // and the token is unchanged.
+    assert_eq!(
+        k.regenerate(&mut OsRng, r.id, Timestamp(400), Some(Timestamp(399)))
+            .unwrap_err(),
+        KeyringError::Policy(PolicyError::NegativeGrace)
+    );
+    assert!(accepts(&k, &new, 400));
+    // Grace ending now is no grace at all.
     let (newer, _) = k
-        .regenerate(&mut OsRng, r.id, Timestamp(400), Some(Timestamp(399)))
+        .regenerate(&mut OsRng, r.id, Timestamp(400), Some(Timestamp(400)))
         .unwrap();
     assert!(!accepts(&k, &new, 400));
     assert!(accepts(&k, &newer, 400));
+}
+
+const DAY: u64 = 86_400;
+
+#[test]
+fn grace_periods_are_capped_by_the_policy() {
+    let k = Keyring::new();
+    let (_, r) = issue(&k, "a", "n");
+    let now = Timestamp(1000);
+    assert!(
+        k.regenerate(&mut OsRng, r.id, now, Some(now.plus_secs(30 * DAY)))
+            .is_ok()
+    );
+    let err = k
+        .regenerate(&mut OsRng, r.id, now, Some(now.plus_secs(30 * DAY + 1)))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        KeyringError::Policy(PolicyError::GraceTooLong { max: 30 * DAY })
+    );
+    assert!(err.to_string().contains("30 days"), "{err}");
+    // The CLI's "100000000000d" as an instant: refused, not kept for ever.
+    assert!(
+        k.regenerate(&mut OsRng, r.id, now, Some(Timestamp(u64::MAX)))
+            .is_err()
+    );
+    let strict = Keyring::new().with_policy(LifetimePolicy {
+        max_grace: 60,
+        ..LifetimePolicy::DEFAULT
+    });
+    let (_, r) = issue(&strict, "a", "n");
+    assert!(
+        strict
+            .regenerate(&mut OsRng, r.id, now, Some(now.plus_secs(61)))
+            .is_err()
+    );
+}
+
+#[test]
+fn expired_and_disabled_tokens_are_refused_like_any_bad_token() {
+    let k = Keyring::new();
+    let mut spec = NewToken::new(account("a"), name("Expiring"));
+    spec.expires_at = Some(Timestamp(200));
+    let (t, r) = k.create_from(&mut OsRng, spec, Timestamp(100)).unwrap();
+    assert_eq!(r.expires_at, Some(Timestamp(200)));
+    assert!(accepts(&k, &t, 199));
+    assert!(!accepts(&k, &t, 200), "the expiry instant is exclusive");
+    assert!(!accepts(&k, &t, 10_000));
+    let rest =
+        |at: u64| k.authenticate(Profile::Rest, [t.expose_secret().as_bytes()], Timestamp(at));
+    assert_eq!(
+        rest(200).unwrap_err().body(),
+        r#"{"message": "invalid Access-Token"}"#
+    );
+
+    let (t2, r2) = issue(&k, "a", "Other");
+    let disable = TokenUpdate {
+        disabled: Some(true),
+        ..TokenUpdate::default()
+    };
+    assert!(k.update(r2.id, disable).unwrap().disabled);
+    assert!(!accepts(&k, &t2, 150), "refused once update returns");
+    assert!(k.get(r2.id).unwrap().disabled, "kept, not deleted");
+    let enable = TokenUpdate {
+        disabled: Some(false),
+        ..TokenUpdate::default()
+    };
+    k.update(r2.id, enable).unwrap();
+    assert!(accepts(&k, &t2, 150));
+}
+
+#[test]
+fn lifetime_policy_bounds_and_gives_expiry() {
+    let k = Keyring::new().with_policy(LifetimePolicy {
+        max_lifetime: Some(90 * DAY),
+        ..LifetimePolicy::DEFAULT
+    });
+    let now = Timestamp(1000);
+    let (t, r) = k.create(&mut OsRng, account("a"), name("n"), now).unwrap();
+    assert_eq!(r.expires_at, Some(now.plus_secs(90 * DAY)), "given one");
+    assert!(k.verify(t.expose_secret().as_bytes(), now).is_ok());
+    let mut long = NewToken::new(account("a"), name("long"));
+    long.expires_at = Some(now.plus_secs(90 * DAY + 1));
+    assert_eq!(
+        k.create_from(&mut OsRng, long, now).unwrap_err(),
+        KeyringError::Policy(PolicyError::LifetimeTooLong { max: 90 * DAY })
+    );
+    let mut past = NewToken::new(account("a"), name("past"));
+    past.expires_at = Some(now);
+    assert_eq!(
+        Keyring::new()
+            .create_from(&mut OsRng, past, now)
+            .unwrap_err(),
+        KeyringError::Policy(PolicyError::ExpiryNotInFuture)
+    );
+    assert_eq!(k.len(), 1, "nothing added by a refusal");
+}
+
+#[test]
+fn scopes_reach_the_principal_and_updates_change_them() {
+    let k = Keyring::new();
+    let mut spec = NewToken::new(account("a"), name("Sender"));
+    spec.scopes = Scopes::only(["messages:send", "devices:*"]).unwrap();
+    spec.description = Some(Description::new("  the order mailer ").unwrap());
+    let (t, r) = k.create_from(&mut OsRng, spec, Timestamp(100)).unwrap();
+    assert_eq!(r.description.as_ref().unwrap().as_str(), "the order mailer");
+    let p = k
+        .verify(t.expose_secret().as_bytes(), Timestamp(150))
+        .unwrap();
+    assert!(p.has_scope("messages:send") && p.has_scope("devices:read"));
+    assert!(!p.has_scope("tokens:manage"));
+    // The lent principal says the same.
+    let lent = k
+        .verify_with(t.expose_secret().as_bytes(), Timestamp(150), |p| {
+            (p.has_scope("devices:x"), p.has_scope("messages:read"))
+        })
+        .unwrap();
+    assert_eq!(lent, (true, false));
+
+    let (full, _) = issue(&k, "a", "Full");
+    let p = k
+        .verify(full.expose_secret().as_bytes(), Timestamp(150))
+        .unwrap();
+    assert!(p.scopes().is_full() && p.has_scope("tokens:manage"));
+
+    // Rename onto a taken name: refused, unchanged.
+    let rename = |n: &str| TokenUpdate {
+        name: Some(name(n)),
+        ..TokenUpdate::default()
+    };
+    assert!(matches!(
+        k.update(r.id, rename("Full")),
+        Err(KeyringError::DuplicateName { .. })
+    ));
+    assert_eq!(k.get(r.id).unwrap().name.as_str(), "Sender");
+    // Rename, rescope, drop the description; the old name is free again.
+    let update = TokenUpdate {
+        scopes: Some(Scopes::FULL),
+        description: Some(None),
+        ..rename("Renamed")
+    };
+    let after = k.update(r.id, update).unwrap();
+    assert!(after.is_plain(), "{after:?}");
+    assert!(
+        k.create(&mut OsRng, account("a"), name("Sender"), Timestamp(160))
+            .is_ok()
+    );
+    let p = k
+        .verify(t.expose_secret().as_bytes(), Timestamp(170))
+        .unwrap();
+    assert_eq!(p.token_name(), "Renamed");
+    assert!(p.has_scope("tokens:manage"));
+    assert!(matches!(
+        k.update("0123456789abcdef".parse().unwrap(), TokenUpdate::default()),
+        Err(KeyringError::UnknownToken(_))
+    ));
+}
+
+#[test]
+fn sync_applies_a_change_to_the_fields_beyond_the_seed() {
+    // A follower's resync: a token disabled (or rescoped) in the store
+    // must be refused here too, though its secret did not change.
+    let k = Keyring::new();
+    let (t, r) = issue(&k, "a", "n");
+    let mut disabled = r.clone();
+    disabled.disabled = true;
+    k.sync([disabled.clone()]).unwrap();
+    assert!(!accepts(&k, &t, 150));
+    let mut scoped = r.clone();
+    scoped.scopes = Scopes::only(["messages:send"]).unwrap();
+    k.sync([scoped]).unwrap();
+    let p = k
+        .verify(t.expose_secret().as_bytes(), Timestamp(150))
+        .unwrap();
+    assert!(!p.has_scope("tokens:manage"));
+    // And a bulk load keeps them.
+    let loaded = Keyring::from_records(*k.format(), [disabled]).unwrap();
+    assert!(
+        loaded
+            .verify(t.expose_secret().as_bytes(), Timestamp(150))
+            .is_err()
+    );
+    assert!(loaded.get(r.id).unwrap().disabled);
 }
 
 #[test]

@@ -18,7 +18,8 @@ use rand_chacha::rand_core::SeedableRng;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use whatsgate_auth::{
-    AccountId, Profile, Timestamp, TokenFormat, TokenId, TokenName, TokenRecord, Verifier,
+    AccountId, Description, Profile, Scope, ScopeDenial, Scopes, Timestamp, TokenFormat, TokenId,
+    TokenName, TokenRecord, Verifier,
 };
 use whatsgate_auth_test_support::{
     HEADER_CASES, HeaderCorpus, TOKEN_VECTORS, TokenVectors, testdata,
@@ -135,10 +136,11 @@ fn token_vectors() -> Value {
 
 // ---------------------------------------------------------------- headers
 
-/// A record in the stable v1 JSON form (the same as the `serde` feature's).
+/// A record in its stable JSON form (the same as the `serde` feature's):
+/// format 1, or 2 when it has any field beyond the seed's.
 fn record_json(r: &TokenRecord) -> Value {
     let mut v = json!({
-        "format": 1,
+        "format": if r.is_plain() { 1 } else { 2 },
         "id": r.id.to_string(),
         "account": r.account.as_str(),
         "name": r.name.as_str(),
@@ -150,6 +152,18 @@ fn record_json(r: &TokenRecord) -> Value {
         v["rollover"] =
             json!({"verifier": rollover.verifier.to_hex().to_string(), "until": rollover.until.0});
     }
+    if let Some(list) = r.scopes.list() {
+        v["scopes"] = json!(list.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    }
+    if let Some(at) = r.expires_at {
+        v["expires_at"] = json!(at.0);
+    }
+    if r.disabled {
+        v["disabled"] = json!(true);
+    }
+    if let Some(d) = &r.description {
+        v["description"] = json!(d.as_str());
+    }
     v
 }
 
@@ -157,6 +171,8 @@ enum Expect {
     Ok(usize),
     Missing,
     Invalid,
+    /// Authenticated as the record, which lacks the scope the case needs.
+    Denied(usize),
 }
 
 struct Fixture {
@@ -168,7 +184,10 @@ struct Fixture {
 /// Records and tokens: 0 = "Production API", 1 = another account, 2 =
 /// regenerated with grace still running (2 old, 3 new), 4 = regenerated with
 /// grace over (4 old, 5 new), 6 = token of a deleted record, 7 = right id of
-/// record 0 with a wrong secret (checksum valid).
+/// record 0 with a wrong secret (checksum valid); then the fields beyond
+/// the seed's: 8 = expired a second ago (record 4), 9 = expires a second
+/// from now (5), 10 = disabled (6), 11 = scoped `messages:send` and
+/// `devices:*` (7), 12 = scoped to nothing (8).
 fn fixture() -> Fixture {
     let mut rng = rng(2);
     let f = TokenFormat::DEFAULT;
@@ -200,12 +219,27 @@ fn fixture() -> Fixture {
         .unwrap();
     let (t6, _deleted) = issue(&mut rng, "acct_demo", "Deleted", NOW - 100);
     let (t7, _) = f.generate_for(r0.id, &mut rng).unwrap();
-    let tokens = [&t0, &t1, &t2_old, &t2_new, &t4_old, &t4_new, &t6, &t7]
-        .iter()
-        .map(|t| t.expose_secret().to_string())
-        .collect();
+    let (t8, mut expired) = issue(&mut rng, "acct_demo", "Expired", NOW - 7_200);
+    expired.expires_at = Some(Timestamp(NOW - 1));
+    let (t9, mut expiring) = issue(&mut rng, "acct_demo", "Expiring", NOW - 7_200);
+    expiring.expires_at = Some(Timestamp(NOW + 1));
+    expiring.description = Some(Description::new("expires in a second").unwrap());
+    let (t10, mut disabled) = issue(&mut rng, "acct_demo", "Disabled", NOW - 7_200);
+    disabled.disabled = true;
+    let (t11, mut scoped) = issue(&mut rng, "acct_demo", "Sender", NOW - 7_200);
+    scoped.scopes = Scopes::only(["messages:send", "devices:*"]).unwrap();
+    let (t12, mut scopeless) = issue(&mut rng, "acct_demo", "No scopes", NOW - 7_200);
+    scopeless.scopes = Scopes::only::<[&str; 0], &str>([]).unwrap();
+    let tokens = [
+        &t0, &t1, &t2_old, &t2_new, &t4_old, &t4_new, &t6, &t7, &t8, &t9, &t10, &t11, &t12,
+    ]
+    .iter()
+    .map(|t| t.expose_secret().to_string())
+    .collect();
     Fixture {
-        records: vec![r0, r1, r2, r4],
+        records: vec![
+            r0, r1, r2, r4, expired, expiring, disabled, scoped, scopeless,
+        ],
         tokens,
     }
 }
@@ -320,15 +354,56 @@ fn header_cases() -> Value {
         ("mcp: lone surrogate inside token", Profile::Mcp, auth(&cat(&[b"Bearer ", &t0[..30], LONE_HIGH, &t0[31..]])), Expect::Invalid),
         ("mcp: prefix only", Profile::Mcp, auth(b"Bearer wgat_"), Expect::Invalid),
         ("mcp: only an Access-Token header", Profile::Mcp, rest(&t0), Expect::Missing),
+        ("rest: expired token", Profile::Rest, rest(&t(8)), Expect::Invalid),
+        ("rest: token a second before it expires", Profile::Rest, rest(&t(9)), Expect::Ok(5)),
+        ("rest: disabled token", Profile::Rest, rest(&t(10)), Expect::Invalid),
+        ("rest: scoped token", Profile::Rest, rest(&t(11)), Expect::Ok(7)),
+        ("rest: token scoped to nothing", Profile::Rest, rest(&t(12)), Expect::Ok(8)),
+        ("mcp: expired token", Profile::Mcp, auth(&cat(&[b"Bearer ", &t(8)])), Expect::Invalid),
+        ("mcp: disabled token", Profile::Mcp, auth(&cat(&[b"Bearer ", &t(10)])), Expect::Invalid),
     ];
-    let body = |p: Profile, e: &Expect| match (p, e) {
+    // Routes that need a scope: checked once the token is accepted.
+    #[rustfmt::skip]
+    let scoped: Vec<(&str, Profile, Headers, &str, Expect)> = vec![
+        ("rest: scope held", Profile::Rest, rest(&t(11)), "messages:send", Expect::Ok(7)),
+        ("rest: scope held through resource:*", Profile::Rest, rest(&t(11)), "devices:read", Expect::Ok(7)),
+        ("rest: scope missing", Profile::Rest, rest(&t(11)), "messages:read", Expect::Denied(7)),
+        ("rest: scope of another resource", Profile::Rest, rest(&t(11)), "tokens:manage", Expect::Denied(7)),
+        ("rest: token scoped to nothing, scope needed", Profile::Rest, rest(&t(12)), "messages:send", Expect::Denied(8)),
+        ("rest: full-access token, scope needed", Profile::Rest, rest(&t0), "tokens:manage", Expect::Ok(0)),
+        ("rest: disabled token, scope needed", Profile::Rest, rest(&t(10)), "messages:send", Expect::Invalid),
+        ("rest: no token, scope needed", Profile::Rest, vec![], "messages:send", Expect::Missing),
+        ("mcp: scope held", Profile::Mcp, auth(&cat(&[b"Bearer ", &t(11)])), "messages:send", Expect::Ok(7)),
+        ("mcp: scope held through resource:*", Profile::Mcp, auth(&cat(&[b"Bearer ", &t(11)])), "devices:list", Expect::Ok(7)),
+        ("mcp: scope missing", Profile::Mcp, auth(&cat(&[b"Bearer ", &t(11)])), "messages:read", Expect::Denied(7)),
+        ("mcp: expired token, scope needed", Profile::Mcp, auth(&cat(&[b"Bearer ", &t(8)])), "messages:send", Expect::Invalid),
+    ];
+    let cases = cases
+        .into_iter()
+        .map(|(name, profile, headers, expect)| (name, profile, headers, None, expect))
+        .chain(
+            scoped
+                .into_iter()
+                .map(|(name, profile, headers, scope, expect)| {
+                    (name, profile, headers, Some(scope), expect)
+                }),
+        );
+    let body = |p: Profile, e: &Expect, scope: Option<&str>| match (p, e) {
         (_, Expect::Ok(_)) => Value::Null,
+        (_, Expect::Denied(_)) => json!(format!(
+            r#"{{"message": "the token lacks the scope {}"}}"#,
+            scope.unwrap()
+        )),
         (Profile::Rest, Expect::Missing) => json!(r#"{"message": "an Access-Token is required"}"#),
         (Profile::Rest, Expect::Invalid) => json!(r#"{"message": "invalid Access-Token"}"#),
         (Profile::Mcp, Expect::Missing) => json!(r#"{"message": "a Bearer token is required"}"#),
         (Profile::Mcp, Expect::Invalid) => json!(r#"{"message": "invalid Bearer token"}"#),
     };
-    let challenge = |p: Profile, e: &Expect| match (p, e) {
+    let challenge = |p: Profile, e: &Expect, scope: Option<&str>| match (p, e) {
+        (Profile::Mcp, Expect::Denied(_)) => json!(format!(
+            r#"Bearer realm="whatsgate", error="insufficient_scope", scope="{}""#,
+            scope.unwrap()
+        )),
         (Profile::Mcp, Expect::Missing) => json!(r#"Bearer realm="whatsgate""#),
         (Profile::Mcp, Expect::Invalid) => {
             json!(r#"Bearer realm="whatsgate", error="invalid_token""#)
@@ -337,26 +412,33 @@ fn header_cases() -> Value {
     };
     let cases: Vec<Value> = cases
         .into_iter()
-        .map(|(name, profile, headers, expect)| {
+        .map(|(name, profile, headers, scope, expect)| {
             let mut case = json!({
                 "name": name,
                 "profile": match profile { Profile::Rest => "rest", Profile::Mcp => "mcp" },
                 "headers": headers.iter().map(|(n, v)| json!([std::str::from_utf8(n).unwrap(), hex::encode(v)])).collect::<Vec<_>>(),
             });
+            if let Some(scope) = scope {
+                case["required_scope"] = json!(scope);
+            }
             match expect {
-                Expect::Ok(i) => {
+                Expect::Ok(i) | Expect::Denied(i) => {
                     let r = &fx.records[i];
-                    case["expect"] = json!("ok");
+                    let denied = matches!(expect, Expect::Denied(_));
+                    case["expect"] = json!(if denied { "insufficient_scope" } else { "ok" });
                     case["principal"] = json!({"account": r.account.as_str(), "token_id": r.id.to_string(), "token_name": r.name.as_str()});
-                    case["status"] = json!(200);
+                    if let Some(list) = r.scopes.list() {
+                        case["principal"]["scopes"] = json!(list.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+                    }
+                    case["status"] = json!(if denied { 403 } else { 200 });
                 }
                 Expect::Missing | Expect::Invalid => {
                     case["expect"] = json!(if matches!(expect, Expect::Missing) { "missing" } else { "invalid" });
                     case["status"] = json!(if profile == Profile::Rest { 403 } else { 401 });
                 }
             }
-            case["body"] = body(profile, &expect);
-            case["www_authenticate"] = challenge(profile, &expect);
+            case["body"] = body(profile, &expect, scope);
+            case["www_authenticate"] = challenge(profile, &expect, scope);
             if headers.iter().any(|(_, v)| v.windows(2).any(|w| w[0] == 0xed && w[1] >= 0xa0)) {
                 case["lone_surrogates"] = json!(true);
             }
@@ -367,7 +449,7 @@ fn header_cases() -> Value {
         })
         .collect();
     json!({
-        "description": "Adversarial header corpus: load `records` into a keyring, then authenticate each case's headers (all of them, in order, names case-insensitive) with its profile at time `now`. Header values are hex of the raw bytes. Rust, C and Python must all give exactly these answers. Surrounding spaces and tabs are stripped before the 4096-byte limit applies, as HTTP servers strip them first. `lone_surrogates`: a value holds the UTF-8 form of a surrogate (invalid UTF-8); Python runners also pass it as the str it decodes to with `surrogatepass` (a lone surrogate), which must get the same answer. `wsgi_indistinguishable`: a header name with `_`, which a CGI-style WSGI environ (HTTP_ACCESS_TOKEN) cannot tell from `-`; only surfaces that see header names can give the answer in process.",
+        "description": "Adversarial header corpus: load `records` into a keyring, then authenticate each case's headers (all of them, in order, names case-insensitive) with its profile at time `now`. Header values are hex of the raw bytes. Rust, C and Python must all give exactly these answers. Surrounding spaces and tabs are stripped before the 4096-byte limit applies, as HTTP servers strip them first. `lone_surrogates`: a value holds the UTF-8 form of a surrogate (invalid UTF-8); Python runners also pass it as the str it decodes to with `surrogatepass` (a lone surrogate), which must get the same answer. `wsgi_indistinguishable`: a header name with `_`, which a CGI-style WSGI environ (HTTP_ACCESS_TOKEN) cannot tell from `-`; only surfaces that see header names can give the answer in process. Records may be format 2 (scopes, expires_at, disabled, description): an expired or disabled token is `invalid` like any other. `required_scope`: the route needs that scope, checked once the token is accepted; a token that lacks it gets `insufficient_scope` (403 in both profiles, the JSON body naming the scope, and for mcp the RFC 6750 insufficient_scope challenge). `principal.scopes`: present for a token with restricted scopes (sorted), absent for full access.",
         "regenerate": "UPDATE_VECTORS=1 cargo test -p whatsgate-auth --test vectors",
         "now": NOW,
         "records": fx.records.iter().map(record_json).collect::<Vec<_>>(),
@@ -442,6 +524,8 @@ fn invalid_vectors_are_refused() {
 
 #[test]
 fn header_cases_give_the_expected_answers() {
+    use whatsgate_auth_test_support::Expect as Verdict;
+
     let corpus = HeaderCorpus::load();
     let keyring = corpus.keyring();
     assert!(
@@ -465,6 +549,34 @@ fn header_cases_give_the_expected_answers() {
                 assert_eq!(p.account(), want.account, "{name}");
                 assert_eq!(p.token_id().to_string(), want.token_id, "{name}");
                 assert_eq!(p.token_name(), want.token_name, "{name}");
+                let scopes = p
+                    .scopes()
+                    .list()
+                    .map(|l| l.iter().map(|s| s.as_str().to_string()).collect());
+                assert_eq!(scopes, want.scopes, "{name}");
+                let denied = case.required_scope.as_deref().and_then(|required| {
+                    let scope = Scope::new(required).unwrap();
+                    (!p.has_scope(required)).then(|| {
+                        let denial = ScopeDenial {
+                            profile,
+                            scope: &scope,
+                        };
+                        (
+                            denial.status(),
+                            denial.body().to_string(),
+                            denial.www_authenticate().map(|c| c.to_string()),
+                        )
+                    })
+                });
+                match denied {
+                    None => assert_eq!(case.expect, Verdict::Ok, "{name}"),
+                    Some((status, body, challenge)) => {
+                        assert_eq!(case.expect, Verdict::InsufficientScope, "{name}");
+                        assert_eq!(status, case.status, "{name}");
+                        assert_eq!(Some(body), case.body, "{name}");
+                        assert_eq!(challenge, case.www_authenticate, "{name}");
+                    }
+                }
             }
             (Err(r), Some(failure)) => {
                 assert_eq!(r.failure, failure, "{name}");
@@ -493,11 +605,26 @@ fn serde_form_is_the_v1_record_form() {
         assert_eq!(&record_json(&record_from_json(record)), record);
     }
     let mut future = v["records"][0].clone();
-    future["format"] = json!(2);
+    future["format"] = json!(3);
     let err = serde_json::from_value::<TokenRecord>(future)
         .unwrap_err()
         .to_string();
+    assert!(err.contains("format 3"), "{err}");
+    // A field beyond the seed's in a format-1 record: an older reader would
+    // ignore it, so no writer makes one, and it is refused.
+    let mut disguised = v["records"][0].clone();
+    disguised["disabled"] = json!(true);
+    let err = serde_json::from_value::<TokenRecord>(disguised)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("format 2"), "{err}");
+    let formats: Vec<_> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["format"].as_u64().unwrap())
+        .collect();
+    assert!(formats.contains(&1) && formats.contains(&2), "{formats:?}");
 }
 
 #[test]

@@ -81,6 +81,10 @@ pub(crate) fn check(raw: RawRow<'_>) -> Result<TokenRecord, BadRow> {
         created_at,
         last_used_at,
         rollover,
+        scopes: whatsgate_auth::Scopes::FULL,
+        expires_at: None,
+        disabled: false,
+        description: None,
     })
 }
 

@@ -216,6 +216,10 @@ fn rows_named_twin(url: &str) -> Vec<whatsgate_auth::TokenRecord> {
             created_at: NOW,
             last_used_at: None,
             rollover: None,
+            scopes: whatsgate_auth::Scopes::FULL,
+            expires_at: None,
+            disabled: false,
+            description: None,
         }
     })
     .collect()

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 use whatsgate_auth::{
-    AccountId, Failure, Keyring, Profile, Rollover, Timestamp, TokenName, TokenRecord, Verifier,
+    AccountId, Description, Failure, Keyring, Profile, Rollover, Scopes, Timestamp, TokenName,
+    TokenRecord, Verifier,
 };
 
 /// File name of the token-format vectors in `testdata/`.
@@ -152,6 +153,9 @@ pub struct HeaderCase {
     pub body: Option<String>,
     /// The `WWW-Authenticate` value, when the answer has one.
     pub www_authenticate: Option<String>,
+    /// The scope the route needs, checked once the token is accepted (none:
+    /// the route needs only a valid token).
+    pub required_scope: Option<String>,
 }
 
 /// A case's verdict.
@@ -164,13 +168,18 @@ pub enum Expect {
     Missing,
     /// A token was presented and is not valid.
     Invalid,
+    /// The token is valid but lacks [`HeaderCase::required_scope`]: 403 in
+    /// both profiles.
+    #[serde(rename = "insufficient_scope")]
+    InsufficientScope,
 }
 
 impl Expect {
-    /// The core's [`Failure`] for a rejection; `None` for [`Expect::Ok`].
+    /// The core's [`Failure`] for a rejection; `None` for [`Expect::Ok`]
+    /// and [`Expect::InsufficientScope`] (authentication succeeded).
     pub fn failure(self) -> Option<Failure> {
         match self {
-            Self::Ok => None,
+            Self::Ok | Self::InsufficientScope => None,
             Self::Missing => Some(Failure::Missing),
             Self::Invalid => Some(Failure::Invalid),
         }
@@ -186,6 +195,9 @@ pub struct ExpectedPrincipal {
     pub token_id: String,
     /// The record's name.
     pub token_name: String,
+    /// The record's scopes, sorted; absent for full access.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// `header-cases.json` as it is written; [`HeaderCorpus::from_json`] turns it
@@ -208,6 +220,8 @@ struct CaseFile {
     status: u16,
     body: Option<String>,
     www_authenticate: Option<String>,
+    #[serde(default)]
+    required_scope: Option<String>,
 }
 
 impl HeaderCorpus {
@@ -264,6 +278,7 @@ impl HeaderCorpus {
                     status: case.status,
                     body: case.body,
                     www_authenticate: case.www_authenticate,
+                    required_scope: case.required_scope,
                 }
             })
             .collect();
@@ -290,12 +305,12 @@ impl HeaderCorpus {
     }
 }
 
-/// A record from its stable v1 JSON form (the form of the core's `serde`
-/// feature, read here without it so depending on this crate does not switch
-/// that feature on).
+/// A record from its stable JSON form, format 1 or 2 (the form of the
+/// core's `serde` feature, read here without it so depending on this crate
+/// does not switch that feature on).
 ///
 /// # Panics
-/// When `json` is not a valid v1 record.
+/// When `json` is not a valid record.
 pub fn record_from_json(json: &Value) -> TokenRecord {
     let text = |key: &str| {
         json[key]
@@ -313,7 +328,11 @@ pub fn record_from_json(json: &Value) -> TokenRecord {
                 .unwrap_or_else(|| panic!("record {json}: {v} is not a timestamp")),
         )
     };
-    assert_eq!(json["format"], 1, "record {json}: not format 1");
+    let format = json["format"].as_u64();
+    assert!(
+        format == Some(1) || format == Some(2),
+        "record {json}: not format 1 or 2"
+    );
     TokenRecord {
         id: text("id")
             .parse()
@@ -326,6 +345,20 @@ pub fn record_from_json(json: &Value) -> TokenRecord {
         rollover: json.get("rollover").map(|r| Rollover {
             verifier: verifier(&r["verifier"]),
             until: time(&r["until"]),
+        }),
+        scopes: json.get("scopes").map_or(Scopes::FULL, |list| {
+            let names = list
+                .as_array()
+                .unwrap_or_else(|| panic!("record {json}: scopes is not a list"))
+                .iter()
+                .map(|s| s.as_str().unwrap_or_else(|| panic!("record {json}: {s}")));
+            Scopes::only(names).unwrap_or_else(|e| panic!("record {json}: {e}"))
+        }),
+        expires_at: json.get("expires_at").map(time),
+        disabled: json.get("disabled").is_some_and(|d| d == true),
+        description: json.get("description").map(|d| {
+            Description::new(d.as_str().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("record {json}: description {e}"))
         }),
     }
 }

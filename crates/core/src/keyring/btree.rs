@@ -8,7 +8,7 @@ use super::entry::{Content, Hit, HitName, View};
 use super::store::LastUsed;
 use crate::time::Timestamp;
 use crate::token::TokenId;
-use crate::verifier::{Verifier, accepts};
+use crate::verifier::Verifier;
 
 struct Stored {
     content: Content,
@@ -50,9 +50,10 @@ impl Map {
         let stored = pinned.map.get(&pinned.id)?;
         let c = &stored.content;
         let hit = Hit {
-            accepted: accepts(&c.verifier, c.rollover.as_deref(), presented, now),
+            accepted: c.accepts(presented, now),
             account: c.account.as_str(),
             name: HitName::Long(&c.name),
+            scopes: c.scopes(),
         };
         Some((hit, &stored.last_used))
     }
@@ -79,17 +80,10 @@ impl Map {
     }
 
     pub(crate) fn content(&self, id: TokenId) -> Option<(Content, Option<Timestamp>)> {
-        self.0.read().get(&id).map(|stored| {
-            let c = &stored.content;
-            let copy = Content {
-                verifier: c.verifier,
-                rollover: c.rollover.clone(),
-                account: alloc::sync::Arc::clone(&c.account),
-                name: c.name.clone(),
-                created_at: c.created_at,
-            };
-            (copy, stored.last_used.get())
-        })
+        self.0
+            .read()
+            .get(&id)
+            .map(|stored| (stored.content.clone(), stored.last_used.get()))
     }
 
     pub(crate) fn reserve(&self, _additional: usize) {}

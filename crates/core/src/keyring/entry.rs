@@ -9,7 +9,8 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 
 use super::index::AccountName;
-use crate::record::{AccountId, TokenName, TokenRecord};
+use crate::record::{AccountId, Description, TokenName, TokenRecord, is_active};
+use crate::scope::Scopes;
 use crate::time::Timestamp;
 use crate::token::TokenId;
 use crate::verifier::{Rollover, Verifier};
@@ -19,6 +20,7 @@ use crate::verifier::{Rollover, Verifier};
 pub(crate) const INLINE_NAME: usize = 23;
 
 /// What a slot holds, as the writer gives it (and a side record keeps it).
+#[derive(Clone)]
 pub(crate) struct Content {
     pub(crate) verifier: Verifier,
     /// Boxed: rare, and a bulk load moves a million contents.
@@ -26,6 +28,19 @@ pub(crate) struct Content {
     pub(crate) account: Arc<AccountName>,
     pub(crate) name: Box<str>,
     pub(crate) created_at: Timestamp,
+    /// The fields beyond the seed's, when a token has any (boxed: rare).
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// A record's fields beyond the seed's. A token that has them is read
+/// through its side record (see the index's `needs_side`), so tokens without
+/// them keep the one-line path.
+#[derive(Clone)]
+pub(crate) struct Extras {
+    pub(crate) scopes: Scopes,
+    pub(crate) expires_at: Option<Timestamp>,
+    pub(crate) disabled: bool,
+    pub(crate) description: Option<Description>,
 }
 
 impl Content {
@@ -42,14 +57,27 @@ impl Content {
             created_at,
             last_used_at,
             rollover,
+            scopes,
+            expires_at,
+            disabled,
+            description,
             ..
         } = record;
+        let plain = scopes.is_full() && expires_at.is_none() && !disabled && description.is_none();
         let content = Self {
             verifier,
             rollover: rollover.map(Box::new),
             account,
             name: name.into_inner().into_boxed_str(),
             created_at,
+            extras: (!plain).then(|| {
+                Box::new(Extras {
+                    scopes,
+                    expires_at,
+                    disabled,
+                    description,
+                })
+            }),
         };
         (id, content, last_used_at)
     }
@@ -62,7 +90,29 @@ impl Content {
             account: self.account.as_str(),
             name: NameCopy::Long(&self.name),
             created_at: self.created_at,
+            extras: self.extras.as_deref(),
         }
+    }
+
+    /// Whether `presented` is accepted at `now`: constant-time in the
+    /// verifiers, which are compared whether or not the token is active.
+    #[inline]
+    pub(crate) fn accepts(&self, presented: &Verifier, now: Timestamp) -> subtle::Choice {
+        let matches =
+            crate::verifier::accepts(&self.verifier, self.rollover.as_deref(), presented, now);
+        let active = self
+            .extras
+            .as_deref()
+            .is_none_or(|e| is_active(e.disabled, e.expires_at, now));
+        matches & subtle::Choice::from(u8::from(active))
+    }
+
+    /// What the token may do.
+    #[inline]
+    pub(crate) fn scopes(&self) -> &Scopes {
+        self.extras
+            .as_deref()
+            .map_or(&crate::scope::FULL, |e| &e.scopes)
     }
 }
 
@@ -91,6 +141,7 @@ pub(crate) struct View<'g> {
     pub(crate) account: &'g str,
     pub(crate) name: NameCopy<'g>,
     pub(crate) created_at: Timestamp,
+    pub(crate) extras: Option<&'g Extras>,
 }
 
 impl View<'_> {
@@ -109,6 +160,10 @@ impl View<'_> {
             created_at: self.created_at,
             last_used_at,
             rollover: self.rollover,
+            scopes: self.extras.map_or(Scopes::FULL, |e| e.scopes.clone()),
+            expires_at: self.extras.and_then(|e| e.expires_at),
+            disabled: self.extras.is_some_and(|e| e.disabled),
+            description: self.extras.and_then(|e| e.description.clone()),
         }
     }
 }
@@ -118,6 +173,7 @@ pub(crate) struct Hit<'g> {
     pub(crate) accepted: subtle::Choice,
     pub(crate) account: &'g str,
     pub(crate) name: HitName<'g>,
+    pub(crate) scopes: &'g Scopes,
 }
 
 /// A hit's name: the cold cell's words (decoded only on success), or a

@@ -2,11 +2,13 @@
 //! ([`Principal`]). Neither holds the secret, and making either writes no
 //! memory that another thread reads: an owned principal is a copy (inline
 //! for the usual short account and name), not a shared reference count, so
-//! two threads verifying the same token do not contend for one cache line.
+//! two threads verifying the same token do not contend for one cache line
+//! (a token with restricted scopes shares its list, counted).
 
 use alloc::boxed::Box;
 use core::fmt;
 
+use crate::scope::Scopes;
 use crate::token::TokenId;
 
 /// Who a request was authenticated as: never the secret.
@@ -15,6 +17,7 @@ pub struct Principal {
     token_id: TokenId,
     account: Text,
     name: Text,
+    scopes: Scopes,
 }
 
 impl Principal {
@@ -32,6 +35,17 @@ impl Principal {
     pub fn token_name(&self) -> &str {
         self.name.as_str()
     }
+
+    /// What the token may do.
+    pub const fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+
+    /// Whether the token may use a route that needs `required` (a
+    /// `resource:action` scope); see [`Scopes::allows`].
+    pub fn has_scope(&self, required: &str) -> bool {
+        self.scopes.allows(required)
+    }
 }
 
 impl fmt::Debug for Principal {
@@ -40,6 +54,7 @@ impl fmt::Debug for Principal {
             .field("account", &self.account())
             .field("token_id", &self.token_id)
             .field("token_name", &self.token_name())
+            .field("scopes", &self.scopes)
             .finish()
     }
 }
@@ -53,6 +68,7 @@ pub struct PrincipalRef<'a> {
     pub(super) token_id: TokenId,
     pub(super) account: &'a str,
     pub(super) name: &'a str,
+    pub(super) scopes: &'a Scopes,
     /// The index's copy of a short name, which `to_principal` copies by
     /// its words (see `Text::new`).
     #[cfg(feature = "std")]
@@ -75,6 +91,17 @@ impl<'a> PrincipalRef<'a> {
         self.name
     }
 
+    /// What the token may do.
+    pub const fn scopes(&self) -> &'a Scopes {
+        self.scopes
+    }
+
+    /// Whether the token may use a route that needs `required` (a
+    /// `resource:action` scope); see [`Scopes::allows`].
+    pub fn has_scope(&self, required: &str) -> bool {
+        self.scopes.allows(required)
+    }
+
     /// An owned [`Principal`]: a copy of the account and name, inline when
     /// they are short (no allocation, no shared counter).
     #[inline]
@@ -94,6 +121,7 @@ impl<'a> PrincipalRef<'a> {
             token_id: self.token_id,
             account: Text::new(self.account),
             name,
+            scopes: self.scopes.clone(),
         }
     }
 }
@@ -104,6 +132,7 @@ impl fmt::Debug for PrincipalRef<'_> {
             .field("account", &self.account)
             .field("token_id", &self.token_id)
             .field("token_name", &self.name)
+            .field("scopes", self.scopes)
             .finish()
     }
 }

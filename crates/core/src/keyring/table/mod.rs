@@ -565,6 +565,7 @@ mod tests {
             account: Arc::clone(account),
             name: name.into(),
             created_at: Timestamp(u64::from(byte)),
+            extras: None,
         }
     }
 

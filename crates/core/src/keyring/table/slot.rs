@@ -134,7 +134,7 @@ fn decode_name(words: [u64; 3]) -> InlineName {
 
 /// Whether a content needs its side record for as long as it is live.
 fn needs_side(content: &Content) -> bool {
-    content.rollover.is_some() || content.name.len() > INLINE_NAME
+    content.rollover.is_some() || content.name.len() > INLINE_NAME || content.extras.is_some()
 }
 
 impl Default for Slot {
@@ -216,14 +216,10 @@ impl Slot {
                 // SAFETY: as in `read_checked`.
                 let side = unsafe { &*side };
                 return Probe::Found(Hit {
-                    accepted: crate::verifier::accepts(
-                        &side.verifier,
-                        side.rollover.as_deref(),
-                        presented,
-                        now,
-                    ),
+                    accepted: side.accepts(presented, now),
                     account: side.account.as_str(),
                     name: HitName::Long(&side.name),
+                    scopes: side.scopes(),
                 });
             }
             let verifier = self.verifier.each_ref().map(|w| w.load(Ordering::Relaxed));
@@ -240,6 +236,7 @@ impl Slot {
                 accepted: presented.ct_eq_words(&verifier),
                 account,
                 name: HitName::Words(decode_name(name)),
+                scopes: &crate::scope::FULL,
             });
         }
     }
@@ -315,6 +312,7 @@ impl Slot {
                 account,
                 name,
                 created_at: Timestamp(created_at),
+                extras: None,
             }));
         };
         match view {
@@ -453,18 +451,12 @@ impl Slot {
                 account,
                 name: view_name,
                 created_at: Timestamp(cold.created_at.load(Ordering::Relaxed)),
+                extras: None,
             }
         } else {
             // SAFETY: the side record is owned by this live slot; only the
             // writer unlinks it.
-            let side = unsafe { &*side };
-            Content {
-                verifier: side.verifier,
-                rollover: side.rollover.clone(),
-                account: Arc::clone(&side.account),
-                name: side.name.clone(),
-                created_at: side.created_at,
-            }
+            unsafe { &*side }.clone()
         };
         Some((id, content))
     }
@@ -531,6 +523,7 @@ mod loom_tests {
             account: Arc::new(AccountName::new("acct")),
             name: "name".into(),
             created_at: Timestamp(1),
+            extras: None,
         }
     }
 
