@@ -9,7 +9,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
-use whatsgate_auth::{Failure, Principal, Profile, Rejection};
+use whatsgate_auth::{Failure, Principal, Profile, Rejection, Scope, ScopeDenial, ScopeError};
+
+use crate::layer::DeniedScope;
 
 /// The [`Principal`] that [`AuthLayer`](crate::AuthLayer) authenticated the
 /// request as.
@@ -20,6 +22,10 @@ use whatsgate_auth::{Failure, Principal, Profile, Rejection};
 /// profile's "missing" response (403, `{"message": "an Access-Token is
 /// required"}`), never a 500. Use `Option<Authenticated>` on routes where
 /// authentication is optional.
+///
+/// It derefs to the [`Principal`], so `scopes()` and `has_scope()` are at
+/// hand; [`Authenticated::require`] turns a missing scope into the layer's
+/// exact 403.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated(pub Principal);
 
@@ -27,6 +33,26 @@ impl Authenticated {
     /// The principal.
     pub fn into_inner(self) -> Principal {
         self.0
+    }
+
+    /// Checks that the token holds `scope` (a `resource:action` name), for
+    /// handlers that decide what they need themselves:
+    /// `auth.require("messages:send")?`.
+    ///
+    /// # Errors
+    /// A [`ScopeRejection`] that answers exactly as the layer's scope rules
+    /// do: 403 with the core's [`ScopeDenial`] body; behind
+    /// [`AuthLayer`](crate::AuthLayer) on an `mcp` path the layer adds the
+    /// `insufficient_scope` challenge (with its `resource_metadata`). A
+    /// `scope` that is not a scope name is refused for every token (fail
+    /// closed) with a 500, since the route, not the caller, is wrong.
+    pub fn require(&self, scope: &str) -> Result<(), ScopeRejection> {
+        let scope = Scope::new(scope).map_err(|e| ScopeRejection(Denied::NotAScope(e)))?;
+        if self.0.has_scope(scope.as_str()) {
+            Ok(())
+        } else {
+            Err(ScopeRejection(Denied::Lacks(scope)))
+        }
     }
 }
 
@@ -97,6 +123,80 @@ impl IntoResponse for AuthRejection {
         }
         if let Some(seconds) = rejection.retry_after() {
             headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// Why [`Authenticated::require`] refused: the token lacks the scope (403,
+/// the same bytes as the layer's scope rules), or the handler asked for
+/// something that is not a scope name (500).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRejection(Denied);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Denied {
+    Lacks(Scope),
+    NotAScope(ScopeError),
+}
+
+/// The body of the 500 for a required scope that is not a scope name (the
+/// name itself stays in the server's own error, [`ScopeRejection`]'s
+/// `Display`).
+const NOT_A_SCOPE_BODY: &str = r#"{"message": "the route requires a malformed scope"}"#;
+
+impl ScopeRejection {
+    /// The scope the token lacks; `None` when the handler required a name
+    /// that is not a scope.
+    pub fn scope(&self) -> Option<&Scope> {
+        match &self.0 {
+            Denied::Lacks(scope) => Some(scope),
+            Denied::NotAScope(_) => None,
+        }
+    }
+}
+
+impl core::fmt::Display for ScopeRejection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.0 {
+            Denied::Lacks(scope) => {
+                let denial = ScopeDenial {
+                    profile: Profile::Rest,
+                    scope,
+                };
+                write!(f, "HTTP 403: {}", denial.message())
+            }
+            Denied::NotAScope(e) => write!(f, "HTTP 500: the route requires {e}"),
+        }
+    }
+}
+
+impl core::error::Error for ScopeRejection {}
+
+impl IntoResponse for ScopeRejection {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self.0 {
+            Denied::Lacks(scope) => {
+                let denial = ScopeDenial {
+                    profile: Profile::Rest,
+                    scope,
+                };
+                (StatusCode::FORBIDDEN, Body::from(denial.body().to_string()))
+            }
+            Denied::NotAScope(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Body::from(NOT_A_SCOPE_BODY),
+            ),
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // The body is the same in both profiles; the `mcp` challenge needs
+        // the request's profile, which the layer knows and adds.
+        if let Denied::Lacks(scope) = self.0 {
+            response.extensions_mut().insert(DeniedScope(scope));
         }
         response
     }

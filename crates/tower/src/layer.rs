@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, Entry, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use whatsgate_auth::http::{PathPrefixError, ResourceMetadata};
-use whatsgate_auth::{Failure, Keyring, PathPrefix, Profile, Rejection, Timestamp};
+use whatsgate_auth::{
+    Failure, Keyring, PathPrefix, Profile, Rejection, Scope, ScopeDenial, ScopeError, Timestamp,
+};
 
 use crate::body::AuthBody;
 
@@ -77,6 +79,63 @@ impl Rule {
     }
 }
 
+/// A scope that requests on a part of the site need once authenticated.
+struct ScopeRule {
+    prefix: PathPrefix<Box<str>>,
+    /// `None`: every method.
+    method: Option<Method>,
+    scope: Scope,
+    /// The denial in the `rest` and the `mcp` profile, in that order.
+    denial: [Prepared; 2],
+}
+
+impl ScopeRule {
+    fn applies(&self, method: &Method, path: &str) -> bool {
+        self.method.as_ref().is_none_or(|wanted| {
+            // A GET rule covers HEAD too: routers (axum among them) answer
+            // HEAD with the GET handler, which must not run unchecked.
+            wanted == method || (*wanted == Method::GET && *method == Method::HEAD)
+        }) && self.prefix.covers(path)
+    }
+}
+
+impl fmt::Debug for ScopeRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeRule")
+            .field("prefix", &self.prefix.as_str())
+            .field("method", &self.method)
+            .field("scope", &self.scope.as_str())
+            .finish()
+    }
+}
+
+/// The response of a `ScopeRejection` (feature `axum`) carries the scope
+/// here, so that the layer, which knows the request's profile, adds
+/// the `mcp` challenge the handler could not know to send.
+#[derive(Clone)]
+#[cfg_attr(
+    not(feature = "axum"),
+    allow(dead_code, reason = "only the axum ScopeRejection makes one")
+)]
+pub(crate) struct DeniedScope(pub(crate) Scope);
+
+/// The `WWW-Authenticate` value of a scope denial: the core's challenge,
+/// plus `resource_metadata` as on the layer's 401s (the MCP authorization
+/// spec asks for it on the 403 too, "for consistency").
+fn scope_challenge(
+    profile: Profile,
+    scope: &Scope,
+    resource_metadata: Option<&str>,
+) -> Option<HeaderValue> {
+    let challenge = ScopeDenial { profile, scope }.www_authenticate()?;
+    let value = match resource_metadata {
+        None => challenge.to_string(),
+        Some(url) => format!(r#"{challenge}, resource_metadata="{url}""#),
+    };
+    // A scope needs no quoting and the URL was checked at build: always valid.
+    HeaderValue::try_from(value).ok()
+}
+
 /// A ready-made failure response: status, body and challenge.
 #[derive(Clone, Debug)]
 struct Prepared {
@@ -109,6 +168,17 @@ impl Prepared {
         })
     }
 
+    /// The answer to an authenticated request that lacks `scope`.
+    fn denial(profile: Profile, scope: &Scope, resource_metadata: Option<&str>) -> Self {
+        let denial = ScopeDenial { profile, scope };
+        Self {
+            status: StatusCode::FORBIDDEN,
+            body: Bytes::from(denial.body().to_string()),
+            www_authenticate: scope_challenge(profile, scope, resource_metadata),
+            retry_after: None,
+        }
+    }
+
     fn response<B>(self) -> Response<AuthBody<B>> {
         let mut response = Response::new(AuthBody::rejection(self.body));
         *response.status_mut() = self.status;
@@ -129,6 +199,8 @@ struct Shared {
     keyring: Arc<Keyring>,
     /// Longest prefix first: the first match decides.
     rules: Box<[Rule]>,
+    /// In the order declared; every one that applies must be met.
+    scope_rules: Box<[ScopeRule]>,
     /// Indexed by [`slot`].
     responses: [Prepared; SLOTS],
     clock: Clock,
@@ -160,12 +232,16 @@ impl Shared {
     }
 
     /// Authenticates a request in place: marks the token headers sensitive
-    /// and, on a guarded path, verifies the token and stores the
-    /// [`Principal`](whatsgate_auth::Principal) in the request's extensions.
-    fn check<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+    /// and, on a guarded path, verifies the token, checks the scopes the
+    /// route needs and stores the [`Principal`](whatsgate_auth::Principal)
+    /// in the request's extensions.
+    ///
+    /// `Ok(true)`: an `mcp` request whose token has restricted scopes, so
+    /// its response may be a [`DeniedScope`] to complete.
+    fn check<B>(&self, request: &mut Request<B>) -> Result<bool, &Prepared> {
         let Some(profile) = self.profile_for(request.uri().path()) else {
             mark_sensitive(request.headers_mut());
-            return Ok(());
+            return Ok(false);
         };
         let headers = request.headers_mut();
         let other = match profile {
@@ -182,12 +258,34 @@ impl Shared {
                     profile,
                     entry.iter().map(HeaderValue::as_bytes),
                     self.clock.now(),
-                )?
+                )
             }
-            Entry::Vacant(_) => return Err(profile.reject(Failure::Missing)),
-        };
+            Entry::Vacant(_) => Err(profile.reject(Failure::Missing)),
+        }
+        .map_err(|rejection| &self.responses[slot(rejection)])?;
+        // Full access (the default) meets every rule: no rule is looked at.
+        let restricted = !principal.scopes().is_full();
+        if restricted {
+            let (method, path) = (request.method(), request.uri().path());
+            if let Some(rule) = self.scope_rules.iter().find(|rule| {
+                rule.applies(method, path) && !principal.has_scope(rule.scope.as_str())
+            }) {
+                return Err(&rule.denial[usize::from(profile == Profile::Mcp)]);
+            }
+        }
         request.extensions_mut().insert(principal);
-        Ok(())
+        Ok(restricted && profile == Profile::Mcp)
+    }
+
+    /// Adds the `mcp` challenge to the response of a handler's
+    /// `ScopeRejection`.
+    fn complete<B>(&self, response: &mut Response<B>) {
+        if let Some(DeniedScope(scope)) = response.extensions_mut().remove::<DeniedScope>()
+            && let Some(challenge) =
+                scope_challenge(Profile::Mcp, &scope, self.resource_metadata.as_deref())
+        {
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
     }
 }
 
@@ -217,6 +315,7 @@ impl fmt::Debug for AuthLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayer")
             .field("rules", &self.shared.rules)
+            .field("scope_rules", &self.shared.scope_rules)
             .field("resource_metadata", &self.shared.resource_metadata)
             .field("keyring", &self.shared.keyring)
             .finish_non_exhaustive()
@@ -233,6 +332,7 @@ impl AuthLayer {
                     .unwrap_or_else(|_| unreachable!("'/' is a path prefix")),
                 profile: Some(profile),
             }]),
+            scope_rules: Box::new([]),
             responses: prepare(None).unwrap_or_else(|_| unreachable_prepared()),
             clock: Clock::System,
             resource_metadata: None,
@@ -243,11 +343,13 @@ impl AuthLayer {
     }
 
     /// A builder: several path prefixes with different profiles, public
-    /// paths, an MCP `resource_metadata` URL, a clock.
+    /// paths, the scopes routes need, an MCP `resource_metadata` URL, a
+    /// clock.
     pub fn builder(keyring: Arc<Keyring>) -> AuthLayerBuilder {
         AuthLayerBuilder {
             keyring,
             rules: Vec::new(),
+            scope_rules: Vec::new(),
             resource_metadata: None,
             clock: Clock::System,
         }
@@ -269,6 +371,18 @@ impl AuthLayer {
     /// authenticate some requests themselves.
     pub fn rejection_response<B>(&self, rejection: Rejection) -> Response<AuthBody<B>> {
         self.shared.responses[slot(rejection)].clone().response()
+    }
+
+    /// The exact response the layer sends to an authenticated request that
+    /// lacks `scope` (403, the core's [`ScopeDenial`] body, and for `mcp`
+    /// its challenge with the configured `resource_metadata`), for hosts
+    /// that check scopes themselves.
+    pub fn scope_denial_response<B>(
+        &self,
+        profile: Profile,
+        scope: &Scope,
+    ) -> Response<AuthBody<B>> {
+        Prepared::denial(profile, scope, self.shared.resource_metadata.as_deref()).response()
     }
 }
 
@@ -316,11 +430,18 @@ impl<S> Layer<S> for AuthLayer {
 /// the path counts as one (`//api` is under `/api`; see
 /// [`PathPrefix`](whatsgate_auth::PathPrefix)). The longest matching prefix decides; `/` covers every path; a path no rule covers passes
 /// through without authentication.
+///
+/// Scope rules ([`require_scope`](Self::require_scope),
+/// [`require_scope_for`](Self::require_scope_for)) match paths the same
+/// way, but they do not compete: **every** scope rule whose prefix covers
+/// the path and whose method matches applies, and the token must hold all
+/// of them.
 #[derive(Clone)]
 #[must_use = "call .build() to get the layer"]
 pub struct AuthLayerBuilder {
     keyring: Arc<Keyring>,
     rules: Vec<(String, Option<Profile>)>,
+    scope_rules: Vec<(String, Option<Method>, String)>,
     resource_metadata: Option<String>,
     clock: Clock,
 }
@@ -329,6 +450,7 @@ impl fmt::Debug for AuthLayerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayerBuilder")
             .field("rules", &self.rules)
+            .field("scope_rules", &self.scope_rules)
             .field("resource_metadata", &self.resource_metadata)
             .finish_non_exhaustive()
     }
@@ -345,6 +467,36 @@ impl AuthLayerBuilder {
     /// shorter guarded prefix (e.g. `/health` when `/` is guarded).
     pub fn public(mut self, prefix: impl Into<String>) -> Self {
         self.rules.push((prefix.into(), None));
+        self
+    }
+
+    /// Requires `scope` (a `resource:action` name such as `messages:send`)
+    /// on `prefix` and below, for every method.
+    ///
+    /// It is checked after authentication: a token that is valid but lacks
+    /// the scope gets 403 with the core's [`ScopeDenial`] body (and, in the
+    /// `mcp` profile, an `insufficient_scope` challenge); the inner service
+    /// is not called. Every scope rule that covers a path applies, nested
+    /// ones included; when several are missing, the first declared is
+    /// named. A full-access token (the default) holds every scope, and a
+    /// token holding `resource:*` holds every action of `resource`. Paths
+    /// marked [`public`](Self::public) below `prefix` stay public.
+    pub fn require_scope(mut self, prefix: impl Into<String>, scope: impl Into<String>) -> Self {
+        self.scope_rules.push((prefix.into(), None, scope.into()));
+        self
+    }
+
+    /// Like [`require_scope`](Self::require_scope), for requests with
+    /// `method` only. A rule for `GET` also covers `HEAD`, which routers
+    /// answer with the `GET` handler.
+    pub fn require_scope_for(
+        mut self,
+        prefix: impl Into<String>,
+        method: Method,
+        scope: impl Into<String>,
+    ) -> Self {
+        self.scope_rules
+            .push((prefix.into(), Some(method), scope.into()));
         self
     }
 
@@ -366,7 +518,9 @@ impl AuthLayerBuilder {
     ///
     /// # Errors
     /// [`ConfigError`]: no guarded prefix, a prefix that is not an absolute
-    /// path, the same prefix twice, or an unusable `resource_metadata` URL.
+    /// path, the same prefix twice, an unusable `resource_metadata` URL, a
+    /// scope that is not a `resource:action` name, or a scope rule on a
+    /// prefix where no token is checked.
     pub fn build(self) -> Result<AuthLayer, ConfigError> {
         if self.rules.iter().all(|(_, profile)| profile.is_none()) {
             return Err(ConfigError::NothingGuarded);
@@ -389,10 +543,39 @@ impl AuthLayerBuilder {
         }
         rules.sort_by_key(|rule| core::cmp::Reverse(rule.prefix.as_str().len()));
         let responses = prepare(self.resource_metadata.as_deref())?;
+        let scope_rules = self
+            .scope_rules
+            .into_iter()
+            .map(|(prefix, method, scope)| {
+                let Ok(normal) = PathPrefix::new(Box::<str>::from(prefix.as_str())) else {
+                    return Err(ConfigError::InvalidPrefix(prefix));
+                };
+                let scope = Scope::new(&scope).map_err(ConfigError::InvalidScope)?;
+                // The rule's own prefix must be guarded: where it is public
+                // or unguarded no token is read, so a scope could never be
+                // asked for and the rule would silently do nothing.
+                let guarded = rules
+                    .iter()
+                    .find(|rule| rule.matches(normal.as_str()))
+                    .is_some_and(|rule| rule.profile.is_some());
+                if !guarded {
+                    return Err(ConfigError::ScopeOnUnguarded(prefix));
+                }
+                let metadata = self.resource_metadata.as_deref();
+                Ok(ScopeRule {
+                    denial: [Profile::Rest, Profile::Mcp]
+                        .map(|profile| Prepared::denial(profile, &scope, metadata)),
+                    prefix: normal,
+                    method,
+                    scope,
+                })
+            })
+            .collect::<Result<Box<[_]>, _>>()?;
         Ok(AuthLayer {
             shared: Arc::new(Shared {
                 keyring: self.keyring,
                 rules: rules.into_boxed_slice(),
+                scope_rules,
                 responses,
                 clock: self.clock,
                 resource_metadata: self.resource_metadata.map(String::into_boxed_str),
@@ -415,6 +598,11 @@ pub enum ConfigError {
     /// The `resource_metadata` URL is empty, or has a space, a control or
     /// non-ASCII character, `"` or `\`.
     ResourceMetadata,
+    /// A scope rule names something that is not a `resource:action` scope.
+    InvalidScope(ScopeError),
+    /// A scope rule's prefix is public or covered by no guard: no token is
+    /// checked there, so no scope can be.
+    ScopeOnUnguarded(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -427,6 +615,12 @@ impl fmt::Display for ConfigError {
             Self::DuplicatePrefix(p) => write!(f, "path prefix {p:?} is given twice"),
             Self::ResourceMetadata => f.write_str(
                 "the resource_metadata URL must be non-empty visible ASCII without '\"' or '\\'",
+            ),
+            Self::InvalidScope(e) => write!(f, "scope rule: {e}"),
+            Self::ScopeOnUnguarded(p) => write!(
+                f,
+                "scope rule on {p:?}: no token is checked there (the path is public or no \
+                 .guard(prefix, profile) covers it); put the rule under a guarded prefix"
             ),
         }
     }
@@ -470,11 +664,13 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let kind = match self.shared.check(&mut request) {
-            Ok(()) => Kind::Inner {
+            Ok(watch) => Kind::Inner {
                 future: self.inner.call(request),
+                // Only then: cloning the Arc writes a counter all threads share.
+                watch: watch.then(|| Arc::clone(&self.shared)),
             },
-            Err(rejection) => Kind::Rejected {
-                response: Some(self.shared.responses[slot(rejection)].clone()),
+            Err(prepared) => Kind::Rejected {
+                response: Some(prepared.clone()),
             },
         };
         ResponseFuture { kind }
@@ -493,7 +689,7 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F> {
-        Inner { #[pin] future: F },
+        Inner { #[pin] future: F, watch: Option<Arc<Shared>> },
         Rejected { response: Option<Prepared> },
     }
 }
@@ -512,9 +708,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future } => future
-                .poll(cx)
-                .map(|result| result.map(|response| response.map(AuthBody::inner))),
+            KindProj::Inner { future, watch } => future.poll(cx).map(|result| {
+                result.map(|mut response| {
+                    if let Some(shared) = watch.take() {
+                        shared.complete(&mut response);
+                    }
+                    response.map(AuthBody::inner)
+                })
+            }),
             KindProj::Rejected { response } => match response.take() {
                 Some(prepared) => Poll::Ready(Ok(prepared.response())),
                 // Polled after completion: never resolves again, as futures may.
