@@ -1,6 +1,7 @@
 //! What a token may do: full access (the seed's promise, and the default) or
 //! a set of `resource:action` scopes, checked after authentication.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -97,7 +98,9 @@ impl fmt::Display for Scope {
 /// seed promises), or only the scopes listed (possibly none). Cloning one
 /// shares its list.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Scopes(Option<Arc<[Scope]>>);
+// One word (a thin pointer, `None` for full access): every owned principal
+// carries one, and a wider one made them a size class larger.
+pub struct Scopes(Option<Arc<Box<[Scope]>>>);
 
 impl Scopes {
     /// Full access: every scope.
@@ -122,7 +125,7 @@ impl Scopes {
         if scopes.len() > MAX_SCOPES {
             return Err(ScopeError::TooMany(scopes.len()));
         }
-        Ok(Self(Some(scopes.into())))
+        Ok(Self(Some(Arc::new(scopes.into_boxed_slice()))))
     }
 
     /// Whether this is full access.
@@ -132,15 +135,14 @@ impl Scopes {
 
     /// The scopes listed, sorted; `None` for full access.
     pub fn list(&self) -> Option<&[Scope]> {
-        self.0.as_deref()
+        self.0.as_deref().map(|list| &**list)
     }
 
     /// Whether a route that needs `required` (a `resource:action` name)
     /// may be used: full access allows everything; a list allows the
     /// scopes it names and, for `resource:*`, every action of `resource`.
     pub fn allows(&self, required: &str) -> bool {
-        self.0
-            .as_deref()
+        self.list()
             .is_none_or(|scopes| scopes.iter().any(|scope| scope.covers(required)))
     }
 }
