@@ -442,6 +442,37 @@ fn check_keyring(tally: &mut Tally, format: &TokenFormat) {
         true,
     );
 
+    // Fields beyond the seed's: an expired or disabled token is refused
+    // after the same comparison (its record is read through the index's side
+    // record, another path than the one-line slot), a scoped one accepted.
+    let (presented, record) = &tokens[3];
+    let mut expiring = stored(record);
+    expiring.expires_at = Some(now.plus_secs(5));
+    expiring.scopes =
+        whatsgate_auth::Scopes::only(["messages:send"]).unwrap_or_else(|e| panic!("scopes: {e}"));
+    keyring.replace(expiring);
+    tally.expect(
+        "scoped, before expiry",
+        keyring
+            .verify(&presented.text, now)
+            .is_ok_and(|p| p.has_scope("messages:send") && !p.has_scope("tokens:manage")),
+        true,
+    );
+    tally.expect(
+        "expired",
+        ok(keyring.verify(&presented.text, now.plus_secs(5))),
+        false,
+    );
+    let disabled = keyring.update(
+        record.id,
+        whatsgate_auth::TokenUpdate {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    );
+    tally.expect("Keyring::update", disabled.is_ok(), true);
+    tally.expect("disabled", ok(keyring.verify(&presented.text, now)), false);
+
     // The same through the record-level API, for hosts that keep verifiers.
     let (presented, record) = &tokens[2];
     let record = stored(record);
@@ -449,6 +480,13 @@ fn check_keyring(tally: &mut Tally, format: &TokenFormat) {
     tally.expect("parse", parsed.is_ok(), true);
     if let Ok(parsed) = parsed {
         tally.expect("TokenRecord::accepts", record.accepts(&parsed, now), true);
+        let mut disabled = record.clone();
+        disabled.disabled = true;
+        tally.expect(
+            "TokenRecord::accepts disabled",
+            disabled.accepts(&parsed, now),
+            false,
+        );
         let other = stored(&tokens[3].1);
         tally.expect(
             "is_accepted_by other verifier",
