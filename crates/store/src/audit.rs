@@ -85,3 +85,107 @@ pub(crate) fn token_id_of(seq: u64, text: Option<&str>) -> Result<Option<TokenId
         .map(Some)
         .ok_or_else(|| format!("audit entry {seq} names {text:?}, which is not a token id"))
 }
+
+/// The notes the store writes for its own writes: one home for what each
+/// action's detail says (what changed; never a secret, a verifier or a
+/// description's text).
+pub(crate) mod notes {
+    use whatsgate_auth::{Scopes, Timestamp, TokenRecord};
+
+    use super::AuditNote;
+
+    fn scopes(scopes: &Scopes) -> String {
+        match scopes.list() {
+            None => "full access".into(),
+            Some([]) => "no scopes".into(),
+            Some(list) => list
+                .iter()
+                .map(|scope| scope.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
+    fn expiry(at: Option<Timestamp>) -> String {
+        at.map_or_else(|| "never".into(), |at| format!("at {at} (Unix time)"))
+    }
+
+    pub(crate) fn create(actor: &str, r: &TokenRecord) -> AuditNote {
+        let mut detail = format!(
+            "name {:?}; scopes: {}; expires: {}",
+            r.name.as_str(),
+            scopes(&r.scopes),
+            expiry(r.expires_at)
+        );
+        if r.description.is_some() {
+            detail.push_str("; with a description");
+        }
+        AuditNote::new(actor, "token.create", detail)
+    }
+
+    pub(crate) fn update(actor: &str, before: &TokenRecord, after: &TokenRecord) -> AuditNote {
+        let mut changed = Vec::new();
+        if before.name != after.name {
+            changed.push(format!(
+                "renamed {:?} -> {:?}",
+                before.name.as_str(),
+                after.name.as_str()
+            ));
+        }
+        if before.scopes != after.scopes {
+            changed.push(format!(
+                "scopes: {} -> {}",
+                scopes(&before.scopes),
+                scopes(&after.scopes)
+            ));
+        }
+        if before.disabled != after.disabled {
+            changed.push(
+                if after.disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                }
+                .into(),
+            );
+        }
+        match (&before.description, &after.description) {
+            (a, b) if a == b => {}
+            (None, Some(_)) => changed.push("description added".into()),
+            (Some(_), None) => changed.push("description removed".into()),
+            _ => changed.push("description changed".into()),
+        }
+        if changed.is_empty() {
+            changed.push("nothing changed".into());
+        }
+        let detail = format!("name {:?}; {}", after.name.as_str(), changed.join("; "));
+        AuditNote::new(actor, "token.update", detail)
+    }
+
+    pub(crate) fn delete(actor: &str, action: &str, r: Option<&TokenRecord>) -> AuditNote {
+        let detail = match r {
+            Some(r) if action == "token.prune" => {
+                format!(
+                    "name {:?}; expired {}",
+                    r.name.as_str(),
+                    expiry(r.expires_at)
+                )
+            }
+            Some(r) => format!("name {:?}", r.name.as_str()),
+            None => "a row that was not a valid record".into(),
+        };
+        AuditNote::new(actor, action, detail)
+    }
+
+    pub(crate) fn regenerate(actor: &str, r: &TokenRecord) -> AuditNote {
+        let grace = match r.rollover {
+            Some(rollover) => format!("the old secret works until {} (Unix time)", rollover.until),
+            None => "the old secret stopped working at once".into(),
+        };
+        AuditNote::new(
+            actor,
+            "token.regenerate",
+            format!("name {:?}; {grace}", r.name.as_str()),
+        )
+    }
+}

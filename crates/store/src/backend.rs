@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use whatsgate_auth::{AccountId, Timestamp, Token, TokenId, TokenName, TokenRecord};
+use whatsgate_auth::{
+    AccountId, NewToken, Timestamp, Token, TokenId, TokenName, TokenRecord, TokenUpdate,
+};
 
 use crate::{AuditEntry, AuditNote, StoreError};
 
@@ -48,14 +50,48 @@ pub struct Snapshot {
     pub head: u64,
 }
 
-/// The operations each backend implements; [`crate::Store`] forwards to it.
+/// Which tokens a bulk deletion takes, and the audit action it records.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Every token of the account (`token.revoke_all`).
+    Account(&'a AccountId),
+    /// Every token expired at this instant (`token.prune`).
+    ExpiredAt(Timestamp),
+}
+
+impl Which<'_> {
+    pub(crate) fn action(self) -> &'static str {
+        match self {
+            Self::Account(_) => "token.revoke_all",
+            Self::ExpiredAt(_) => "token.prune",
+        }
+    }
+}
+
+/// The operations each backend implements; [`crate::Store`] forwards to it
+/// (after the lifetime policy's checks). Every write records one change and
+/// one audit entry (naming `actor`) per token, in its transaction.
 pub(crate) trait Backend: Send {
+    /// `spec` already admitted by the policy.
     fn create(
         &mut self,
-        account: AccountId,
-        name: TokenName,
+        spec: NewToken,
         now: Timestamp,
+        actor: &str,
     ) -> Result<(Token, TokenRecord), StoreError>;
+    fn update(
+        &mut self,
+        id: TokenId,
+        update: TokenUpdate,
+        actor: &str,
+    ) -> Result<TokenRecord, StoreError>;
+    /// Deletes every token `which` takes (rows that are not valid records
+    /// too, when their id is one); returns the valid records deleted.
+    fn delete_matching(
+        &mut self,
+        which: Which<'_>,
+        actor: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError>;
     fn list(&mut self, account: Option<&str>) -> Result<Vec<TokenRecord>, StoreError>;
     fn get(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError>;
     fn find(
@@ -63,12 +99,14 @@ pub(crate) trait Backend: Send {
         account: &AccountId,
         name: &TokenName,
     ) -> Result<Option<TokenRecord>, StoreError>;
-    fn delete(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError>;
+    fn delete(&mut self, id: TokenId, actor: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// `grace_until` already checked by the policy.
     fn regenerate(
         &mut self,
         id: TokenId,
         now: Timestamp,
         grace_until: Option<Timestamp>,
+        actor: &str,
     ) -> Result<(Token, TokenRecord), StoreError>;
     /// `ids` sorted and without duplicates.
     fn delete_where(

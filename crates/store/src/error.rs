@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use whatsgate_auth::{AccountId, TokenId, TokenName};
+use whatsgate_auth::{AccountId, PolicyError, TokenId, TokenName};
 
 use crate::url::UrlError;
 
@@ -41,6 +41,8 @@ pub enum StoreError {
     DuplicateName(AccountId, TokenName),
     /// A row does not hold a valid record.
     Damaged(String),
+    /// The lifetime policy refused an expiry or a grace period.
+    Policy(PolicyError),
     /// The OS random number generator failed.
     Rng,
     /// The SQLite file cannot be opened or created.
@@ -54,6 +56,12 @@ pub enum StoreError {
 impl From<UrlError> for StoreError {
     fn from(e: UrlError) -> Self {
         Self::Url(e)
+    }
+}
+
+impl From<PolicyError> for StoreError {
+    fn from(e: PolicyError) -> Self {
+        Self::Policy(e)
     }
 }
 
@@ -109,6 +117,8 @@ impl fmt::Display for StoreError {
                 name.as_str()
             ),
             Self::Damaged(why) => write!(f, "the token store is damaged: {why}"),
+            // The policy's message says what it allows; nothing was written.
+            Self::Policy(e) => write!(f, "{e}; nothing was changed"),
             Self::Rng => f.write_str(
                 "the operating system's random number generator failed; no token was made",
             ),
@@ -130,6 +140,7 @@ impl std::error::Error for StoreError {
             Self::Url(e) => Some(e),
             Self::CannotOpen(_, e) | Self::Sqlite(_, e) => Some(e),
             Self::Postgres(_, e) => Some(e),
+            Self::Policy(e) => Some(e),
             _ => None,
         }
     }

@@ -15,13 +15,16 @@ pub use audit::{AuditEntry, AuditNote, MAX_ACTION, MAX_ACTOR, MAX_DETAIL};
 pub use backend::{BadRow, Change, RowState, Snapshot};
 pub use error::StoreError;
 pub use follower::{FollowOptions, Follower, FollowerStats};
-pub use synced::SyncedKeyring;
+pub use synced::{Acting, SyncedKeyring};
 
 pub use url::{Backend as BackendKind, StoreUrl, UrlError};
 
 use std::time::Duration;
 
-use whatsgate_auth::{AccountId, Timestamp, Token, TokenId, TokenName, TokenRecord};
+use whatsgate_auth::{
+    AccountId, LifetimePolicy, NewToken, Timestamp, Token, TokenId, TokenName, TokenRecord,
+    TokenUpdate,
+};
 
 /// Whether opening may create the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,18 +43,25 @@ pub enum OpenMode {
 pub struct Store {
     backend: Box<dyn backend::Backend>,
     url: StoreUrl,
+    policy: LifetimePolicy,
+    actor: String,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("url", &self.url)
+            .field("policy", &self.policy)
+            .field("actor", &self.actor)
             .finish_non_exhaustive()
     }
 }
 
 /// The schema version this release writes and reads (both backends).
-pub const LATEST_SCHEMA: i64 = 3;
+pub const LATEST_SCHEMA: i64 = 4;
+
+/// The actor a [`Store`]'s audit entries name until [`Store::set_actor`].
+pub const DEFAULT_ACTOR: &str = "local";
 
 /// How long a connection waits for a lock or for the server.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,7 +92,37 @@ impl Store {
             BackendKind::Sqlite => Box::new(sqlite::SqliteStore::open(&url, mode, timeout)?),
             BackendKind::Postgres => Box::new(postgres::PgStore::open(&url, mode, timeout)?),
         };
-        Ok(Self { backend, url })
+        Ok(Self {
+            backend,
+            url,
+            policy: LifetimePolicy::DEFAULT,
+            actor: DEFAULT_ACTOR.to_owned(),
+        })
+    }
+
+    /// Sets the lifetime policy later writes are checked against (not
+    /// stored: each process that writes sets its own). Default
+    /// [`LifetimePolicy::DEFAULT`]: no maximum lifetime, grace periods up
+    /// to 30 days.
+    pub fn set_policy(&mut self, policy: LifetimePolicy) {
+        self.policy = policy;
+    }
+
+    /// The lifetime policy writes are checked against.
+    pub fn policy(&self) -> &LifetimePolicy {
+        &self.policy
+    }
+
+    /// Sets who the audit entries of later writes name: `wgauth`,
+    /// `token:<acting token id>` (management API) … Default
+    /// [`DEFAULT_ACTOR`]. Never put a secret in it.
+    pub fn set_actor(&mut self, actor: impl Into<String>) {
+        self.actor = actor.into();
+    }
+
+    /// Who the audit entries of later writes name.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// The URL this store was opened with (its password redacted in `Display`).
@@ -90,19 +130,74 @@ impl Store {
         &self.url
     }
 
-    /// Issues a token: returns the plaintext token (show it once) and the
-    /// record now in the store.
+    /// Issues a full-access token (with an expiry when the policy has a
+    /// maximum lifetime): returns the plaintext token (show it once) and
+    /// the record now in the store. See [`Store::create_from`].
     ///
     /// # Errors
-    /// [`StoreError::DuplicateName`] when the account already has a token of
-    /// that name, or a store error.
+    /// As [`Store::create_from`].
     pub fn create(
         &mut self,
         account: AccountId,
         name: TokenName,
         now: Timestamp,
     ) -> Result<(Token, TokenRecord), StoreError> {
-        self.backend.create(account, name, now)
+        self.create_from(NewToken::new(account, name), now)
+    }
+
+    /// Issues a token as `spec` describes it (scopes, expiry, description),
+    /// once the lifetime policy admits it; records a change and a
+    /// `token.create` audit entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Policy`] for an expiry the policy refuses,
+    /// [`StoreError::DuplicateName`] when the account already has a token of
+    /// that name, or a store error.
+    pub fn create_from(
+        &mut self,
+        mut spec: NewToken,
+        now: Timestamp,
+    ) -> Result<(Token, TokenRecord), StoreError> {
+        self.policy.admit(&mut spec, now)?;
+        self.backend.create(spec, now, &self.actor)
+    }
+
+    /// Changes a token's name, description, scopes or state (disabled or
+    /// enabled); records a change and a `token.update` audit entry saying
+    /// what changed. An empty update writes nothing and returns the record.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownToken`], [`StoreError::DuplicateName`] for a
+    /// name the account already uses, [`StoreError::Damaged`] for a row that
+    /// is not a valid record (delete it instead), or a store error.
+    pub fn update(&mut self, id: TokenId, update: TokenUpdate) -> Result<TokenRecord, StoreError> {
+        if update.is_empty() {
+            return self.get(id)?.ok_or(StoreError::UnknownToken(id));
+        }
+        self.backend.update(id, update, &self.actor)
+    }
+
+    /// Deletes every token of `account` in one transaction (rows that are
+    /// not valid records too), with one change and one `token.revoke_all`
+    /// audit entry per token. Returns the valid records deleted (none for an
+    /// account without tokens).
+    ///
+    /// # Errors
+    /// A store error; nothing is deleted then.
+    pub fn revoke_all(&mut self, account: &AccountId) -> Result<Vec<TokenRecord>, StoreError> {
+        self.backend
+            .delete_matching(backend::Which::Account(account), &self.actor)
+    }
+
+    /// Deletes every token expired at `now` (whose `expires_at` is not after
+    /// it) in one transaction, with one change and one `token.prune` audit
+    /// entry per token. Returns the records deleted.
+    ///
+    /// # Errors
+    /// A store error; nothing is deleted then.
+    pub fn prune(&mut self, now: Timestamp) -> Result<Vec<TokenRecord>, StoreError> {
+        self.backend
+            .delete_matching(backend::Which::ExpiredAt(now), &self.actor)
     }
 
     /// Every record, or those of one account, ordered by account, creation
@@ -134,14 +229,14 @@ impl Store {
         self.backend.find(account, name)
     }
 
-    /// Deletes a token; returns its record, or `None` when the row no
-    /// longer held a valid record: it is removed all the same (a removal is
-    /// never blocked by a damaged row).
+    /// Deletes a token, with a `token.delete` audit entry; returns its
+    /// record, or `None` when the row no longer held a valid record: it is
+    /// removed all the same (a removal is never blocked by a damaged row).
     ///
     /// # Errors
     /// [`StoreError::UnknownToken`], or a store error.
     pub fn delete(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
-        self.backend.delete(id)
+        self.backend.delete(id, &self.actor)
     }
 
     /// Deletes, in one transaction, each of `ids` whose current record
@@ -194,18 +289,23 @@ impl Store {
         self.backend.audit(account, limit)
     }
 
-    /// Replaces a token's secret (id, name and account stay); with
-    /// `grace_until` in the future the old secret keeps working until then.
+    /// Replaces a token's secret (id, name, account and the other fields
+    /// stay), with a `token.regenerate` audit entry; with `grace_until` in
+    /// the future the old secret keeps working until then, within the
+    /// policy's cap.
     ///
     /// # Errors
-    /// [`StoreError::UnknownToken`], or a store error.
+    /// [`StoreError::Policy`] for a grace period that ends before `now` or
+    /// lasts longer than the policy allows, [`StoreError::UnknownToken`], or
+    /// a store error.
     pub fn regenerate(
         &mut self,
         id: TokenId,
         now: Timestamp,
         grace_until: Option<Timestamp>,
     ) -> Result<(Token, TokenRecord), StoreError> {
-        self.backend.regenerate(id, now, grace_until)
+        self.policy.check_grace(grace_until, now)?;
+        self.backend.regenerate(id, now, grace_until, &self.actor)
     }
 
     /// Stores last-used instants in one transaction (never moving one back).

@@ -1,7 +1,7 @@
 //! The fleet backend: PostgreSQL, through the blocking `postgres` client.
 //!
-//! - Schema version 3, the same logical schema as SQLite ([`SCHEMA_V1`],
-//!   [`SCHEMA_V2`], [`SCHEMA_V3`]), plus `wgauth_meta` ([`META`]: an application marker and
+//! - Schema version 4, the same logical schema as SQLite ([`SCHEMA_V1`] to
+//!   [`SCHEMA_V4`]), plus `wgauth_meta` ([`META`]: an application marker and
 //!   the version, so a database that is not a store, or one written by a
 //!   newer release, is refused unchanged) and `wgauth_head`, the one-row
 //!   counter every write takes its `seq` from.
@@ -39,10 +39,12 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Transaction};
 use whatsgate_auth::{
-    AccountId, OsRng, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
+    AccountId, NewToken, OsRng, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
+    TokenUpdate,
 };
 
-use crate::backend::{Backend, BadRow, Change, RowState, Snapshot};
+use crate::audit::notes;
+use crate::backend::{Backend, BadRow, Change, RowState, Snapshot, Which};
 use crate::row::RawRow;
 use crate::url::StoreUrl;
 use crate::{AuditEntry, AuditNote};
@@ -115,18 +117,30 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_account ON audit (account, seq);
 ";
 
+/// Version 4: the record fields beyond the seed's, as in SQLite's (existing
+/// tokens keep full access, no expiry, enabled, no description).
+pub(crate) const SCHEMA_V4: &str = "
+ALTER TABLE tokens
+    ADD COLUMN scopes      TEXT COLLATE \"C\",
+    ADD COLUMN expires_at  BIGINT,
+    ADD COLUMN disabled    BOOLEAN NOT NULL DEFAULT false,
+    ADD COLUMN description TEXT;
+CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+";
+
 /// The migrations, in order: entry `i` takes the schema from version `i` to
 /// `i + 1`. Append only; never edit a released entry.
-pub(crate) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+pub(crate) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 const _: () = assert!(MIGRATIONS.len() as i64 == crate::LATEST_SCHEMA);
 
-const COLUMNS: &str =
-    "id, account, name, verifier, created_at, last_used_at, rollover_verifier, rollover_until";
+const COLUMNS: &str = "id, account, name, verifier, created_at, last_used_at, rollover_verifier, \
+                       rollover_until, scopes, expires_at, disabled, description";
 
 /// The same columns of `tokens` joined as `t`.
 const T_COLUMNS: &str = "t.id, t.account, t.name, t.verifier, t.created_at, t.last_used_at, \
-                         t.rollover_verifier, t.rollover_until";
+                         t.rollover_verifier, t.rollover_until, t.scopes, t.expires_at, \
+                         t.disabled, t.description";
 
 /// A store in a PostgreSQL database.
 pub(crate) struct PgStore {
@@ -602,6 +616,10 @@ fn decode(row: &Row, first: usize) -> Result<TokenRecord, BadRow> {
         last_used_at: row.try_get(first + 5).map_err(drop),
         rollover_verifier: row.try_get(first + 6).map_err(drop),
         rollover_until: row.try_get(first + 7).map_err(drop),
+        scopes: row.try_get(first + 8).map_err(drop),
+        expires_at: row.try_get(first + 9).map_err(drop),
+        disabled: row.try_get(first + 10).map_err(drop),
+        description: row.try_get(first + 11).map_err(drop),
     })
 }
 
@@ -618,9 +636,13 @@ fn insert(tx: &mut Transaction<'_>, r: &TokenRecord) -> Result<bool, postgres::E
     let last_used_at = r.last_used_at.map(secs);
     let rollover_verifier = r.rollover.map(|r| r.verifier.to_bytes().to_vec());
     let rollover_until = r.rollover.map(|r| secs(r.until));
+    let scopes = crate::row::scopes_column(&r.scopes);
+    let expires_at = r.expires_at.map(secs);
+    let description = r.description.as_ref().map(|d| d.as_str());
     tx.execute_typed(
         &format!(
-            "INSERT INTO tokens ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO tokens ({COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT DO NOTHING"
         ),
         &[
@@ -632,9 +654,40 @@ fn insert(tx: &mut Transaction<'_>, r: &TokenRecord) -> Result<bool, postgres::E
             (&last_used_at, Type::INT8),
             (&rollover_verifier, Type::BYTEA),
             (&rollover_until, Type::INT8),
+            (&scopes, Type::TEXT),
+            (&expires_at, Type::INT8),
+            (&r.disabled, Type::BOOL),
+            (&description, Type::TEXT),
         ],
     )
     .map(|n| n == 1)
+}
+
+/// Appends one audit entry in the caller's transaction (`account` unknown
+/// for a row that is not a valid record).
+fn insert_audit(
+    tx: &mut impl GenericClient,
+    note: &AuditNote,
+    id: Option<TokenId>,
+    account: Option<&AccountId>,
+) -> Result<(), postgres::Error> {
+    let (actor, action, detail) = note.stored();
+    let at = secs(Timestamp::now());
+    let id = id.map(|id| id.to_string());
+    let account = account.map(AccountId::as_str);
+    tx.execute_typed(
+        "INSERT INTO audit (at, actor, action, token_id, account, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            (&at, Type::INT8),
+            (&actor, Type::TEXT),
+            (&action, Type::TEXT),
+            (&id, Type::TEXT),
+            (&account, Type::TEXT),
+            (&detail, Type::TEXT),
+        ],
+    )
+    .map(drop)
 }
 
 fn find_by_name(
@@ -675,10 +728,11 @@ fn head_of(tx: &mut Transaction<'_>) -> Result<u64, Fail> {
 impl Backend for PgStore {
     fn create(
         &mut self,
-        account: AccountId,
-        name: TokenName,
+        spec: NewToken,
         now: Timestamp,
+        actor: &str,
     ) -> Result<(Token, TokenRecord), StoreError> {
+        let (account, name) = (spec.account.clone(), spec.name.clone());
         self.write("creating a token", |tx| {
             if find_by_name(tx, &account, &name)
                 .map_err(pg("looking up names"))?
@@ -688,16 +742,14 @@ impl Backend for PgStore {
             }
             // 64 random bits: a collision is all but impossible, and costs a retry.
             for _ in 0..8 {
-                let (token, record) = TokenRecord::create(
-                    &TokenFormat::DEFAULT,
-                    &mut OsRng,
-                    account.clone(),
-                    name.clone(),
-                    now,
-                )
-                .map_err(|_| StoreError::Rng)?;
+                let (token, record) =
+                    TokenRecord::create_from(&TokenFormat::DEFAULT, &mut OsRng, spec.clone(), now)
+                        .map_err(|_| StoreError::Rng)?;
                 if insert(tx, &record).map_err(pg("saving the new token"))? {
                     let id = record.id;
+                    let note = notes::create(actor, &record);
+                    insert_audit(tx, &note, Some(id), Some(&record.account))
+                        .map_err(pg("writing the audit trail"))?;
                     return Ok(((token, record), id));
                 }
                 // Writers are serialized, so the name is still free unless
@@ -760,7 +812,7 @@ impl Backend for PgStore {
         })
     }
 
-    fn delete(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
+    fn delete(&mut self, id: TokenId, actor: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.write("deleting a token", |tx| {
             let key = id.to_string();
             let row = tx
@@ -771,7 +823,148 @@ impl Backend for PgStore {
                 .map_err(pg("deleting a token"))?
                 .ok_or(StoreError::UnknownToken(id))?;
             // A row that is not a valid record is removed all the same.
-            Ok((decode(&row, 0).ok(), id))
+            let record = decode(&row, 0).ok();
+            let note = notes::delete(actor, "token.delete", record.as_ref());
+            insert_audit(tx, &note, Some(id), record.as_ref().map(|r| &r.account))
+                .map_err(pg("writing the audit trail"))?;
+            Ok((record, id))
+        })
+    }
+
+    fn update(
+        &mut self,
+        id: TokenId,
+        update: TokenUpdate,
+        actor: &str,
+    ) -> Result<TokenRecord, StoreError> {
+        let store = self.store.clone();
+        self.write("updating a token", |tx| {
+            let key = id.to_string();
+            let row = tx
+                .query_typed_opt(
+                    &format!("SELECT {COLUMNS} FROM tokens WHERE id = $1 FOR UPDATE"),
+                    &[(&key, Type::TEXT)],
+                )
+                .map_err(pg("reading a token"))?
+                .ok_or(StoreError::UnknownToken(id))?;
+            let before = valid(&store, &row)?;
+            let mut after = before.clone();
+            after.apply(update);
+            // Writers are serialized by the counter's lock, so a name free
+            // now is free at commit.
+            if after.name != before.name
+                && find_by_name(tx, &after.account, &after.name)
+                    .map_err(pg("looking up names"))?
+                    .is_some()
+            {
+                return Err(StoreError::DuplicateName(after.account, after.name).into());
+            }
+            let name = after.name.as_str();
+            let scopes = crate::row::scopes_column(&after.scopes);
+            let description = after.description.as_ref().map(|d| d.as_str());
+            tx.execute_typed(
+                "UPDATE tokens SET name = $2, scopes = $3, disabled = $4, description = $5 \
+                 WHERE id = $1",
+                &[
+                    (&key, Type::TEXT),
+                    (&name, Type::TEXT),
+                    (&scopes, Type::TEXT),
+                    (&after.disabled, Type::BOOL),
+                    (&description, Type::TEXT),
+                ],
+            )
+            .map_err(pg("saving the updated token"))?;
+            let note = notes::update(actor, &before, &after);
+            insert_audit(tx, &note, Some(id), Some(&after.account))
+                .map_err(pg("writing the audit trail"))?;
+            Ok((after, id))
+        })
+    }
+
+    fn delete_matching(
+        &mut self,
+        which: Which<'_>,
+        actor: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        self.drop_if_dead();
+        self.run(|client| {
+            let doing = "deleting tokens";
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::ReadCommitted)
+                .start()
+                .map_err(pg(doing))?;
+            // The counter's row lock first, as every writer takes it.
+            tx.execute_typed("SELECT seq FROM wgauth_head FOR UPDATE", &[])
+                .map_err(pg("taking the next change number"))?;
+            let rows = match which {
+                Which::Account(account) => tx.query_typed(
+                    &format!(
+                        "DELETE FROM tokens WHERE account = $1 AND id ~ '^[0-9a-f]{{16}}$' \
+                         RETURNING {COLUMNS}"
+                    ),
+                    &[(&account.as_str(), Type::TEXT)],
+                ),
+                Which::ExpiredAt(now) => tx.query_typed(
+                    &format!(
+                        "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1 \
+                         AND id ~ '^[0-9a-f]{{16}}$' RETURNING {COLUMNS}"
+                    ),
+                    &[(&secs(now), Type::INT8)],
+                ),
+            }
+            .map_err(pg(doing))?;
+            let mut deleted = Vec::new();
+            let mut gone = Vec::new();
+            for row in &rows {
+                // The filter above keeps only rows whose id is a token id.
+                let Some(id) = row
+                    .try_get::<_, &str>(0)
+                    .ok()
+                    .and_then(|text| TokenId::from_str(text).ok())
+                else {
+                    continue;
+                };
+                let record = decode(row, 0).ok();
+                let note = notes::delete(actor, which.action(), record.as_ref());
+                insert_audit(
+                    &mut tx,
+                    &note,
+                    Some(id),
+                    record.as_ref().map(|r| &r.account),
+                )
+                .map_err(pg("writing the audit trail"))?;
+                gone.push(id.to_string());
+                deleted.extend(record);
+            }
+            if gone.is_empty() {
+                tx.rollback().map_err(pg(doing))?;
+                return Ok(deleted);
+            }
+            let n = i64::try_from(gone.len()).unwrap_or(i64::MAX);
+            let last: i64 = tx
+                .query_typed_one(
+                    "UPDATE wgauth_head SET seq = seq + $1 RETURNING seq",
+                    &[(&n, Type::INT8)],
+                )
+                .and_then(|row| row.try_get(0))
+                .map_err(pg("taking the next change numbers"))?;
+            let seqs: Vec<i64> = (last - n + 1..=last).collect();
+            tx.execute_typed(
+                "INSERT INTO changes (seq, token_id, at) \
+                 SELECT u.seq, u.id, floor(extract(epoch FROM clock_timestamp()))::bigint \
+                 FROM unnest($1::bigint[], $2::text[]) AS u (seq, id)",
+                &[(&seqs, Type::INT8_ARRAY), (&gone, Type::TEXT_ARRAY)],
+            )
+            .map_err(pg("recording the changes"))?;
+            let payload = last.to_string();
+            tx.execute_typed(
+                "SELECT pg_notify($1, $2)",
+                &[(&CHANNEL, Type::TEXT), (&payload, Type::TEXT)],
+            )
+            .map_err(pg("notifying followers"))?;
+            tx.commit().map_err(pg(doing))?;
+            Ok(deleted)
         })
     }
 
@@ -780,6 +973,7 @@ impl Backend for PgStore {
         id: TokenId,
         now: Timestamp,
         grace_until: Option<Timestamp>,
+        actor: &str,
     ) -> Result<(Token, TokenRecord), StoreError> {
         let store = self.store.clone();
         self.write("regenerating a token", |tx| {
@@ -809,6 +1003,9 @@ impl Backend for PgStore {
                 ],
             )
             .map_err(pg("saving the regenerated token"))?;
+            let note = notes::regenerate(actor, &record);
+            insert_audit(tx, &note, Some(id), Some(&record.account))
+                .map_err(pg("writing the audit trail"))?;
             Ok(((token, record), id))
         })
     }

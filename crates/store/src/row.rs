@@ -4,7 +4,9 @@
 //! type the schema says, or "not that type"), and [`check`] decides. Never
 //! fails on a row's content, whatever another program wrote into it.
 
-use whatsgate_auth::{AccountId, Rollover, Timestamp, TokenId, TokenName, TokenRecord, Verifier};
+use whatsgate_auth::{
+    AccountId, Description, Rollover, Scopes, Timestamp, TokenId, TokenName, TokenRecord, Verifier,
+};
 
 use crate::StoreError;
 use crate::backend::BadRow;
@@ -24,6 +26,24 @@ pub(crate) struct RawRow<'r> {
     pub(crate) last_used_at: Result<Option<i64>, ()>,
     pub(crate) rollover_verifier: Result<Option<&'r [u8]>, ()>,
     pub(crate) rollover_until: Result<Option<i64>, ()>,
+    /// [`scopes_column`]'s form: NULL for full access.
+    pub(crate) scopes: Result<Option<&'r str>, ()>,
+    pub(crate) expires_at: Result<Option<i64>, ()>,
+    /// `Err` for anything but false or true (0 or 1 in SQLite).
+    pub(crate) disabled: Result<bool, ()>,
+    pub(crate) description: Result<Option<&'r str>, ()>,
+}
+
+/// How a record's scopes are stored: NULL for full access, else the names
+/// joined by single spaces (a scope never holds a space), so `""` is a token
+/// scoped to nothing. One text column in both backends.
+pub(crate) fn scopes_column(scopes: &Scopes) -> Option<String> {
+    scopes.list().map(|list| {
+        list.iter()
+            .map(|scope| scope.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
 }
 
 /// The record a row holds, or why it holds none.
@@ -73,6 +93,35 @@ pub(crate) fn check(raw: RawRow<'_>) -> Result<TokenRecord, BadRow> {
         }
         _ => return Err(bad("its grace period is incomplete".into())),
     };
+    // The fields beyond the seed's: a row that cannot say what its token may
+    // do, until when, or whether it is disabled lets no token in (fail
+    // closed); it is still removable like any damaged row.
+    let scopes = match raw.scopes {
+        Ok(None) => Scopes::FULL,
+        // "" is the empty list, not one empty name.
+        Ok(Some(text)) => Scopes::only(text.split(' ').filter(|_| !text.is_empty()))
+            .map_err(|e| bad(format!("its scopes are not a list of scopes ({e})")))?,
+        Err(()) => return Err(bad("its scopes are not text".into())),
+    };
+    let Ok(expires_at) = instant(raw.expires_at) else {
+        return Err(bad("its expiry is not a number of seconds".into()));
+    };
+    let Ok(disabled) = raw.disabled else {
+        return Err(bad(
+            "its disabled flag is neither false nor true, so whether it may be used is unknown"
+                .into(),
+        ));
+    };
+    let description = match raw.description {
+        Ok(None) => None,
+        Ok(Some(text)) => match Description::new(text) {
+            // Stored trimmed, as written.
+            Ok(description) if description.as_str() == text => Some(description),
+            Ok(_) => return Err(bad("its description starts or ends with whitespace".into())),
+            Err(e) => return Err(bad(format!("its description {e}"))),
+        },
+        Err(()) => return Err(bad("its description is not text".into())),
+    };
     Ok(TokenRecord {
         id,
         account,
@@ -81,10 +130,10 @@ pub(crate) fn check(raw: RawRow<'_>) -> Result<TokenRecord, BadRow> {
         created_at,
         last_used_at,
         rollover,
-        scopes: whatsgate_auth::Scopes::FULL,
-        expires_at: None,
-        disabled: false,
-        description: None,
+        scopes,
+        expires_at,
+        disabled,
+        description,
     })
 }
 

@@ -1,8 +1,8 @@
 //! The embedded backend: a SQLite file.
 //!
-//! - Schema version 3: the `tokens` table of the first `wgauth` release
-//!   (each token's verifier, never the token), the `changes` log and the
-//!   `audit` trail (see [`MIGRATIONS`]). The version is kept in `PRAGMA user_version` and raised
+//! - Schema version 4: the `tokens` table of the first `wgauth` release
+//!   (each token's verifier, never the token) with the record fields beyond
+//!   the seed's, the `changes` log and the `audit` trail (see [`MIGRATIONS`]). The version is kept in `PRAGMA user_version` and raised
 //!   by append-only migrations, all in one transaction; a file written by a
 //!   newer release is refused unchanged, and so is a SQLite file that is not
 //!   a `wgauth` store (`PRAGMA application_id`, or tables of its own).
@@ -28,10 +28,12 @@ use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
 };
 use whatsgate_auth::{
-    AccountId, OsRng, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
+    AccountId, NewToken, OsRng, Timestamp, Token, TokenFormat, TokenId, TokenName, TokenRecord,
+    TokenUpdate,
 };
 
-use crate::backend::{Backend, BadRow, Change, RowState, Snapshot};
+use crate::audit::notes;
+use crate::backend::{Backend, BadRow, Change, RowState, Snapshot, Which};
 use crate::row::RawRow;
 use crate::url::StoreUrl;
 use crate::{AuditEntry, AuditNote};
@@ -82,9 +84,21 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_account ON audit (account, seq);
 ";
 
+/// Version 3 → 4: the record fields beyond the seed's. Existing tokens keep
+/// what they had: full access (`scopes` NULL), no expiry, enabled, no
+/// description. `scopes` holds the names joined by spaces (see
+/// `row::scopes_column`); the partial index serves `prune`.
+const V3_TO_V4: &str = "
+ALTER TABLE tokens ADD COLUMN scopes TEXT;
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+ALTER TABLE tokens ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+ALTER TABLE tokens ADD COLUMN description TEXT;
+CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+";
+
 /// The migrations, in order: entry `i` takes the schema from version `i` to
 /// `i + 1`. Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, V1_TO_V2, V2_TO_V3];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4];
 
 const _: () = assert!(MIGRATIONS.len() as i64 == crate::LATEST_SCHEMA);
 
@@ -99,8 +113,8 @@ const POLL_EVERY: Duration = Duration::from_millis(15);
 /// "busy" without calling the busy handler; opening retries this often.
 const OPEN_RETRY_EVERY: Duration = Duration::from_millis(20);
 
-const COLUMNS: &str =
-    "id, account, name, verifier, created_at, last_used_at, rollover_verifier, rollover_until";
+const COLUMNS: &str = "id, account, name, verifier, created_at, last_used_at, rollover_verifier, \
+                       rollover_until, scopes, expires_at, disabled, description";
 
 /// An open SQLite store.
 pub(crate) struct SqliteStore {
@@ -319,7 +333,7 @@ fn secs(t: Timestamp) -> i64 {
 fn insert(conn: &Connection, r: &TokenRecord) -> Result<(), rusqlite::Error> {
     let rollover = r.rollover.map(|r| (r.verifier.to_bytes(), secs(r.until)));
     conn.prepare_cached(&format!(
-        "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        "INSERT INTO tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(rusqlite::params![
         r.id.to_string(),
@@ -330,6 +344,26 @@ fn insert(conn: &Connection, r: &TokenRecord) -> Result<(), rusqlite::Error> {
         r.last_used_at.map(secs),
         rollover.map(|r| r.0),
         rollover.map(|r| r.1),
+        crate::row::scopes_column(&r.scopes),
+        r.expires_at.map(secs),
+        r.disabled,
+        r.description.as_ref().map(|d| d.as_str()),
+    ])
+    .map(drop)
+}
+
+/// Writes the fields an update may change (name, scopes, state,
+/// description), in the caller's transaction.
+fn write_fields(conn: &Connection, r: &TokenRecord) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(
+        "UPDATE tokens SET name = ?2, scopes = ?3, disabled = ?4, description = ?5 WHERE id = ?1",
+    )?
+    .execute(rusqlite::params![
+        r.id.to_string(),
+        r.name.as_str(),
+        crate::row::scopes_column(&r.scopes),
+        r.disabled,
+        r.description.as_ref().map(|d| d.as_str()),
     ])
     .map(drop)
 }
@@ -358,6 +392,31 @@ fn insert_audit(
         action,
         token.map(|(id, _)| id.to_string()),
         token.map(|(_, account)| account.as_str()),
+        detail,
+    ])
+    .map(drop)
+}
+
+/// [`insert_audit`] for a token whose account may be unknown (a damaged row).
+fn insert_audit_for(
+    conn: &Connection,
+    note: &AuditNote,
+    id: TokenId,
+    account: Option<&AccountId>,
+) -> Result<(), rusqlite::Error> {
+    if let Some(account) = account {
+        return insert_audit(conn, note, Some((id, account)));
+    }
+    let (actor, action, detail) = note.stored();
+    conn.prepare_cached(
+        "INSERT INTO audit (at, actor, action, token_id, account, detail) \
+         VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+    )?
+    .execute(rusqlite::params![
+        secs(Timestamp::now()),
+        actor,
+        action,
+        id.to_string(),
         detail,
     ])
     .map(drop)
@@ -408,7 +467,23 @@ fn validate(row: &Row<'_>) -> Result<Stored, rusqlite::Error> {
         last_used_at: integer(row.get_ref(5)?),
         rollover_verifier: blob(row.get_ref(6)?),
         rollover_until: integer(row.get_ref(7)?),
+        scopes: optional_text(row.get_ref(8)?),
+        expires_at: integer(row.get_ref(9)?),
+        disabled: match row.get_ref(10)? {
+            ValueRef::Integer(0) => Ok(false),
+            ValueRef::Integer(1) => Ok(true),
+            _ => Err(()),
+        },
+        description: optional_text(row.get_ref(11)?),
     }))
+}
+
+fn optional_text(value: ValueRef<'_>) -> Result<Option<&str>, ()> {
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes).map(Some).map_err(drop),
+        _ => Err(()),
+    }
 }
 
 fn text(value: ValueRef<'_>) -> Result<&str, &'static str> {
@@ -437,9 +512,9 @@ fn integer(value: ValueRef<'_>) -> Result<Option<i64>, ()> {
 impl Backend for SqliteStore {
     fn create(
         &mut self,
-        account: AccountId,
-        name: TokenName,
+        spec: NewToken,
         now: Timestamp,
+        actor: &str,
     ) -> Result<(Token, TokenRecord), StoreError> {
         let (conn, path) = (&mut self.conn, self.path.as_path());
         let err = |doing| move |e| sql_err(path, doing, e);
@@ -451,25 +526,26 @@ impl Backend for SqliteStore {
         )?;
         let taken: bool = tx
             .prepare_cached("SELECT count(*) > 0 FROM tokens WHERE account = ?1 AND name = ?2")
-            .and_then(|mut s| s.query_row([account.as_str(), name.as_str()], |r| r.get(0)))
+            .and_then(|mut s| {
+                s.query_row([spec.account.as_str(), spec.name.as_str()], |r| r.get(0))
+            })
             .map_err(err("looking up names"))?;
         if taken {
-            return Err(StoreError::DuplicateName(account, name));
+            return Err(StoreError::DuplicateName(spec.account, spec.name));
         }
         // 64 random bits: an id collision is all but impossible, but it only
         // costs a retry; eight in a row mean the generator is broken.
         for _ in 0..8 {
-            let (token, record) = TokenRecord::create(
-                &TokenFormat::DEFAULT,
-                &mut OsRng,
-                account.clone(),
-                name.clone(),
-                now,
-            )
-            .map_err(|_| StoreError::Rng)?;
+            let (token, record) =
+                TokenRecord::create_from(&TokenFormat::DEFAULT, &mut OsRng, spec.clone(), now)
+                    .map_err(|_| StoreError::Rng)?;
             match insert(&tx, &record) {
                 Ok(()) => {
                     record_change(&tx, record.id)
+                        .and_then(|()| {
+                            let note = notes::create(actor, &record);
+                            insert_audit(&tx, &note, Some((record.id, &record.account)))
+                        })
                         .and_then(|()| tx.commit())
                         .map_err(err("saving the new token"))?;
                     return Ok((token, record));
@@ -516,7 +592,7 @@ impl Backend for SqliteStore {
             .transpose()
     }
 
-    fn delete(&mut self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
+    fn delete(&mut self, id: TokenId, actor: &str) -> Result<Option<TokenRecord>, StoreError> {
         let (conn, path) = (&mut self.conn, self.path.as_path());
         let err = |doing| move |e| sql_err(path, doing, e);
         let tx = begin(
@@ -530,12 +606,113 @@ impl Backend for SqliteStore {
             .ok_or(StoreError::UnknownToken(id))?;
         // The row goes whether or not it is a valid record: a removal is
         // never blocked by a damaged row.
+        let record = row.ok();
+        let note = notes::delete(actor, "token.delete", record.as_ref());
+        let account = record.as_ref().map(|r| &r.account);
         tx.prepare_cached("DELETE FROM tokens WHERE id = ?1")
             .and_then(|mut s| s.execute([id.to_string()]))
             .and_then(|_| record_change(&tx, id))
+            .and_then(|()| insert_audit_for(&tx, &note, id, account))
             .and_then(|()| tx.commit())
             .map_err(err("deleting a token"))?;
-        Ok(row.ok())
+        Ok(record)
+    }
+
+    fn update(
+        &mut self,
+        id: TokenId,
+        update: TokenUpdate,
+        actor: &str,
+    ) -> Result<TokenRecord, StoreError> {
+        let (conn, path) = (&mut self.conn, self.path.as_path());
+        let err = |doing| move |e| sql_err(path, doing, e);
+        let tx = begin(
+            conn,
+            path,
+            TransactionBehavior::Immediate,
+            "starting to update a token",
+        )?;
+        let before = row_by_id(&tx, id)
+            .map_err(err("reading a token"))?
+            .ok_or(StoreError::UnknownToken(id))?
+            .map_err(|bad| damaged(path, &bad))?;
+        let mut after = before.clone();
+        after.apply(update);
+        if after.name != before.name {
+            let taken: bool = tx
+                .prepare_cached("SELECT count(*) > 0 FROM tokens WHERE account = ?1 AND name = ?2")
+                .and_then(|mut s| {
+                    s.query_row([after.account.as_str(), after.name.as_str()], |r| r.get(0))
+                })
+                .map_err(err("looking up names"))?;
+            if taken {
+                return Err(StoreError::DuplicateName(after.account, after.name));
+            }
+        }
+        write_fields(&tx, &after)
+            .and_then(|()| record_change(&tx, id))
+            .and_then(|()| {
+                let note = notes::update(actor, &before, &after);
+                insert_audit(&tx, &note, Some((id, &after.account)))
+            })
+            .and_then(|()| tx.commit())
+            .map_err(err("saving the updated token"))?;
+        Ok(after)
+    }
+
+    fn delete_matching(
+        &mut self,
+        which: Which<'_>,
+        actor: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let (conn, path) = (&mut self.conn, self.path.as_path());
+        let err = |e| sql_err(path, "deleting tokens", e);
+        let tx = begin(
+            conn,
+            path,
+            TransactionBehavior::Immediate,
+            "starting to delete tokens",
+        )?;
+        let (filter, key): (&str, rusqlite::types::Value) = match which {
+            Which::Account(account) => ("account = ?1", account.as_str().to_owned().into()),
+            Which::ExpiredAt(now) => (
+                "expires_at IS NOT NULL AND expires_at <= ?1",
+                secs(now).into(),
+            ),
+        };
+        let rows: Vec<(Option<TokenId>, Stored)> = tx
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM tokens WHERE {filter} ORDER BY id"
+            ))
+            .and_then(|mut s| {
+                s.query_map([key], |row| {
+                    let id = row.get_ref(0)?;
+                    let id = text(id)
+                        .ok()
+                        .and_then(|t| t.parse::<TokenId>().ok().filter(|id| id.to_string() == t));
+                    Ok((id, validate(row)?))
+                })?
+                .collect()
+            })
+            .map_err(err)?;
+        let mut deleted = Vec::new();
+        for (id, row) in rows {
+            // A row whose id is no token id names no token a follower
+            // holds: it is left for `wgauth token delete` to report.
+            let Some(id) = id else { continue };
+            let record = row.ok();
+            let note = notes::delete(actor, which.action(), record.as_ref());
+            tx.prepare_cached("DELETE FROM tokens WHERE id = ?1")
+                .and_then(|mut s| s.execute([id.to_string()]))
+                .and_then(|_| record_change(&tx, id))
+                .and_then(|()| {
+                    insert_audit_for(&tx, &note, id, record.as_ref().map(|r| &r.account))
+                })
+                .map_err(err)?;
+            deleted.extend(record);
+        }
+        tx.commit().map_err(err)?;
+        Ok(deleted)
     }
 
     fn regenerate(
@@ -543,6 +720,7 @@ impl Backend for SqliteStore {
         id: TokenId,
         now: Timestamp,
         grace_until: Option<Timestamp>,
+        actor: &str,
     ) -> Result<(Token, TokenRecord), StoreError> {
         let (conn, path) = (&mut self.conn, self.path.as_path());
         let err = |doing| move |e| sql_err(path, doing, e);
@@ -575,6 +753,10 @@ impl Backend for SqliteStore {
             ])
         })
         .and_then(|_| record_change(&tx, id))
+        .and_then(|()| {
+            let note = notes::regenerate(actor, &record);
+            insert_audit(&tx, &note, Some((id, &record.account)))
+        })
         .and_then(|()| tx.commit())
         .map_err(err("saving the regenerated token"))?;
         Ok((token, record))

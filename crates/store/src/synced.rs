@@ -4,7 +4,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use whatsgate_auth::{AccountId, Keyring, Timestamp, Token, TokenId, TokenName, TokenRecord};
+use whatsgate_auth::{
+    AccountId, Keyring, LifetimePolicy, NewToken, Timestamp, Token, TokenId, TokenName,
+    TokenRecord, TokenUpdate,
+};
 
 use crate::{
     AuditEntry, AuditNote, FollowOptions, Follower, FollowerStats, OpenMode, Store, StoreError,
@@ -80,6 +83,43 @@ impl SyncedKeyring {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Sets the lifetime policy of this host's writes (see
+    /// [`Store::set_policy`]).
+    pub fn set_policy(&self, policy: LifetimePolicy) {
+        self.writer().set_policy(policy);
+    }
+
+    /// The lifetime policy of this host's writes.
+    pub fn policy(&self) -> LifetimePolicy {
+        *self.writer().policy()
+    }
+
+    /// Sets who the audit entries of this host's writes name by default
+    /// (see [`Store::set_actor`]); [`SyncedKeyring::acting_as`] names
+    /// another for some writes.
+    pub fn set_actor(&self, actor: impl Into<String>) {
+        self.writer().set_actor(actor);
+    }
+
+    /// The writes, with audit entries naming `actor` instead of the default
+    /// (the management API passes `token:<acting token id>`). Each write
+    /// takes the actor for itself only, so concurrent callers acting as
+    /// different actors never mix them up.
+    pub fn acting_as<'a>(&'a self, actor: &'a str) -> Acting<'a> {
+        Acting {
+            synced: self,
+            actor: Some(actor),
+        }
+    }
+
+    /// The writes with the default actor.
+    fn acting(&self) -> Acting<'_> {
+        Acting {
+            synced: self,
+            actor: None,
+        }
+    }
+
     /// Issues a token in the store; returns the plaintext token (show it
     /// once) and its record.
     ///
@@ -91,12 +131,45 @@ impl SyncedKeyring {
         name: TokenName,
         now: Timestamp,
     ) -> Result<(Token, TokenRecord), StoreError> {
-        self.follower
-            .write_through(&mut self.writer(), |store, keyring| {
-                let (token, record) = store.create(account, name, now)?;
-                keyring.replace(record.clone());
-                Ok((token, record))
-            })
+        self.acting().create_from(NewToken::new(account, name), now)
+    }
+
+    /// Issues a token as `spec` describes it (see [`Store::create_from`]).
+    ///
+    /// # Errors
+    /// As [`Store::create_from`].
+    pub fn create_from(
+        &self,
+        spec: NewToken,
+        now: Timestamp,
+    ) -> Result<(Token, TokenRecord), StoreError> {
+        self.acting().create_from(spec, now)
+    }
+
+    /// Changes a token's name, description, scopes or state (see
+    /// [`Store::update`]); in effect on this host once this returns.
+    ///
+    /// # Errors
+    /// As [`Store::update`].
+    pub fn update(&self, id: TokenId, update: TokenUpdate) -> Result<TokenRecord, StoreError> {
+        self.acting().update(id, update)
+    }
+
+    /// Deletes every token of an account (see [`Store::revoke_all`]); all
+    /// refused on this host once this returns.
+    ///
+    /// # Errors
+    /// As [`Store::revoke_all`].
+    pub fn revoke_all(&self, account: &AccountId) -> Result<Vec<TokenRecord>, StoreError> {
+        self.acting().revoke_all(account)
+    }
+
+    /// Deletes every token expired at `now` (see [`Store::prune`]).
+    ///
+    /// # Errors
+    /// As [`Store::prune`].
+    pub fn prune(&self, now: Timestamp) -> Result<Vec<TokenRecord>, StoreError> {
+        self.acting().prune(now)
     }
 
     /// Deletes a token from the store; refused on this host once this
@@ -105,13 +178,7 @@ impl SyncedKeyring {
     /// # Errors
     /// As [`Store::delete`].
     pub fn delete(&self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
-        self.follower
-            .write_through(&mut self.writer(), |store, keyring| {
-                let deleted = store.delete(id)?;
-                // Committed: refuse it here whatever happens next.
-                keyring.discard(id);
-                Ok(deleted)
-            })
+        self.acting().delete(id)
     }
 
     /// Deletes, in one transaction, each of `ids` that `decide` answers
@@ -159,12 +226,15 @@ impl SyncedKeyring {
         now: Timestamp,
         grace_until: Option<Timestamp>,
     ) -> Result<(Token, TokenRecord), StoreError> {
-        self.follower
-            .write_through(&mut self.writer(), |store, keyring| {
-                let (token, record) = store.regenerate(id, now, grace_until)?;
-                keyring.replace(record.clone());
-                Ok((token, record))
-            })
+        self.acting().regenerate(id, now, grace_until)
+    }
+
+    /// One record by id, from the store.
+    ///
+    /// # Errors
+    /// As [`Store::get`].
+    pub fn get(&self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        self.writer().get(id)
     }
 
     /// Every record in the store, or those of one account.
@@ -202,5 +272,120 @@ impl SyncedKeyring {
         self.writer().record_last_used(&unflushed)?;
         unflushed.clear();
         Ok(())
+    }
+}
+
+/// A [`SyncedKeyring`]'s writes under one actor ([`SyncedKeyring::acting_as`]):
+/// each is in effect on this host once it returns.
+#[derive(Debug, Clone, Copy)]
+pub struct Acting<'a> {
+    synced: &'a SyncedKeyring,
+    /// `None`: the store's default actor.
+    actor: Option<&'a str>,
+}
+
+impl Acting<'_> {
+    /// Runs one write with the actor set for it alone (the writer's lock is
+    /// held throughout), then applies its effect to this host's keyring.
+    fn write<T>(
+        &self,
+        write: impl FnOnce(&mut Store, &Keyring) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut store = self.synced.writer();
+        let saved = self
+            .actor
+            .map(|actor| std::mem::replace(&mut store.actor, actor.to_owned()));
+        let result = self.synced.follower.write_through(&mut store, write);
+        if let Some(saved) = saved {
+            store.actor = saved;
+        }
+        result
+    }
+
+    /// As [`SyncedKeyring::create_from`].
+    ///
+    /// # Errors
+    /// As [`Store::create_from`].
+    pub fn create_from(
+        &self,
+        spec: NewToken,
+        now: Timestamp,
+    ) -> Result<(Token, TokenRecord), StoreError> {
+        self.write(|store, keyring| {
+            let (token, record) = store.create_from(spec, now)?;
+            keyring.replace(record.clone());
+            Ok((token, record))
+        })
+    }
+
+    /// As [`SyncedKeyring::update`].
+    ///
+    /// # Errors
+    /// As [`Store::update`].
+    pub fn update(&self, id: TokenId, update: TokenUpdate) -> Result<TokenRecord, StoreError> {
+        self.write(|store, keyring| {
+            let record = store.update(id, update)?;
+            // Committed: a disable or a narrower scope holds here at once.
+            keyring.replace(record.clone());
+            Ok(record)
+        })
+    }
+
+    /// As [`SyncedKeyring::delete`].
+    ///
+    /// # Errors
+    /// As [`Store::delete`].
+    pub fn delete(&self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        self.write(|store, keyring| {
+            let deleted = store.delete(id)?;
+            // Committed: refuse it here whatever happens next.
+            keyring.discard(id);
+            Ok(deleted)
+        })
+    }
+
+    /// As [`SyncedKeyring::regenerate`].
+    ///
+    /// # Errors
+    /// As [`Store::regenerate`].
+    pub fn regenerate(
+        &self,
+        id: TokenId,
+        now: Timestamp,
+        grace_until: Option<Timestamp>,
+    ) -> Result<(Token, TokenRecord), StoreError> {
+        self.write(|store, keyring| {
+            let (token, record) = store.regenerate(id, now, grace_until)?;
+            keyring.replace(record.clone());
+            Ok((token, record))
+        })
+    }
+
+    /// As [`SyncedKeyring::revoke_all`].
+    ///
+    /// # Errors
+    /// As [`Store::revoke_all`].
+    pub fn revoke_all(&self, account: &AccountId) -> Result<Vec<TokenRecord>, StoreError> {
+        self.write(|store, keyring| {
+            let deleted = store.revoke_all(account)?;
+            for record in &deleted {
+                keyring.discard(record.id);
+            }
+            Ok(deleted)
+        })
+    }
+
+    /// As [`SyncedKeyring::prune`].
+    ///
+    /// # Errors
+    /// As [`Store::prune`].
+    pub fn prune(&self, now: Timestamp) -> Result<Vec<TokenRecord>, StoreError> {
+        self.write(|store, keyring| {
+            let deleted = store.prune(now)?;
+            for record in &deleted {
+                keyring.discard(record.id);
+            }
+            Ok(deleted)
+        })
     }
 }

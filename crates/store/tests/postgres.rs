@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
 use whatsgate_auth::{Timestamp, TokenId};
-use whatsgate_auth_store::{Change, OpenMode, RowState, Store, StoreError};
+use whatsgate_auth_store::{Change, LATEST_SCHEMA, OpenMode, RowState, Store, StoreError};
 
 use common::pg::{PASSWORD, Server};
 use common::{TestBackend, accepts, account, create, name, open};
@@ -572,6 +572,12 @@ fn a_notification_wakes_a_waiting_follower_in_milliseconds() {
 // ---------------------------------------------------------------------------
 // The schema: creation, races, what is refused.
 
+/// Takes a store back to schema version 3 (the release before the record
+/// fields beyond the seed's): what a test of an older version starts from.
+const BACK_TO_V3: &str = "DROP INDEX tokens_by_expiry; \
+    ALTER TABLE tokens DROP COLUMN scopes, DROP COLUMN expires_at, DROP COLUMN disabled, \
+    DROP COLUMN description; UPDATE wgauth_meta SET schema_version = 3; ";
+
 fn meta(url: &str) -> (String, i64) {
     let row = raw(url)
         .query_one("SELECT application, schema_version FROM wgauth_meta", &[])
@@ -580,7 +586,7 @@ fn meta(url: &str) -> (String, i64) {
 }
 
 #[test]
-fn a_fresh_database_gets_schema_3_even_when_many_open_it_at_once() {
+fn a_fresh_database_gets_the_latest_schema_even_when_many_open_it_at_once() {
     let pg = pg_or_skip!();
     // Several rounds: the race is between the check and the creation.
     for _ in 0..4 {
@@ -599,7 +605,10 @@ fn a_fresh_database_gets_schema_3_even_when_many_open_it_at_once() {
             tables(&url),
             ["audit", "changes", "tokens", "wgauth_head", "wgauth_meta"]
         );
-        assert_eq!(meta(&url), ("whatsgate-auth token store".to_owned(), 3));
+        assert_eq!(
+            meta(&url),
+            ("whatsgate-auth token store".to_owned(), LATEST_SCHEMA)
+        );
         assert_eq!(scalar_i64(&url, "SELECT count(*) FROM wgauth_head"), 1);
         let mut store = Store::open(&url, OpenMode::Existing).unwrap();
         assert_eq!(store.head().unwrap(), 0);
@@ -689,17 +698,20 @@ fn a_newer_schema_is_refused_unchanged() {
     create(&mut store, "acct_1", "A");
     drop(store);
     raw(&url)
-        .batch_execute("UPDATE wgauth_meta SET schema_version = 4")
+        .batch_execute(&format!(
+            "UPDATE wgauth_meta SET schema_version = {}",
+            LATEST_SCHEMA + 1
+        ))
         .unwrap();
     for mode in [OpenMode::CreateIfMissing, OpenMode::Existing] {
         match Store::open(&url, mode) {
-            Err(e @ StoreError::NewerSchema { found: 4, .. }) => {
+            Err(e @ StoreError::NewerSchema { found, .. }) if found == LATEST_SCHEMA + 1 => {
                 assert!(e.to_string().contains("not changed"), "{e}")
             }
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(meta(&url).1, 4);
+    assert_eq!(meta(&url).1, LATEST_SCHEMA + 1);
     assert_eq!(scalar_i64(&url, "SELECT count(*) FROM tokens"), 1);
 }
 
@@ -712,13 +724,13 @@ fn a_version_1_store_is_upgraded_and_keeps_its_tokens() {
     drop(store);
     // Back to version 1: the tokens table alone.
     raw(&url)
-        .batch_execute(
-            "DROP TABLE audit; DROP TABLE changes; DROP TABLE wgauth_head; \
-             UPDATE wgauth_meta SET schema_version = 1",
-        )
+        .batch_execute(&format!(
+            "{BACK_TO_V3} DROP TABLE audit; DROP TABLE changes; DROP TABLE wgauth_head; \
+             UPDATE wgauth_meta SET schema_version = 1"
+        ))
         .unwrap();
     let mut store = Store::open(&url, OpenMode::Existing).unwrap();
-    assert_eq!(meta(&url).1, 3);
+    assert_eq!(meta(&url).1, LATEST_SCHEMA);
     assert!(accepts(&store.get(record.id).unwrap().unwrap(), &token, T0));
     assert_eq!(store.head().unwrap(), 0);
     let (_, second) = create(&mut store, "acct_1", "Testing");
@@ -728,7 +740,7 @@ fn a_version_1_store_is_upgraded_and_keeps_its_tokens() {
 }
 
 #[test]
-fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
+fn a_version_2_store_is_upgraded_to_the_latest_and_keeps_its_tokens_and_log() {
     let pg = pg_or_skip!();
     let (url, _db) = pg.database();
     let mut store = open(&url);
@@ -736,14 +748,16 @@ fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
     drop(store);
     // Back to version 2: tokens, the change log and its counter.
     raw(&url)
-        .batch_execute("DROP TABLE audit; UPDATE wgauth_meta SET schema_version = 2")
+        .batch_execute(&format!(
+            "{BACK_TO_V3} DROP TABLE audit; UPDATE wgauth_meta SET schema_version = 2"
+        ))
         .unwrap();
     assert_eq!(
         tables(&url),
         ["changes", "tokens", "wgauth_head", "wgauth_meta"]
     );
     let mut store = Store::open(&url, OpenMode::Existing).unwrap();
-    assert_eq!(meta(&url).1, 3);
+    assert_eq!(meta(&url).1, LATEST_SCHEMA);
     assert!(accepts(&store.get(record.id).unwrap().unwrap(), &token, T0));
     assert_eq!(store.head().unwrap(), 1);
     assert!(store.audit(None, 10).unwrap().is_empty());
@@ -763,6 +777,34 @@ fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
         [1, 2]
     );
     assert_eq!(store.audit(None, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_version_3_store_is_upgraded_and_its_tokens_keep_full_access_without_expiry() {
+    let pg = pg_or_skip!();
+    let (url, _db) = pg.database();
+    let mut store = open(&url);
+    let (token, record) = create(&mut store, "acct_1", "Production API");
+    drop(store);
+    raw(&url).batch_execute(BACK_TO_V3).unwrap();
+    let mut store = Store::open(&url, OpenMode::Existing).unwrap();
+    assert_eq!(meta(&url).1, LATEST_SCHEMA);
+    let stored = store.get(record.id).unwrap().unwrap();
+    assert!(stored.is_plain(), "{stored:?}");
+    assert!(accepts(&stored, &token, Timestamp(u64::MAX - 1)));
+    let updated = store
+        .update(
+            record.id,
+            whatsgate_auth::TokenUpdate {
+                scopes: Some(whatsgate_auth::Scopes::only(["messages:send"]).unwrap()),
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let stored = store.get(record.id).unwrap().unwrap();
+    assert_eq!((&stored.scopes, stored.disabled), (&updated.scopes, true));
+    assert!(!accepts(&stored, &token, T0));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use whatsgate_auth::{OsRng, Rollover, Timestamp, TokenFormat, TokenId, TokenRecord};
-use whatsgate_auth_store::{OpenMode, RowState, Store, StoreError};
+use whatsgate_auth_store::{LATEST_SCHEMA, OpenMode, RowState, Store, StoreError};
 use whatsgate_auth_test_support::release1;
 
 use common::{TestBackend, accepts, account, create, name, open};
@@ -148,7 +148,7 @@ fn a_release_1_store_is_upgraded_and_keeps_every_token() {
     assert_eq!(table_names(&path), ["tokens"]);
 
     let mut store = Store::open(&url(&path), OpenMode::Existing).unwrap();
-    assert_eq!(pragma(&path, "user_version"), 3);
+    assert_eq!(pragma(&path, "user_version"), LATEST_SCHEMA);
     assert_eq!(pragma(&path, "application_id"), 0x5747_4154);
     assert!(table_names(&path).contains(&"changes".to_string()));
 
@@ -218,11 +218,11 @@ fn a_failed_upgrade_leaves_the_release_1_store_as_it_was() {
 }
 
 #[test]
-fn a_new_store_is_version_3_in_wal_mode_with_the_change_log_and_audit_trail() {
+fn a_new_store_is_the_latest_version_in_wal_mode_with_the_change_log_and_audit_trail() {
     let (_dir, path) = temp();
     let mut store = open(&format!("sqlite:{}", path.display()));
     create(&mut store, "acct_1", "A");
-    assert_eq!(pragma(&path, "user_version"), 3);
+    assert_eq!(pragma(&path, "user_version"), LATEST_SCHEMA);
     assert_eq!(
         table_names(&path),
         ["audit", "changes", "sqlite_sequence", "tokens"]
@@ -268,15 +268,15 @@ fn a_store_from_a_newer_release_is_refused_unchanged() {
     Store::open(&url(&path), OpenMode::Existing).unwrap();
     Connection::open(&path)
         .unwrap()
-        .pragma_update(None, "user_version", 4)
+        .pragma_update(None, "user_version", LATEST_SCHEMA + 1)
         .unwrap();
     let before = std::fs::read(&path).unwrap();
     for mode in [OpenMode::Existing, OpenMode::CreateIfMissing] {
         match Store::open(&url(&path), mode) {
-            Err(e @ StoreError::NewerSchema { found: 4, .. }) => {
+            Err(e @ StoreError::NewerSchema { found, .. }) if found == LATEST_SCHEMA + 1 => {
                 let message = e.to_string();
                 assert!(
-                    message.contains("newer wgauth (schema version 4"),
+                    message.contains(&format!("newer wgauth (schema version {found}")),
                     "{message}"
                 );
                 assert!(message.contains(&path.display().to_string()), "{message}");
@@ -286,7 +286,7 @@ fn a_store_from_a_newer_release_is_refused_unchanged() {
         }
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    assert_eq!(pragma(&path, "user_version"), 4);
+    assert_eq!(pragma(&path, "user_version"), LATEST_SCHEMA + 1);
 }
 
 #[test]
@@ -568,7 +568,7 @@ CREATE TABLE changes (
 ";
 
 #[test]
-fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
+fn a_version_2_store_is_upgraded_to_the_latest_and_keeps_its_tokens_and_log() {
     let (_dir, path) = temp();
     let (token, record) = issue("acct_1", "Production API", 1_700_000_000);
     release_1_store(&path, std::slice::from_ref(&record));
@@ -587,7 +587,7 @@ fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
     assert_eq!(table_names(&path), ["changes", "sqlite_sequence", "tokens"]);
 
     let mut store = Store::open(&url(&path), OpenMode::Existing).unwrap();
-    assert_eq!(pragma(&path, "user_version"), 3);
+    assert_eq!(pragma(&path, "user_version"), LATEST_SCHEMA);
     assert!(table_names(&path).contains(&"audit".to_string()));
     assert!(accepts(
         &store.get(record.id).unwrap().unwrap(),
@@ -609,4 +609,61 @@ fn a_version_2_store_is_upgraded_to_3_and_keeps_its_tokens_and_log() {
     assert_eq!(deleted.len(), 1);
     assert_eq!(store.head().unwrap(), 2);
     assert_eq!(store.audit(None, 10).unwrap().len(), 1);
+}
+
+/// Version 3 as the release before the record fields beyond the seed's
+/// wrote it (frozen here): version 2 plus the audit trail.
+const SQLITE_V2_TO_V3: &str = "
+CREATE TABLE audit (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       INTEGER NOT NULL,
+    actor    TEXT    NOT NULL,
+    action   TEXT    NOT NULL,
+    token_id TEXT,
+    account  TEXT,
+    detail   TEXT    NOT NULL
+) STRICT;
+CREATE INDEX audit_by_account ON audit (account, seq);
+";
+
+#[test]
+fn a_version_3_store_is_upgraded_and_its_tokens_keep_full_access_without_expiry() {
+    let (_dir, path) = temp();
+    let (token, record) = issue("acct_1", "Production API", 1_700_000_000);
+    release_1_store(&path, std::slice::from_ref(&record));
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(SQLITE_V1_TO_V2).unwrap();
+        tx.execute_batch(SQLITE_V2_TO_V3).unwrap();
+        tx.pragma_update(None, "user_version", 3).unwrap();
+        tx.commit().unwrap();
+    }
+    let mut store = Store::open(&url(&path), OpenMode::Existing).unwrap();
+    assert_eq!(pragma(&path, "user_version"), LATEST_SCHEMA);
+    let stored = store.get(record.id).unwrap().unwrap();
+    assert!(stored.is_plain(), "{stored:?}");
+    assert!(accepts(&stored, &token, Timestamp(u64::MAX - 1)));
+    // The new columns work on the upgraded table.
+    let updated = store
+        .update(
+            record.id,
+            whatsgate_auth::TokenUpdate {
+                scopes: Some(whatsgate_auth::Scopes::only(["messages:send"]).unwrap()),
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let stored = store.get(record.id).unwrap().unwrap();
+    assert_eq!((&stored.scopes, stored.disabled), (&updated.scopes, true));
+    assert!(!accepts(&stored, &token, Timestamp(1_700_001_000)));
+}
+
+#[test]
+fn a_disabled_flag_other_than_0_or_1_is_damage_that_refuses_the_token() {
+    // Only raw SQLite with its checks off can write these (STRICT refuses
+    // other types; PostgreSQL's column is a boolean).
+    damaged_by("UPDATE tokens SET disabled = 2 WHERE id = '{id}'", true);
+    damaged_by("UPDATE tokens SET scopes = 5 WHERE id = '{id}'", true);
 }

@@ -25,8 +25,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use whatsgate_auth::host_records::parse;
-use whatsgate_auth::{AccountId, Timestamp, Token, TokenId, TokenName, TokenRecord};
-use whatsgate_auth_store::{AuditNote, OpenMode, RowState, Store, StoreError};
+use whatsgate_auth::{
+    AccountId, Description, LifetimePolicy, NewToken, PolicyError, Scopes, Timestamp, Token,
+    TokenId, TokenName, TokenRecord, TokenUpdate,
+};
+use whatsgate_auth_store::{
+    AuditEntry, AuditNote, FollowOptions, Follower, OpenMode, RowState, Store, StoreError,
+};
 
 /// What a backend's test file provides.
 pub trait TestBackend {
@@ -100,6 +105,34 @@ macro_rules! backend_suite {
         #[test]
         fn suite_audit_entries_on_their_own_and_their_caps() {
             $crate::common::audit_entries_on_their_own_and_their_caps(&$backend);
+        }
+        #[test]
+        fn suite_v2_fields_are_stored_and_carried_by_snapshot_and_log() {
+            $crate::common::v2_fields_are_stored_and_carried(&$backend);
+        }
+        #[test]
+        fn suite_update_changes_logs_and_audits_each_field() {
+            $crate::common::update_changes_logs_and_audits_each_field(&$backend);
+        }
+        #[test]
+        fn suite_the_lifetime_policy_bounds_expiry_and_grace() {
+            $crate::common::the_lifetime_policy_bounds_expiry_and_grace(&$backend);
+        }
+        #[test]
+        fn suite_revoke_all_and_prune_delete_in_one_write() {
+            $crate::common::revoke_all_and_prune_delete_in_one_write(&$backend);
+        }
+        #[test]
+        fn suite_every_write_names_its_actor_in_the_audit_trail() {
+            $crate::common::every_write_names_its_actor(&$backend);
+        }
+        #[test]
+        fn suite_rows_with_bad_v2_fields_are_damaged_and_removable() {
+            $crate::common::rows_with_bad_v2_fields_are_damaged_and_removable(&$backend);
+        }
+        #[test]
+        fn suite_a_follower_sees_disable_rescope_and_expiry() {
+            $crate::common::a_follower_sees_disable_rescope_and_expiry(&$backend);
         }
         /// Not a check: the writer process the test above starts (it does
         /// nothing when run on its own).
@@ -413,7 +446,7 @@ pub fn delete_where_deletes_logs_and_audits_in_one_write(b: &impl TestBackend) {
     expected.sort_unstable();
     assert_eq!(offered, expected, "every existing token is offered, once");
     assert_eq!(reader.head().unwrap(), 3);
-    assert!(reader.audit(None, 10).unwrap().is_empty());
+    assert!(revocations(&mut reader, None).is_empty());
 
     // A and C picked (A twice in the list: offered and deleted once).
     let deleted = store
@@ -447,7 +480,7 @@ pub fn delete_where_deletes_logs_and_audits_in_one_write(b: &impl TestBackend) {
     assert_eq!(logged, expected);
 
     // The audit trail: newest first, with ids, accounts and details.
-    let trail = reader.audit(None, 10).unwrap();
+    let trail = revocations(&mut reader, None);
     assert_eq!(trail.len(), 2);
     assert!(trail[0].seq > trail[1].seq);
     for entry in &trail {
@@ -461,7 +494,7 @@ pub fn delete_where_deletes_logs_and_audits_in_one_write(b: &impl TestBackend) {
         assert!((now - 60..=now + 1).contains(&entry.at.as_secs()));
     }
     // By account, and limited.
-    let only = reader.audit(Some("acct_2"), 10).unwrap();
+    let only = revocations(&mut reader, Some("acct_2"));
     assert_eq!(only.len(), 1);
     assert_eq!(only[0].token_id, Some(c.id));
     assert!(reader.audit(Some("acct_3"), 10).unwrap().is_empty());
@@ -501,7 +534,15 @@ pub fn delete_where_many_tokens_in_one_write(b: &impl TestBackend) {
     let seqs: Vec<u64> = log(&mut store).into_iter().map(|(s, _)| s).collect();
     let expected: Vec<u64> = (1..=u64::try_from(2 * n + 1).unwrap()).collect();
     assert_eq!(seqs, expected, "one change per deletion, no gap");
-    assert_eq!(store.audit(None, 100_000).unwrap().len(), n);
+    assert_eq!(revocations(&mut store, None).len(), n);
+}
+
+/// The `token.revoke` entries of the trail (leaving out the creations'),
+/// newest first.
+fn revocations(store: &mut Store, account: Option<&str>) -> Vec<whatsgate_auth_store::AuditEntry> {
+    let mut trail = store.audit(account, 100_000).unwrap();
+    trail.retain(|entry| entry.action == "token.revoke");
+    trail
 }
 
 /// `append_audit` on its own, and what the store does to long or
@@ -526,7 +567,8 @@ pub fn audit_entries_on_their_own_and_their_caps(b: &impl TestBackend) {
         .unwrap();
     // Not a change: followers are not woken for an entry.
     assert_eq!(store.head().unwrap(), 1);
-    let trail = store.audit(None, 10).unwrap();
+    // The newest two (the creation wrote the first).
+    let trail = store.audit(None, 2).unwrap();
     assert_eq!(trail.len(), 2);
     let long = &trail[0];
     assert_eq!(long.actor, "é".repeat(MAX_ACTOR));
@@ -815,4 +857,594 @@ impl Spawn for Command {
             .spawn()
             .unwrap()
     }
+}
+
+// ---------------------------------------------------------------------------
+// Records v2: scopes, expiry, disabled, description; policy; audit.
+
+const DAY: u64 = 86_400;
+
+fn scoped(names: &[&str]) -> Scopes {
+    Scopes::only(names).unwrap()
+}
+
+fn spec(acct: &str, n: &str) -> NewToken {
+    NewToken::new(account(acct), name(n))
+}
+
+/// The audit trail's actions, oldest first.
+fn actions(store: &mut Store) -> Vec<String> {
+    let mut trail = store.audit(None, 1000).unwrap();
+    trail.reverse();
+    trail.into_iter().map(|e| e.action).collect()
+}
+
+fn newest(store: &mut Store) -> AuditEntry {
+    store.audit(None, 1).unwrap().remove(0)
+}
+
+fn same_v2(a: &TokenRecord, b: &TokenRecord) {
+    assert_eq!(
+        (&a.scopes, a.expires_at, a.disabled, &a.description),
+        (&b.scopes, b.expires_at, b.disabled, &b.description)
+    );
+}
+
+pub fn v2_fields_are_stored_and_carried(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let mut reader = open(&url);
+    let full = create(&mut store, "acct_1", "Plain").1;
+    let (token, rich) = store
+        .create_from(
+            NewToken {
+                scopes: scoped(&["messages:send", "devices:*", "messages:send"]),
+                expires_at: Some(Timestamp(T0.0 + DAY)),
+                description: Some(Description::new("  CI pipeline  ").unwrap()),
+                ..spec("acct_1", "Rich")
+            },
+            T0,
+        )
+        .unwrap();
+    let nothing = store
+        .create_from(
+            NewToken {
+                scopes: scoped(&[]),
+                ..spec("acct_1", "Nothing")
+            },
+            T0,
+        )
+        .unwrap()
+        .1;
+    assert_eq!(
+        rich.scopes
+            .list()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        ["devices:*", "messages:send"]
+    );
+    assert_eq!(rich.description.as_ref().unwrap().as_str(), "CI pipeline");
+    assert!(full.is_plain());
+    // Every read path gives back what was written: get, list, snapshot, log.
+    for record in [&full, &rich, &nothing] {
+        same_v2(&reader.get(record.id).unwrap().unwrap(), record);
+    }
+    let listed = reader.list(Some("acct_1")).unwrap();
+    assert_eq!(listed.len(), 3);
+    let snapshot = reader.snapshot().unwrap();
+    for record in [&full, &rich, &nothing] {
+        let found = snapshot.records.iter().find(|r| r.id == record.id).unwrap();
+        same_v2(found, record);
+    }
+    for (_, state) in reader.changes_since(0, 10).unwrap() {
+        let RowState::Present(found) = state else {
+            panic!("{state:?}")
+        };
+        let record = [&full, &rich, &nothing]
+            .into_iter()
+            .find(|r| r.id == found.id)
+            .unwrap();
+        same_v2(&found, record);
+    }
+    // The empty list is not full access (NULL and "" are told apart).
+    let nothing = reader.get(nothing.id).unwrap().unwrap();
+    assert!(!nothing.scopes.is_full() && !nothing.scopes.allows("messages:send"));
+    // The expiry is exclusive, and the record says so.
+    let rich = reader.get(rich.id).unwrap().unwrap();
+    assert!(accepts(&rich, &token, Timestamp(T0.0 + DAY - 1)));
+    assert!(!accepts(&rich, &token, Timestamp(T0.0 + DAY)));
+    // Regenerating keeps the fields.
+    let (_, regenerated) = store.regenerate(rich.id, T0, None).unwrap();
+    same_v2(&regenerated, &rich);
+    same_v2(&reader.get(rich.id).unwrap().unwrap(), &rich);
+}
+
+pub fn update_changes_logs_and_audits_each_field(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let (token, a) = create(&mut store, "acct_1", "A");
+    create(&mut store, "acct_1", "Taken");
+    let (_, other) = create(&mut store, "acct_2", "B");
+    assert_eq!(store.head().unwrap(), 3);
+
+    // Disable: refused from then on; a change and an entry.
+    let disabled = store
+        .update(
+            a.id,
+            TokenUpdate {
+                disabled: Some(true),
+                ..TokenUpdate::default()
+            },
+        )
+        .unwrap();
+    assert!(disabled.disabled);
+    let stored = store.get(a.id).unwrap().unwrap();
+    assert!(stored.disabled && !accepts(&stored, &token, T0));
+    assert_eq!(store.head().unwrap(), 4);
+    let entry = newest(&mut store);
+    assert_eq!(
+        (
+            entry.action.as_str(),
+            entry.token_id,
+            entry.account.as_deref()
+        ),
+        ("token.update", Some(a.id), Some("acct_1"))
+    );
+    assert!(entry.detail.contains("disabled"), "{}", entry.detail);
+
+    // Enable, rename, rescope and describe in one update.
+    let updated = store
+        .update(
+            a.id,
+            TokenUpdate {
+                name: Some(name("Renamed")),
+                description: Some(Some(Description::new("for the CI").unwrap())),
+                scopes: Some(scoped(&["messages:send"])),
+                disabled: Some(false),
+            },
+        )
+        .unwrap();
+    let stored = store.get(a.id).unwrap().unwrap();
+    same_v2(&stored, &updated);
+    assert_eq!(stored.name.as_str(), "Renamed");
+    assert!(accepts(&stored, &token, T0), "enabled again, same secret");
+    assert!(
+        store
+            .find(&account("acct_1"), &name("A"))
+            .unwrap()
+            .is_none()
+    );
+    let detail = newest(&mut store).detail;
+    for part in [
+        "renamed \"A\" -> \"Renamed\"",
+        "full access -> messages:send",
+        "enabled",
+        "description added",
+    ] {
+        assert!(detail.contains(part), "{part}: {detail}");
+    }
+    assert!(
+        !detail.contains("for the CI"),
+        "no description text: {detail}"
+    );
+
+    // Back to full access, description removed.
+    let back = store
+        .update(
+            a.id,
+            TokenUpdate {
+                scopes: Some(Scopes::FULL),
+                description: Some(None),
+                ..TokenUpdate::default()
+            },
+        )
+        .unwrap();
+    assert!(back.scopes.is_full() && back.description.is_none());
+    same_v2(&store.get(a.id).unwrap().unwrap(), &back);
+    assert_eq!(store.head().unwrap(), 6);
+
+    // Refusals change nothing: a taken name, an unknown id.
+    let before = (store.head().unwrap(), actions(&mut store).len());
+    match store.update(
+        a.id,
+        TokenUpdate {
+            name: Some(name("Taken")),
+            ..TokenUpdate::default()
+        },
+    ) {
+        Err(StoreError::DuplicateName(acct, n)) => {
+            assert_eq!((acct.as_str(), n.as_str()), ("acct_1", "Taken"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let unknown: TokenId = "0123456789abcdef".parse().unwrap();
+    assert!(matches!(
+        store.update(
+            unknown,
+            TokenUpdate {
+                disabled: Some(true),
+                ..TokenUpdate::default()
+            }
+        ),
+        Err(StoreError::UnknownToken(id)) if id == unknown
+    ));
+    // An empty update writes nothing (and still knows unknown ids).
+    assert_eq!(store.update(a.id, TokenUpdate::default()).unwrap().id, a.id);
+    assert!(matches!(
+        store.update(unknown, TokenUpdate::default()),
+        Err(StoreError::UnknownToken(_))
+    ));
+    assert_eq!((store.head().unwrap(), actions(&mut store).len()), before);
+    // A name taken in another account is free in this one.
+    store
+        .update(
+            other.id,
+            TokenUpdate {
+                name: Some(name("Taken")),
+                ..TokenUpdate::default()
+            },
+        )
+        .unwrap();
+}
+
+pub fn the_lifetime_policy_bounds_expiry_and_grace(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    assert_eq!(*store.policy(), LifetimePolicy::DEFAULT);
+    let (_, a) = create(&mut store, "acct_1", "A");
+    assert_eq!(a.expires_at, None, "no maximum lifetime by default");
+    let head = store.head().unwrap();
+
+    // Grace: within the cap is fine; beyond it, or negative, refused with
+    // the policy's message, and nothing written.
+    let max = LifetimePolicy::DEFAULT.max_grace;
+    for grace_until in [
+        Timestamp(T0.0 + max + 1),
+        Timestamp(u64::MAX),
+        Timestamp(T0.0 - 1),
+    ] {
+        let err = store.regenerate(a.id, T0, Some(grace_until)).unwrap_err();
+        let message = err.to_string();
+        match err {
+            StoreError::Policy(PolicyError::GraceTooLong { max: m }) => {
+                assert_eq!(m, max);
+                assert!(message.contains("at most 30 days"), "{message}");
+            }
+            StoreError::Policy(PolicyError::NegativeGrace) => {
+                assert!(message.contains("negative"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(store.head().unwrap(), head);
+    store
+        .regenerate(a.id, T0, Some(Timestamp(T0.0 + max)))
+        .unwrap();
+
+    // A maximum lifetime: given to tokens that ask for none, and enforced.
+    store.set_policy(LifetimePolicy {
+        max_lifetime: Some(7 * DAY),
+        max_grace: DAY,
+    });
+    let (_, bounded) = create(&mut store, "acct_1", "Bounded");
+    assert_eq!(bounded.expires_at, Some(Timestamp(T0.0 + 7 * DAY)));
+    assert_eq!(
+        store.get(bounded.id).unwrap().unwrap().expires_at,
+        bounded.expires_at
+    );
+    let head = store.head().unwrap();
+    for (at, refusal) in [
+        (T0.0 + 7 * DAY + 1, "at most 7 days"),
+        (T0.0, "future"),
+        (T0.0 - 5, "future"),
+    ] {
+        let err = store
+            .create_from(
+                NewToken {
+                    expires_at: Some(Timestamp(at)),
+                    ..spec("acct_1", "Too long")
+                },
+                T0,
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Policy(_)), "{err:?}");
+        assert!(err.to_string().contains(refusal), "{err}");
+    }
+    assert_eq!(
+        store.head().unwrap(),
+        head,
+        "a refused create writes nothing"
+    );
+    assert!(
+        store
+            .find(&account("acct_1"), &name("Too long"))
+            .unwrap()
+            .is_none()
+    );
+    let err = store
+        .regenerate(a.id, T0, Some(Timestamp(T0.0 + DAY + 1)))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("at most 1 days") || err.to_string().contains("at most 86400"),
+        "{err}"
+    );
+}
+
+pub fn revoke_all_and_prune_delete_in_one_write(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let mut reader = open(&url);
+    let mut doomed = Vec::new();
+    for i in 0..5 {
+        doomed.push(create(&mut store, "acct_1", &format!("t{i}")).1.id);
+    }
+    let (kept_token, kept) = create(&mut store, "acct_2", "t0");
+    let head = store.head().unwrap();
+
+    let mut revoked: Vec<TokenId> = store
+        .revoke_all(&account("acct_1"))
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    revoked.sort_unstable();
+    doomed.sort_unstable();
+    assert_eq!(revoked, doomed);
+    assert!(reader.list(Some("acct_1")).unwrap().is_empty());
+    assert!(accepts(
+        &reader.get(kept.id).unwrap().unwrap(),
+        &kept_token,
+        T0
+    ));
+    let tail = log(&mut reader).split_off(usize::try_from(head).unwrap());
+    assert_eq!(tail.len(), 5, "one change per token");
+    assert_eq!(
+        tail.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        (head + 1..=head + 5).collect::<Vec<_>>()
+    );
+    let trail = reader.audit(Some("acct_1"), 100).unwrap();
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.action == "token.revoke_all")
+            .count(),
+        5
+    );
+    // Nothing to revoke: nothing written.
+    assert!(store.revoke_all(&account("acct_1")).unwrap().is_empty());
+    assert!(store.revoke_all(&account("nobody")).unwrap().is_empty());
+    assert_eq!(store.head().unwrap(), head + 5);
+
+    // Prune: expired at `now` (expires_at <= now) goes, the rest stays.
+    let at = |secs: u64, n: &str, store: &mut Store| {
+        store
+            .create_from(
+                NewToken {
+                    expires_at: Some(Timestamp(T0.0 + secs)),
+                    ..spec("acct_3", n)
+                },
+                T0,
+            )
+            .unwrap()
+            .1
+    };
+    let early = at(10, "early", &mut store);
+    let edge = at(20, "edge", &mut store);
+    let later = at(30, "later", &mut store);
+    let head = store.head().unwrap();
+    assert!(store.prune(Timestamp(T0.0 + 9)).unwrap().is_empty());
+    assert_eq!(store.head().unwrap(), head);
+    let mut pruned: Vec<TokenId> = store
+        .prune(Timestamp(T0.0 + 20))
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    pruned.sort_unstable();
+    let mut expected = vec![early.id, edge.id];
+    expected.sort_unstable();
+    assert_eq!(pruned, expected);
+    assert!(reader.get(later.id).unwrap().is_some());
+    assert!(
+        reader.get(kept.id).unwrap().is_some(),
+        "no expiry: never pruned"
+    );
+    assert_eq!(store.head().unwrap(), head + 2);
+    let entry = newest(&mut reader);
+    assert_eq!(entry.action, "token.prune");
+    assert!(entry.detail.contains("expired at"), "{}", entry.detail);
+}
+
+pub fn every_write_names_its_actor(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    assert_eq!(store.actor(), whatsgate_auth_store::DEFAULT_ACTOR);
+    let (_, a) = create(&mut store, "acct_1", "A");
+    store.set_actor("wgauth");
+    store
+        .regenerate(a.id, T0, Some(Timestamp(T0.0 + 60)))
+        .unwrap();
+    store
+        .update(
+            a.id,
+            TokenUpdate {
+                disabled: Some(true),
+                ..TokenUpdate::default()
+            },
+        )
+        .unwrap();
+    store.set_actor("token:0123456789abcdef");
+    store.delete(a.id).unwrap();
+    let mut trail = store.audit(None, 10).unwrap();
+    trail.reverse();
+    let seen: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("local", "token.create"),
+            ("wgauth", "token.regenerate"),
+            ("wgauth", "token.update"),
+            ("token:0123456789abcdef", "token.delete"),
+        ]
+    );
+    for entry in &trail {
+        assert_eq!(entry.token_id, Some(a.id));
+        assert_eq!(entry.account.as_deref(), Some("acct_1"));
+        assert!(entry.detail.contains("name \"A\""), "{}", entry.detail);
+    }
+    assert!(trail[1].detail.contains("until"), "{}", trail[1].detail);
+}
+
+/// Rows whose new fields another program damaged: reported, refused (no
+/// token of theirs is loaded), and still removed by delete and revoke-all.
+pub fn rows_with_bad_v2_fields_are_damaged_and_removable(b: &impl TestBackend) {
+    for (set, why) in [
+        ("scopes = 'Messages:send'", "scopes"),
+        ("scopes = 'messages:send  devices:*'", "scopes"),
+        ("scopes = 'messages'", "scopes"),
+        ("expires_at = -1", "expiry"),
+        ("description = ' padded'", "description"),
+        ("description = ''", "description"),
+    ] {
+        let (url, _guard) = b.fresh();
+        let mut store = open(&url);
+        let (_, good) = create(&mut store, "acct_1", "Good");
+        let (_, victim) = create(&mut store, "acct_1", "Victim");
+        let (_, other) = create(&mut store, "acct_1", "Other");
+        b.raw_sql(
+            &url,
+            &format!("UPDATE tokens SET {set} WHERE id = '{}'", victim.id),
+        );
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.records.len(), 2, "{set}");
+        assert_eq!(snapshot.bad_rows.len(), 1, "{set}");
+        assert!(
+            snapshot.bad_rows[0].why.contains(why),
+            "{set}: {:?}",
+            snapshot.bad_rows[0]
+        );
+        assert!(
+            matches!(store.get(victim.id), Err(StoreError::Damaged(_))),
+            "{set}"
+        );
+        assert!(
+            matches!(
+                store.update(
+                    victim.id,
+                    TokenUpdate {
+                        disabled: Some(true),
+                        ..TokenUpdate::default()
+                    }
+                ),
+                Err(StoreError::Damaged(_))
+            ),
+            "{set}"
+        );
+        if why == "expiry" {
+            // Removed by revoke-all, with the valid ones.
+            let revoked = store.revoke_all(&account("acct_1")).unwrap();
+            assert_eq!(revoked.len(), 2, "{set}");
+            assert!(store.snapshot().unwrap().bad_rows.is_empty(), "{set}");
+            assert!(store.snapshot().unwrap().records.is_empty(), "{set}");
+            let trail = store.audit(None, 3).unwrap();
+            assert!(
+                trail
+                    .iter()
+                    .any(|e| e.token_id == Some(victim.id)
+                        && e.detail.contains("not a valid record")),
+                "{trail:?}"
+            );
+        } else {
+            assert!(store.delete(victim.id).unwrap().is_none(), "{set}");
+            assert!(store.snapshot().unwrap().bad_rows.is_empty(), "{set}");
+            assert!(
+                store.get(good.id).unwrap().is_some() && store.get(other.id).unwrap().is_some()
+            );
+        }
+    }
+}
+
+/// A follower applies another connection's disable, enable and rescope, and
+/// refuses an expired token: the row reader carries every field that
+/// decides a verdict (if it dropped `disabled`, the disabled token would
+/// still be accepted here and this would fail).
+pub fn a_follower_sees_disable_rescope_and_expiry(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut writer = open(&url);
+    let now = Timestamp::now();
+    let (token, a) = writer.create(account("acct_1"), name("A"), now).unwrap();
+    let (expiring, _) = writer
+        .create_from(
+            NewToken {
+                expires_at: Some(now.plus_secs(3600)),
+                ..spec("acct_1", "Expiring")
+            },
+            now,
+        )
+        .unwrap();
+    let options = FollowOptions {
+        bound: Duration::from_secs(3),
+        poll: Duration::from_millis(100),
+        timeout: Duration::from_secs(2),
+    };
+    let follower = Follower::start(&url, options).unwrap();
+    let keyring = follower.keyring();
+    let verify = |t: &Token, at: Timestamp| keyring.verify(t.expose_secret().as_bytes(), at);
+    assert!(verify(&token, now).is_ok());
+    assert!(verify(&expiring, now).is_ok());
+    assert!(verify(&expiring, now.plus_secs(3600)).is_err(), "expired");
+
+    let update = |writer: &mut Store, u: TokenUpdate| writer.update(a.id, u).unwrap();
+    let limit = Duration::from_secs(10);
+    update(
+        &mut writer,
+        TokenUpdate {
+            disabled: Some(true),
+            ..TokenUpdate::default()
+        },
+    );
+    assert!(
+        wait(limit, || verify(&token, now).is_err()),
+        "a disabled token was still accepted by the follower"
+    );
+    update(
+        &mut writer,
+        TokenUpdate {
+            disabled: Some(false),
+            ..TokenUpdate::default()
+        },
+    );
+    assert!(
+        wait(limit, || verify(&token, now).is_ok()),
+        "enable never arrived"
+    );
+    update(
+        &mut writer,
+        TokenUpdate {
+            scopes: Some(scoped(&["messages:send"])),
+            ..TokenUpdate::default()
+        },
+    );
+    assert!(
+        wait(limit, || verify(&token, now).is_ok_and(|p| !p
+            .has_scope("devices:read")
+            && p.has_scope("messages:send"))),
+        "a narrower scope never arrived"
+    );
+}
+
+fn wait(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    done()
 }
