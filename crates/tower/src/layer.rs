@@ -300,6 +300,10 @@ impl Shared {
 ///   (`Content-Type: application/json`) and `WWW-Authenticate` challenge,
 ///   without calling the inner service.
 ///
+/// A token that is valid but lacks a scope the route needs (see
+/// [`AuthLayerBuilder::require_scope`]) gets 403 with the core's
+/// [`ScopeDenial`] answer, again without calling the inner service.
+///
 /// The values of both token headers (`Access-Token`, `Authorization`) are
 /// marked sensitive on every request, so `Debug` output, `tracing` and
 /// `tower-http` inside the layer never print them.

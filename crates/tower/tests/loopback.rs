@@ -18,8 +18,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use whatsgate_auth::{AccountId, Keyring, OsRng, Timestamp, Token, TokenName, TokenRecord};
-use whatsgate_auth_tower::{AuthLayer, Authenticated, Profile};
+use whatsgate_auth::{
+    AccountId, Keyring, NewToken, OsRng, Scopes, Timestamp, Token, TokenName, TokenRecord,
+};
+use whatsgate_auth_tower::{AuthLayer, Authenticated, Profile, ScopeRejection};
 
 const REST_MISSING: &str = r#"{"message": "an Access-Token is required"}"#;
 const REST_INVALID: &str = r#"{"message": "invalid Access-Token"}"#;
@@ -35,6 +37,12 @@ async fn whoami(Authenticated(principal): Authenticated) -> String {
         principal.token_id(),
         principal.token_name()
     )
+}
+
+/// Checks its own scope, as a handler that decides what it needs.
+async fn reader(auth: Authenticated) -> Result<String, ScopeRejection> {
+    auth.require("messages:read")?;
+    Ok(whoami(auth).await)
 }
 
 async fn maybe(principal: Option<Authenticated>) -> String {
@@ -77,6 +85,8 @@ impl Server {
             .guard("/api", Profile::Rest)
             .guard("/mcp", Profile::Mcp)
             .public("/api/public")
+            .require_scope("/api/scoped", "messages:send")
+            .require_scope("/mcp/scoped", "messages:send")
             .build()
             .unwrap();
         let app = Router::new()
@@ -85,6 +95,10 @@ impl Server {
             .route("/api/public", get(maybe))
             .route("/mcp", get(whoami))
             .route("/mcp/sensitive", get(sensitive))
+            .route("/api/scoped", get(whoami))
+            .route("/mcp/scoped", get(whoami))
+            .route("/api/reader", get(reader))
+            .route("/mcp/reader", get(reader))
             .route("/health", get(|| async { "ok" }))
             .route("/unguarded/me", get(whoami))
             .route("/unguarded/sensitive", get(sensitive))
@@ -108,6 +122,17 @@ impl Server {
                 TokenName::new(name).unwrap(),
                 Timestamp::now(),
             )
+            .unwrap()
+    }
+
+    fn issue_scoped(&self, name: &str, scopes: &[&str]) -> (Token, TokenRecord) {
+        let mut spec = NewToken::new(
+            AccountId::new("acct_scoped").unwrap(),
+            TokenName::new(name).unwrap(),
+        );
+        spec.scopes = Scopes::only(scopes).unwrap();
+        self.keyring
+            .create_from(&mut OsRng, spec, Timestamp::now())
             .unwrap()
     }
 
@@ -640,4 +665,52 @@ async fn bytes_http_refuses_never_reach_a_handler() {
     );
     let status = server.raw(request.as_bytes()).await;
     assert_eq!(status, 400, "LF inside");
+}
+
+/// Scope rules and `Authenticated::require` over real HTTP: the exact 403
+/// in both profiles (the `mcp` challenge also when a handler refuses), and
+/// the tokens that hold the scope let through.
+#[tokio::test]
+async fn scope_rows() {
+    let server = Server::start().await;
+    let (sender, sender_record) = server.issue_scoped("Sender", &["messages:send"]);
+    let (reader, reader_record) = server.issue_scoped("Reader", &["messages:read"]);
+    let (all, all_record) = server.issue_scoped("All messages", &["messages:*"]);
+    let (full, full_record) = server.issue("acct_scoped", "Full");
+    let header = |profile: Profile, token: &Token| match profile {
+        Profile::Rest => ("access-token", token.expose_secret().as_bytes().to_vec()),
+        Profile::Mcp => (
+            "authorization",
+            format!("Bearer {}", token.expose_secret()).into_bytes(),
+        ),
+    };
+    for (profile, base) in [(Profile::Rest, "/api"), (Profile::Mcp, "/mcp")] {
+        // (path, token, its record, the scope it lacks)
+        for (path, token, record, lacks) in [
+            ("scoped", &sender, &sender_record, None),
+            ("scoped", &reader, &reader_record, Some("messages:send")),
+            ("scoped", &all, &all_record, None),
+            ("scoped", &full, &full_record, None),
+            ("reader", &reader, &reader_record, None),
+            ("reader", &sender, &sender_record, Some("messages:read")),
+            ("reader", &all, &all_record, None),
+            ("reader", &full, &full_record, None),
+        ] {
+            let path = format!("{base}/{path}");
+            let case = format!("{path} as {}", record.name.as_str());
+            let (name, value) = header(profile, token);
+            let reply = server.get(&path, &[(name, &value)]).await;
+            match lacks {
+                None => assert_ok(&reply, record, &case),
+                Some(scope) => {
+                    let body = format!(r#"{{"message": "the token lacks the scope {scope}"}}"#);
+                    let challenge = format!(
+                        r#"Bearer realm="whatsgate", error="insufficient_scope", scope="{scope}""#
+                    );
+                    let challenge = (profile == Profile::Mcp).then_some(challenge.as_str());
+                    assert_rejected(&reply, 403, &body, challenge, &case);
+                }
+            }
+        }
+    }
 }
