@@ -95,6 +95,48 @@ pub struct Options {
     pub unlimited_connections: bool,
     /// The leak-report endpoints to serve.
     pub leak: crate::leak::Options,
+    /// `--require-scope`: scopes routes need, checked by the layer.
+    pub require_scope: Vec<ScopeRule>,
+}
+
+/// `--require-scope [METHOD:]PREFIX=SCOPE`: a scope that a path prefix
+/// (and below) needs, for every method or one. The layer checks the prefix
+/// and the scope's name when it is built.
+#[derive(Debug, Clone)]
+pub struct ScopeRule {
+    method: Option<Method>,
+    prefix: String,
+    scope: String,
+}
+
+impl ScopeRule {
+    /// Parses `[METHOD:]PREFIX=SCOPE` (a prefix starts with `/`, so a
+    /// method is whatever comes before `:/`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let usage = || {
+            format!(
+                "{text:?}: write [METHOD:]PREFIX=SCOPE, such as /api/send=messages:send \
+                 or POST:/api/send=messages:send"
+            )
+        };
+        let (route, scope) = text.split_once('=').ok_or_else(usage)?;
+        let (method, prefix) = match route.split_once(":/") {
+            Some((method, rest)) if !method.contains('/') => {
+                let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| usage())?;
+                (Some(method), format!("/{rest}"))
+            }
+            _ => (None, route.to_string()),
+        };
+        if !prefix.starts_with('/') || scope.is_empty() {
+            return Err(usage());
+        }
+        Ok(Self {
+            method,
+            prefix,
+            scope: scope.to_string(),
+        })
+    }
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -133,9 +175,18 @@ pub fn run(options: Options) -> Result<(), Error> {
     let layer = if options.no_auth {
         None
     } else {
-        let layer = AuthLayer::builder(Arc::clone(&keyring))
+        let mut builder = AuthLayer::builder(Arc::clone(&keyring))
             .guard("/api", Profile::Rest)
-            .guard("/mcp", Profile::Mcp)
+            .guard("/mcp", Profile::Mcp);
+        for rule in &options.require_scope {
+            builder = match &rule.method {
+                None => builder.require_scope(&rule.prefix, &rule.scope),
+                Some(method) => {
+                    builder.require_scope_for(&rule.prefix, method.clone(), &rule.scope)
+                }
+            };
+        }
+        let layer = builder
             .build()
             .map_err(|e| Error::Other(format!("cannot configure authentication: {e}")))?;
         Some(layer)
@@ -180,6 +231,14 @@ pub fn run(options: Options) -> Result<(), Error> {
             "wgauth: WARNING: --unlimited-connections: no connection cap, idle clients kept (load check control only)"
         ),
     }
+    for rule in &options.require_scope {
+        let method = rule.method.as_ref().map_or("every method", Method::as_str);
+        say!(
+            "wgauth: {} and below need the scope {} ({method})",
+            rule.prefix,
+            rule.scope
+        );
+    }
     if options.no_auth {
         say!("wgauth: WARNING: --no-auth: nothing is authenticated (benchmarks only)");
     } else if keyring.is_empty() {
@@ -191,12 +250,18 @@ pub fn run(options: Options) -> Result<(), Error> {
     if let Some(leak) = &leak {
         say!("wgauth: {}", leak.describe());
     }
+    say!(
+        "wgauth: the API Tokens page is http://{local}{}; the management API is /api/tokens \
+         (tokens with the {} scope)",
+        crate::manage::PAGE,
+        crate::manage::MANAGE_SCOPE
+    );
     if let Some(token) = demo {
         print_demo(&token, local, &shown);
         // Dropping the token zeroizes it.
     }
 
-    let app = router(leak.as_ref());
+    let app = router(leak.as_ref()).merge(crate::manage::router(Arc::clone(&synced)));
     let conns = Arc::new(Connections::new(cap));
     let served = match layer {
         None => runtime.block_on(serve(listener, signals, app, conns)),

@@ -134,7 +134,7 @@ fn mcp_paths_take_bearer_tokens() {
 fn other_paths_are_404_and_not_guarded_prefixes() {
     let env = Env::new();
     let (server, token, _) = started(&env);
-    for path in ["/", "/apis", "/health", "/mcpx/y"] {
+    for path in ["/nope", "/apis", "/health", "/mcpx/y"] {
         let r = server.get(path, &[]);
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.header("content-type"), Some("application/json"));
@@ -147,7 +147,7 @@ fn other_paths_are_404_and_not_guarded_prefixes() {
     let refused = server.get("/api/x", &[]);
     assert_eq!(refused.body, common::MISSING);
     let same_shape = |body: &str| body.starts_with(r#"{"message": ""#) && body.ends_with("\"}");
-    assert!(same_shape(&refused.body) && same_shape(&server.get("/", &[]).body));
+    assert!(same_shape(&refused.body) && same_shape(&server.get("/nope", &[]).body));
     // /api itself and anything below are guarded.
     for path in ["/api", "/api/", "/api/a/b/c"] {
         assert_eq!(server.get(path, &[]).status, 403, "{path}");
