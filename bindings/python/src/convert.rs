@@ -16,7 +16,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDateTime, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use whatsgate_auth as wga;
 use whatsgate_auth::http::{ProfileNameError, ResourceMetadata};
-use whatsgate_auth::{AccountId, Profile, Timestamp, TokenId, TokenName};
+use whatsgate_auth::{
+    AccountId, Description, Profile, Scope, ScopeError, Scopes, Timestamp, TokenId, TokenName,
+};
 
 /// The current time, or the `now` a caller passed (tests, replays).
 pub(crate) fn now_or(now: Option<Timestamp>) -> Timestamp {
@@ -315,4 +317,110 @@ pub(crate) fn seconds(what: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration
         reason = "a whole number of milliseconds between 1 and a year's"
     )]
     Ok(Duration::from_millis(millis as u64))
+}
+
+/// Scopes given to the binding: `None` is full access (the default); else
+/// an iterable of `resource:action` names (not one `str`), checked, sorted
+/// and deduplicated by the core.
+pub(crate) fn parse_scopes(value: Option<&Bound<'_, PyAny>>) -> PyResult<Scopes> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Scopes::FULL);
+    };
+    if value.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "scopes is a list of names such as [\"messages:send\"], not one string (None: full access)",
+        ));
+    }
+    let mut names = Vec::new();
+    for name in value.try_iter()? {
+        let name = name?;
+        let Ok(text) = name.cast::<PyString>() else {
+            return Err(PyTypeError::new_err(format!(
+                "a scope is a str such as \"messages:send\", not {}",
+                name.get_type().name()?
+            )));
+        };
+        names.push(text.to_cow()?.into_owned());
+    }
+    Scopes::only(names).map_err(scope_error)
+}
+
+/// One scope name (a route's requirement), checked by the core.
+pub(crate) fn parse_scope(name: &str) -> PyResult<Scope> {
+    Scope::new(name).map_err(scope_error)
+}
+
+fn scope_error(e: ScopeError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// Scopes as Python sees them: `None` for full access, else a tuple of the
+/// names, sorted.
+pub(crate) fn scopes_object<'py>(
+    py: Python<'py>,
+    scopes: &Scopes,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    scopes
+        .list()
+        .map(|list| PyTuple::new(py, list.iter().map(Scope::as_str)))
+        .transpose()
+}
+
+pub(crate) fn parse_description(text: &str) -> PyResult<Description> {
+    Description::new(text).map_err(|e| PyValueError::new_err(format!("description {e}")))
+}
+
+/// A length of time in whole seconds for a lifetime policy or an expiry:
+/// an `int` or a `datetime.timedelta` (floored to the second), at least one
+/// second (or zero, with `zero_ok`), and short enough that an instant that
+/// far from now is still a `datetime`.
+pub(crate) fn whole_seconds(what: &str, value: &Bound<'_, PyAny>, zero_ok: bool) -> PyResult<u64> {
+    let py = value.py();
+    static TIMEDELTA: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let timedelta = TIMEDELTA.import(py, "datetime", "timedelta")?;
+    let secs: Bound<'_, PyAny> = if value.is_instance(timedelta)? {
+        let (_, second) = time_constants(py)?;
+        value.floor_div(second.bind(py))?
+    } else if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
+        value.clone()
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{what} is a whole number of seconds (int) or a datetime.timedelta, not {}",
+            value.get_type().name()?
+        )));
+    };
+    let least = u64::from(!zero_ok);
+    match secs.extract::<i128>() {
+        Ok(secs) if secs < i128::from(least) => Err(PyValueError::new_err(format!(
+            "{what} must be at least {least} second{}, not {secs}",
+            if zero_ok { "s" } else { "" }
+        ))),
+        Ok(secs) if secs <= i128::from(MAX_SECS) => Ok(u64::try_from(secs).unwrap_or(MAX_SECS)),
+        _ => Err(PyValueError::new_err(format!(
+            "{what} is too long: at most {MAX_SECS} seconds"
+        ))),
+    }
+}
+
+/// An optional keyword argument whose `None` means something (remove a
+/// description, full access), so that leaving it out is told apart.
+pub(crate) enum Change<'py> {
+    /// Not given: leave the field as it is.
+    Keep,
+    /// Given (`None` included).
+    To(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Change<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Self::To(obj.to_owned()))
+    }
+}
+
+/// A length in seconds as a `datetime.timedelta`.
+pub(crate) fn timedelta(py: Python<'_>, secs: u64) -> PyResult<Bound<'_, PyAny>> {
+    let (_, second) = time_constants(py)?;
+    second.bind(py).mul(secs)
 }

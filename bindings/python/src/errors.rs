@@ -5,7 +5,8 @@ use pyo3::exceptions::{PyException, PyKeyError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use pyo3::{create_exception, intern};
-use whatsgate_auth::{Failure, KeyringError, Rejection};
+use whatsgate_auth::http::ResourceMetadata;
+use whatsgate_auth::{Failure, KeyringError, Profile, Rejection, Scope, ScopeDenial};
 use whatsgate_auth_store as store;
 
 use crate::store::Refused;
@@ -37,6 +38,13 @@ create_exception!(
 
 create_exception!(
     whatsgate_auth,
+    InsufficientScope,
+    AuthError,
+    "A valid token that lacks the scope the route needs (`scope`): 403 in both profiles, the JSON body naming the scope, and for `mcp` the RFC 6750 insufficient_scope challenge."
+);
+
+create_exception!(
+    whatsgate_auth,
     StoreError,
     PyException,
     "The token store of an attached keyring (`Keyring.open`) could not do what was asked: it cannot be opened or reached, is locked, is not a token store, was written by a newer release, or holds a damaged row. The message says which and what to do; it never holds a password or a secret."
@@ -53,13 +61,15 @@ pub(crate) fn keyring_error(e: KeyringError) -> PyErr {
 }
 
 /// A store's error as the exception the in-memory keyring raises for the
-/// same mistake (KeyError for an unknown id, ValueError for a taken name,
-/// OSError for a failed RNG), else `StoreError`; the message is the store
+/// same mistake (KeyError for an unknown id, ValueError for a taken name or
+/// what the lifetime policy refuses, OSError for a failed RNG), else `StoreError`; the message is the store
 /// crate's (a URL's password redacted).
 pub(crate) fn store_error(e: store::StoreError) -> PyErr {
     match e {
         store::StoreError::UnknownToken(id) => PyKeyError::new_err(id.to_string()),
-        store::StoreError::DuplicateName(..) => PyValueError::new_err(e.to_string()),
+        store::StoreError::DuplicateName(..) | store::StoreError::Policy(_) => {
+            PyValueError::new_err(e.to_string())
+        }
         store::StoreError::Rng => PyOSError::new_err(e.to_string()),
         store::StoreError::Missing(_) => StoreError::new_err(format!(
             "{e}; from Python, Keyring.open(url, create=True) creates an empty store"
@@ -105,6 +115,42 @@ pub(crate) fn auth_error(py: Python<'_>, rejection: Rejection, challenge: Option
             headers.append(("Retry-After", seconds.to_string()))?;
         }
         value.setattr(intern!(py, "headers"), headers)?;
+        Ok(err)
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// The `InsufficientScope` exception for a token that lacks `scope`: the
+/// core's answer ([`ScopeDenial`]), byte for byte; with `resource_metadata`
+/// the `mcp` challenge carries it too, as on its 401s (the MCP
+/// authorization spec asks for that "for consistency"; the tower layer
+/// writes the same suffix, until the core has a helper for it).
+pub(crate) fn scope_denial(
+    py: Python<'_>,
+    profile: Profile,
+    scope: &Scope,
+    resource_metadata: Option<&ResourceMetadata<'_>>,
+) -> PyErr {
+    let denial = ScopeDenial { profile, scope };
+    let build = || -> PyResult<PyErr> {
+        let err = InsufficientScope::new_err(denial.message().to_string());
+        let value = err.value(py);
+        value.setattr(intern!(py, "status_code"), denial.status())?;
+        value.setattr(
+            intern!(py, "body"),
+            PyBytes::new(py, denial.body().to_string().as_bytes()),
+        )?;
+        let headers = PyList::empty(py);
+        headers.append(("Content-Type", "application/json"))?;
+        if let Some(challenge) = denial.www_authenticate() {
+            let value = match resource_metadata {
+                None => challenge.to_string(),
+                Some(url) => format!(r#"{challenge}, resource_metadata="{}""#, url.as_str()),
+            };
+            headers.append(("WWW-Authenticate", value))?;
+        }
+        value.setattr(intern!(py, "headers"), headers)?;
+        value.setattr(intern!(py, "scope"), scope.as_str())?;
         Ok(err)
     };
     build().unwrap_or_else(|e| e)

@@ -8,18 +8,21 @@ use std::sync::Arc;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyType};
+use pyo3::types::{PyBool, PyString, PyType};
 use whatsgate_auth as wga;
-use whatsgate_auth::{Failure, OsRng, PrincipalRef, Profile, Rejection, Timestamp};
+use whatsgate_auth::{
+    Failure, LifetimePolicy, OsRng, PrincipalRef, Profile, Rejection, Timestamp, TokenUpdate,
+};
 use whatsgate_auth_store::{FollowOptions, OpenMode};
 
 use crate::convert::{
-    SecondsArg, datetime, deprecated, header_name, header_pair, now_or, parse_account, parse_name,
-    parse_profile, parse_resource_metadata, parse_token_id, py_repr, timestamp_opt, value_bytes,
+    Change, SecondsArg, datetime, deprecated, header_name, header_pair, now_or, parse_account,
+    parse_description, parse_name, parse_profile, parse_resource_metadata, parse_scope,
+    parse_scopes, parse_token_id, py_repr, timedelta, timestamp_opt, value_bytes, whole_seconds,
 };
-use crate::errors::{auth_error, keyring_error, refused, reject, store_error};
+use crate::errors::{auth_error, keyring_error, refused, reject, scope_denial, store_error};
 use crate::principal::{self, PyPrincipal};
-use crate::record::PyTokenRecord;
+use crate::record::{PyTokenRecord, Spec};
 use crate::store::{Attached, PyFollowerStats, not_for_attached};
 
 /// Token records, verified from many threads at once: in memory
@@ -38,6 +41,9 @@ pub(crate) struct PyKeyring {
     /// one the store's follower keeps current.
     pub(crate) inner: Arc<wga::Keyring>,
     backing: Backing,
+    /// The lifetime policy of its writes: the in-memory keyring's own, or
+    /// the one an attached keyring's store applies.
+    policy: LifetimePolicy,
 }
 
 /// Where the records come from and the lifecycle writes go.
@@ -98,7 +104,81 @@ fn store_url(url: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
+/// The lifetime policy of a keyring's keyword arguments (None: the
+/// default's value).
+fn lifetime_policy(
+    max_lifetime: Option<&Bound<'_, PyAny>>,
+    max_grace: Option<&Bound<'_, PyAny>>,
+) -> PyResult<LifetimePolicy> {
+    Ok(LifetimePolicy {
+        max_lifetime: max_lifetime
+            .filter(|v| !v.is_none())
+            .map(|v| whole_seconds("max_lifetime", v, false))
+            .transpose()?,
+        max_grace: max_grace
+            .filter(|v| !v.is_none())
+            .map(|v| whole_seconds("max_grace", v, true))
+            .transpose()?
+            .unwrap_or(LifetimePolicy::DEFAULT.max_grace),
+    })
+}
+
+/// The core's `TokenUpdate` of `Keyring.update`'s keywords.
+fn token_update(
+    name: Change<'_>,
+    description: Change<'_>,
+    scopes: Change<'_>,
+    disabled: Change<'_>,
+) -> PyResult<TokenUpdate> {
+    let mut update = TokenUpdate::default();
+    if let Change::To(name) = name {
+        let Ok(name) = name.extract::<&str>() else {
+            return Err(PyTypeError::new_err(
+                "name is a str (a token always has a name)",
+            ));
+        };
+        update.name = Some(parse_name(name)?);
+    }
+    if let Change::To(text) = description {
+        update.description = Some(if text.is_none() {
+            None
+        } else {
+            let Ok(text) = text.extract::<&str>() else {
+                return Err(PyTypeError::new_err(
+                    "description is a str, or None to remove it",
+                ));
+            };
+            Some(parse_description(text)?)
+        });
+    }
+    if let Change::To(scopes) = scopes {
+        update.scopes = Some(parse_scopes(Some(&scopes))?);
+    }
+    if let Change::To(disabled) = disabled {
+        let Ok(disabled) = disabled.cast::<PyBool>() else {
+            return Err(PyTypeError::new_err("disabled is True or False"));
+        };
+        update.disabled = Some(disabled.is_true());
+    }
+    if update.is_empty() {
+        return Err(PyTypeError::new_err(
+            "update() changes name, description, scopes or disabled: give at least one",
+        ));
+    }
+    Ok(update)
+}
+
+/// Whether `record` has expired at `now` (its expiry is exclusive, as the
+/// core's `TokenRecord::is_active` reads it).
+fn is_expired(record: &wga::TokenRecord, now: Timestamp) -> bool {
+    record.expires_at.is_some_and(|at| at <= now)
+}
+
 impl PyKeyring {
+    fn policy(&self) -> &LifetimePolicy {
+        &self.policy
+    }
+
     fn attached(&self) -> Option<&Attached> {
         match &self.backing {
             Backing::Memory => None,
@@ -137,12 +217,28 @@ impl PyKeyring {
 #[pymethods]
 impl PyKeyring {
     /// An empty keyring, or one holding `records`, in memory.
+    ///
+    /// The lifetime policy applies to the tokens it creates and regenerates
+    /// (records added are kept as they are): `max_lifetime` (None: no
+    /// limit) is the longest a new token may live (one created without an
+    /// expiry gets one that far ahead), `max_grace` (30 days by default)
+    /// the longest grace period of a regeneration; each an int of seconds
+    /// or a `datetime.timedelta`.
     #[new]
-    #[pyo3(signature = (records = None))]
-    fn py_new(records: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(
+        signature = (records = None, *, max_lifetime = None, max_grace = None),
+        text_signature = "(records=None, *, max_lifetime=None, max_grace=None)"
+    )]
+    fn py_new(
+        records: Option<&Bound<'_, PyAny>>,
+        max_lifetime: Option<&Bound<'_, PyAny>>,
+        max_grace: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let policy = lifetime_policy(max_lifetime, max_grace)?;
         let keyring = Self {
-            inner: Arc::new(wga::Keyring::new()),
+            inner: Arc::new(wga::Keyring::new().with_policy(policy)),
             backing: Backing::Memory,
+            policy,
         };
         if let Some(records) = records {
             for record in records.try_iter()? {
@@ -163,16 +259,19 @@ impl PyKeyring {
     /// `poll` seconds (less than `stale_after`); `timeout` bounds each
     /// connect, lock and statement; last use is written every `flush_every`
     /// seconds and by `close()`. Durations are int or float seconds or
-    /// `datetime.timedelta`, positive (ValueError otherwise).
+    /// `datetime.timedelta`, positive (ValueError otherwise). `max_lifetime`
+    /// and `max_grace` are the lifetime policy of this keyring's writes, as
+    /// for `Keyring()`.
     ///
     /// Raises StoreError when the store cannot be opened or read now.
     #[classmethod]
     #[pyo3(
         signature = (
             url, *, create = false, stale_after = SecondsArg::Default, poll = SecondsArg::Default,
-            timeout = SecondsArg::Default, flush_every = SecondsArg::Default
+            timeout = SecondsArg::Default, flush_every = SecondsArg::Default, max_lifetime = None,
+            max_grace = None
         ),
-        text_signature = "(url, *, create=False, stale_after=5.0, poll=1.0, timeout=2.0, flush_every=5.0)"
+        text_signature = "(url, *, create=False, stale_after=5.0, poll=1.0, timeout=2.0, flush_every=5.0, max_lifetime=None, max_grace=None)"
     )]
     #[expect(
         clippy::too_many_arguments,
@@ -187,8 +286,11 @@ impl PyKeyring {
         poll: SecondsArg<'_>,
         timeout: SecondsArg<'_>,
         flush_every: SecondsArg<'_>,
+        max_lifetime: Option<&Bound<'_, PyAny>>,
+        max_grace: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let url = store_url(url)?;
+        let policy = lifetime_policy(max_lifetime, max_grace)?;
         let defaults = FollowOptions::default();
         let options = FollowOptions {
             bound: stale_after.or("stale_after", defaults.bound)?,
@@ -212,11 +314,12 @@ impl PyKeyring {
             OpenMode::Existing
         };
         let (attached, keyring) = py
-            .detach(|| Attached::open(&url, mode, options, flush_every))
+            .detach(|| Attached::open(&url, mode, options, flush_every, policy))
             .map_err(store_error)?;
         Ok(Self {
             inner: keyring,
             backing: Backing::Attached(attached),
+            policy,
         })
     }
 
@@ -236,25 +339,152 @@ impl PyKeyring {
     /// Creates a new token for an account and adds its record. Returns the
     /// plaintext token (show it once, never store it) and the record (store
     /// it). Keywords only, so the account and the name cannot be swapped.
-    /// Raises ValueError for a bad account, or a bad or taken name.
-    #[pyo3(signature = (*, account, name))]
+    ///
+    /// Optionally: `scopes`, the `resource:action` names it may use (None,
+    /// the default, is full access); `expires_at` (an aware `datetime` or
+    /// Unix seconds) or `expires_in` (seconds or a `timedelta`), when it
+    /// stops working; `description`, what it is for (at most 256
+    /// characters). Raises ValueError for a bad account, a bad or taken
+    /// name, a bad scope or description, or an expiry the lifetime policy
+    /// refuses (not in the future, or beyond `max_lifetime`).
+    #[pyo3(
+        signature = (*, account, name, scopes = None, expires_at = None, expires_in = None, description = None),
+        text_signature = "($self, *, account, name, scopes=None, expires_at=None, expires_in=None, description=None)"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of a Python method"
+    )]
     fn create(
         &self,
         py: Python<'_>,
         account: &str,
         name: &str,
+        scopes: Option<&Bound<'_, PyAny>>,
+        expires_at: Option<&Bound<'_, PyAny>>,
+        expires_in: Option<&Bound<'_, PyAny>>,
+        description: Option<&str>,
     ) -> PyResult<(String, PyTokenRecord)> {
-        let (account, name, now) = (parse_account(account)?, parse_name(name)?, Timestamp::now());
+        let now = Timestamp::now();
+        let spec = Spec {
+            scopes,
+            expires_at,
+            expires_in,
+            description,
+        }
+        .new_token(account, name, now)?;
         let (token, record) = match self.attached() {
             None => self
                 .inner
-                .create(&mut OsRng, account, name, now)
+                .create_from(&mut OsRng, spec, now)
                 .map_err(keyring_error)?,
             Some(store) => py
-                .detach(|| store.with(|synced| synced.create(account, name, now)))
+                .detach(|| store.with(|synced| synced.create_from(spec, now)))
                 .map_err(refused)?,
         };
         Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
+    }
+
+    /// Changes a token's `name`, `description` (None removes it),
+    /// `scopes` (None: full access) or `disabled` (a disabled token is
+    /// refused, without being deleted, until enabled again); only the
+    /// fields given change. Returns the record as it now is. Once this
+    /// returns, every verification that starts sees the change. Raises
+    /// KeyError for an unknown id, ValueError for a bad or taken name, a
+    /// bad description or scope, TypeError when nothing is given.
+    #[pyo3(
+        signature = (
+            token_id, *, name = Change::Keep, description = Change::Keep, scopes = Change::Keep,
+            disabled = Change::Keep
+        ),
+        text_signature = "($self, token_id, *, name=..., description=..., scopes=..., disabled=...)"
+    )]
+    fn update(
+        &self,
+        py: Python<'_>,
+        token_id: &str,
+        name: Change<'_>,
+        description: Change<'_>,
+        scopes: Change<'_>,
+        disabled: Change<'_>,
+    ) -> PyResult<PyTokenRecord> {
+        let id = parse_token_id(token_id)?;
+        let update = token_update(name, description, scopes, disabled)?;
+        let record = match self.attached() {
+            None => self.inner.update(id, update).map_err(keyring_error)?,
+            Some(store) => py
+                .detach(|| store.with(|synced| synced.update(id, update)))
+                .map_err(refused)?,
+        };
+        Ok(PyTokenRecord::new(record))
+    }
+
+    /// Deletes every token of `account` (none: an empty list) and returns
+    /// their records; each is refused once this returns. Attached: in one
+    /// store transaction.
+    fn revoke_all(&self, py: Python<'_>, account: &str) -> PyResult<Vec<PyTokenRecord>> {
+        let account = parse_account(account)?;
+        let records = match self.attached() {
+            None => {
+                let mut deleted = Vec::new();
+                for record in self.inner.list(Some(account.as_str())) {
+                    // A token deleted meanwhile by another thread is gone all the same.
+                    if let Ok(record) = self.inner.delete(record.id) {
+                        deleted.push(record);
+                    }
+                }
+                deleted
+            }
+            Some(store) => py
+                .detach(|| store.with(|synced| synced.revoke_all(&account)))
+                .map_err(refused)?,
+        };
+        Ok(records.into_iter().map(PyTokenRecord::new).collect())
+    }
+
+    /// Deletes the tokens expired at `now` (the clock by default; an aware
+    /// `datetime` or Unix seconds) and returns their records. Disabled
+    /// tokens that have not expired are kept (they can be enabled again).
+    #[pyo3(signature = (*, now = None))]
+    fn prune(
+        &self,
+        py: Python<'_>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<PyTokenRecord>> {
+        let now = now_or(timestamp_opt("now", now)?);
+        let records = match self.attached() {
+            None => {
+                let mut deleted = Vec::new();
+                for record in self.inner.list(None) {
+                    if is_expired(&record, now)
+                        && let Ok(record) = self.inner.delete(record.id)
+                    {
+                        deleted.push(record);
+                    }
+                }
+                deleted
+            }
+            Some(store) => py
+                .detach(|| store.with(|synced| synced.prune(now)))
+                .map_err(refused)?,
+        };
+        Ok(records.into_iter().map(PyTokenRecord::new).collect())
+    }
+
+    /// The lifetime policy's maximum lifetime of a new token, or None (no
+    /// limit).
+    #[getter]
+    fn max_lifetime<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.policy()
+            .max_lifetime
+            .map(|secs| timedelta(py, secs))
+            .transpose()
+    }
+
+    /// The lifetime policy's longest grace period of a regeneration.
+    #[getter]
+    fn max_grace<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        timedelta(py, self.policy().max_grace)
     }
 
     /// Deprecated: `create(account=..., name=...)`. The old name and order
@@ -270,7 +500,7 @@ impl PyKeyring {
             py,
             "Keyring.issue(name, account) is deprecated: call Keyring.create(account=..., name=...)",
         )?;
-        self.create(py, account, name)
+        self.create(py, account, name, None, None, None, None)
     }
 
     /// Deletes a token and returns its record. The token is refused once
@@ -292,7 +522,9 @@ impl PyKeyring {
     /// the new plaintext token and record. The old token is refused once this
     /// returns, or, with `grace_until` in the future, until that instant (an
     /// aware `datetime`, or Unix seconds as int or float, floored to the
-    /// second). Raises KeyError for an unknown id.
+    /// second). Raises KeyError for an unknown id, ValueError for a grace
+    /// period that ends in the past or lasts longer than the lifetime
+    /// policy's `max_grace` (30 days by default).
     #[pyo3(signature = (token_id, grace_until = None))]
     fn regenerate(
         &self,
@@ -462,17 +694,23 @@ impl PyKeyring {
     /// (str or bytes, as an ASGI scope or `[(k, v)]` list holds them): the
     /// profile's header is found case-insensitively, and two of them are
     /// invalid. With `resource_metadata` (an RFC 9728 URL) the `mcp`
-    /// challenge points to it.
-    #[pyo3(signature = (headers, /, profile = "rest", *, resource_metadata = None, now = None))]
+    /// challenge points to it. With `required_scope` (a `resource:action`
+    /// name; ValueError for one that is not), an accepted token that lacks
+    /// it raises InsufficientScope (403, naming the scope).
+    #[pyo3(signature = (
+        headers, /, profile = "rest", *, resource_metadata = None, required_scope = None, now = None
+    ))]
     fn authenticate(
         &self,
         py: Python<'_>,
         headers: &Bound<'_, PyAny>,
         profile: &str,
         resource_metadata: Option<&str>,
+        required_scope: Option<&str>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyPrincipal>> {
         let profile = parse_profile(py, profile)?;
+        let required = required_scope.map(parse_scope).transpose()?;
         let now = now_or(timestamp_opt("now", now)?);
         let metadata = resource_metadata
             .map(|url| parse_resource_metadata(py, url))
@@ -491,7 +729,13 @@ impl PyKeyring {
         let result = self
             .inner
             .authenticate_with(profile, profile.token_values(pairs), now, |p| {
-                principal::object(py, &self.inner, p)
+                // Checked after the token was accepted, never before.
+                match &required {
+                    Some(scope) if !p.has_scope(scope.as_str()) => {
+                        Err(scope_denial(py, profile, scope, metadata.as_ref()))
+                    }
+                    _ => principal::object(py, &self.inner, p),
+                }
             });
         match result {
             Ok(principal) => principal,

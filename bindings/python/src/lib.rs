@@ -42,12 +42,14 @@ mod _native {
     #[pymodule_export]
     use crate::bench::_bench_core_verify;
     #[pymodule_export]
-    use crate::errors::{AuthError, InvalidToken, MissingToken, StoreError, StoreUnavailable};
+    use crate::errors::{
+        AuthError, InsufficientScope, InvalidToken, MissingToken, StoreError, StoreUnavailable,
+    };
     #[pymodule_export]
     use crate::keyring::PyKeyring;
     #[pymodule_export]
     use crate::middleware::{
-        _check_profile, _check_resource_metadata, _header_name, _missing, PyPathGuard,
+        _check_profile, _check_resource_metadata, _header_name, _missing, PyPathGuard, PyScopeRules,
     };
     #[pymodule_export]
     use crate::principal::PyPrincipal;

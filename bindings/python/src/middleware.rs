@@ -1,7 +1,9 @@
 //! What the ASGI and WSGI middleware (`whatsgate_auth/_common.py`) ask the
 //! core, so that each rule has one home: profile names and their headers,
-//! resource-metadata URLs, and guarded path prefixes ([`PathPrefix`]: how
-//! a prefix is checked and normalized, which request paths it covers).
+//! resource-metadata URLs, guarded path prefixes ([`PathPrefix`]: how
+//! a prefix is checked and normalized, which request paths it covers), and
+//! the scopes routes need (each rule's scope checked by the core, the
+//! denial the core's [`ScopeDenial`](whatsgate_auth::ScopeDenial)).
 //! Private to the package (`_native._…`); the Python side keeps only the
 //! checks that are about Python values (a list, not one string; at least
 //! one prefix; `resource_metadata` only with the `mcp` profile).
@@ -9,10 +11,12 @@
 use pyo3::exceptions::{PyBaseException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
-use whatsgate_auth::{Failure, PathPrefix};
+use whatsgate_auth::http::ResourceMetadata;
+use whatsgate_auth::{Failure, PathPrefix, Profile, Scope};
 
-use crate::convert::{parse_resource_metadata, profile_of, py_repr};
-use crate::errors::auth_error;
+use crate::convert::{parse_resource_metadata, parse_scope, profile_of, py_repr};
+use crate::errors::{auth_error, scope_denial};
+use crate::principal::PyPrincipal;
 
 /// The name of the profile `profile` names (`"rest"` or `"mcp"`); a
 /// ValueError that shows it for anything else.
@@ -111,5 +115,135 @@ impl PyPathGuard {
     fn __repr__(&self) -> String {
         let listed: Vec<&str> = self.prefixes.iter().map(PathPrefix::as_str).collect();
         format!("_PathGuard({listed:?})")
+    }
+}
+
+/// One scope rule: requests under `prefix` (with `method`, or any) need `scope`.
+struct ScopeRule {
+    /// Upper case; compared ignoring case, so that no spelling of a method
+    /// walks around its rule.
+    method: Option<String>,
+    prefix: PathPrefix<String>,
+    scope: Scope,
+}
+
+/// What routes need: scope rules, each checked by the core when made; per
+/// request, every rule that matches applies.
+#[pyclass(frozen, module = "whatsgate_auth._native", name = "_ScopeRules")]
+pub(crate) struct PyScopeRules {
+    rules: Box<[ScopeRule]>,
+    profile: Profile,
+    /// Checked when made; carried in the `mcp` denial's challenge.
+    resource_metadata: Option<String>,
+}
+
+/// Whether `method` is an HTTP method name (RFC 9110 `token`).
+fn is_method(method: &str) -> bool {
+    !method.is_empty()
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[pymethods]
+impl PyScopeRules {
+    /// `rules` are `(method or None, path prefix, scope)`; `profile` (and
+    /// `resource_metadata`) say how a denial answers. Raises ValueError,
+    /// naming it, for a bad method, prefix or scope.
+    #[new]
+    #[pyo3(signature = (rules, profile, /, resource_metadata = None))]
+    fn py_new(
+        py: Python<'_>,
+        rules: Vec<(Option<String>, String, String)>,
+        profile: &Bound<'_, PyAny>,
+        resource_metadata: Option<String>,
+    ) -> PyResult<Self> {
+        let profile = profile_of(profile)?;
+        if let Some(url) = &resource_metadata {
+            parse_resource_metadata(py, url)?;
+        }
+        let mut checked = Vec::with_capacity(rules.len());
+        for (method, prefix, scope) in rules {
+            if let Some(method) = &method
+                && !is_method(method)
+            {
+                return Err(PyValueError::new_err(format!(
+                    "scope rule method {}: an HTTP method such as \"POST\"",
+                    py_repr(py, method)?
+                )));
+            }
+            let shown = py_repr(py, &prefix)?;
+            let prefix = PathPrefix::new(prefix).map_err(|e| {
+                PyValueError::new_err(format!("scope rule path prefix {shown}: {e}"))
+            })?;
+            let scope = parse_scope(&scope)?;
+            checked.push(ScopeRule {
+                method: method.map(|m| m.to_ascii_uppercase()),
+                prefix,
+                scope,
+            });
+        }
+        Ok(Self {
+            rules: checked.into_boxed_slice(),
+            profile,
+            resource_metadata,
+        })
+    }
+
+    /// The rules, normalized: `(method or None, prefix, scope)`.
+    #[getter]
+    fn rules(&self) -> Vec<(Option<&str>, &str, &str)> {
+        self.rules
+            .iter()
+            .map(|r| (r.method.as_deref(), r.prefix.as_str(), r.scope.as_str()))
+            .collect()
+    }
+
+    /// The prefixes of the rules (to check they are guarded).
+    #[getter]
+    fn prefixes(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.prefix.as_str()).collect()
+    }
+
+    /// The `InsufficientScope` (not raised) naming the first scope, among
+    /// the rules that match `method` and `path`, that `principal` lacks;
+    /// None when it has them all. A rule for GET covers HEAD too (frameworks
+    /// answer HEAD with the GET handler, which must not run unchecked, as
+    /// in the tower layer). A path with no UTF-8 form is matched as
+    /// `_PathGuard.covers` matches it.
+    #[pyo3(signature = (principal, method, path, /))]
+    fn denial<'py>(
+        &self,
+        principal: &Bound<'py, PyPrincipal>,
+        method: &str,
+        path: &Bound<'py, PyString>,
+    ) -> Option<Bound<'py, PyBaseException>> {
+        let py = principal.py();
+        let scopes = principal.get().scopes_ref();
+        if scopes.is_full() {
+            return None;
+        }
+        let path = path.to_string_lossy();
+        let missing = self.rules.iter().find(|r| {
+            r.method.as_ref().is_none_or(|m| {
+                m.eq_ignore_ascii_case(method)
+                    || (m == "GET" && method.eq_ignore_ascii_case("HEAD"))
+            }) && r.prefix.covers(&path)
+                && !scopes.allows(r.scope.as_str())
+        })?;
+        // Checked when made: parsing it again cannot fail.
+        let metadata = self
+            .resource_metadata
+            .as_deref()
+            .and_then(|url| ResourceMetadata::new(url).ok());
+        Some(
+            scope_denial(py, self.profile, &missing.scope, metadata.as_ref())
+                .into_value(py)
+                .into_bound(py),
+        )
+    }
+
+    fn __repr__(&self) -> String {
+        format!("_ScopeRules({:?})", self.rules())
     }
 }

@@ -10,9 +10,13 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use whatsgate_auth as wga;
-use whatsgate_auth::{PrincipalRef, TokenId, TokenIdHash};
+use whatsgate_auth::{PrincipalRef, Scopes, TokenId, TokenIdHash};
 
-use crate::convert::{deprecated, parse_account, parse_name, parse_token_id, py_repr};
+use crate::convert::{
+    deprecated, parse_account, parse_name, parse_profile, parse_resource_metadata, parse_scope,
+    parse_scopes, parse_token_id, py_repr, scopes_object,
+};
+use crate::errors::scope_denial;
 
 #[derive(Clone)]
 enum PrincipalInner {
@@ -21,40 +25,48 @@ enum PrincipalInner {
         account: String,
         token_id: TokenId,
         token_name: String,
+        scopes: Scopes,
     },
 }
 
-/// Who a request was authenticated as: the account, and the id and name of
-/// the token it presented. Never the secret. Immutable.
+/// Who a request was authenticated as: the account, the id and name of
+/// the token it presented, and what that token may do. Never the secret.
+/// Immutable.
 #[pyclass(frozen, module = "whatsgate_auth", name = "Principal")]
 pub(crate) struct PyPrincipal {
     inner: PrincipalInner,
 }
 
 impl PyPrincipal {
-    fn parts(&self) -> (&str, TokenId, &str) {
+    fn parts(&self) -> (&str, TokenId, &str, &Scopes) {
         match &self.inner {
-            PrincipalInner::Verified(p) => (p.account(), p.token_id(), p.token_name()),
+            PrincipalInner::Verified(p) => (p.account(), p.token_id(), p.token_name(), p.scopes()),
             PrincipalInner::Built {
                 account,
                 token_id,
                 token_name,
-            } => (account, *token_id, token_name),
+                scopes,
+            } => (account, *token_id, token_name, scopes),
         }
+    }
+
+    pub(crate) fn scopes_ref(&self) -> &Scopes {
+        self.parts().3
     }
 }
 
 #[pymethods]
 impl PyPrincipal {
     /// A principal built by hand (for tests of code that receives one):
-    /// `Principal(account=..., token_id=..., token_name=...)`, keywords
-    /// only, as the account and the name are both text. The old positional
-    /// form still works, with a DeprecationWarning.
+    /// `Principal(account=..., token_id=..., token_name=..., scopes=None)`,
+    /// keywords only, as the account and the name are both text; `scopes`
+    /// None is full access. The old positional form still works, with a
+    /// DeprecationWarning.
     #[new]
     #[pyo3(
-        signature = (*args, account = None, token_id = None, token_name = None),
+        signature = (*args, account = None, token_id = None, token_name = None, scopes = None),
         // The supported form; the deprecated positional one is the docstring's.
-        text_signature = "(*, account, token_id, token_name)"
+        text_signature = "(*, account, token_id, token_name, scopes=None)"
     )]
     fn py_new(
         py: Python<'_>,
@@ -62,6 +74,7 @@ impl PyPrincipal {
         account: Option<&str>,
         token_id: Option<&str>,
         token_name: Option<&str>,
+        scopes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let (account, token_id, token_name): (String, String, String) =
             match (args.len(), account, token_id, token_name) {
@@ -76,8 +89,8 @@ impl PyPrincipal {
                 }
                 _ => {
                     return Err(PyTypeError::new_err(
-                        "Principal() takes three keyword arguments: \
-                         Principal(account=..., token_id=..., token_name=...)",
+                        "Principal() takes three keyword arguments and optional scopes: \
+                         Principal(account=..., token_id=..., token_name=..., scopes=None)",
                     ));
                 }
             };
@@ -86,6 +99,7 @@ impl PyPrincipal {
                 account: parse_account(&account)?.as_str().to_owned(),
                 token_id: parse_token_id(&token_id)?,
                 token_name: parse_name(&token_name)?.as_str().to_owned(),
+                scopes: parse_scopes(scopes)?,
             },
         })
     }
@@ -95,11 +109,14 @@ impl PyPrincipal {
         &self,
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
-        let (account, token_id, token_name) = self.parts();
+        let (account, token_id, token_name, scopes) = self.parts();
         let kwargs = PyDict::new(py);
         kwargs.set_item("account", account)?;
         kwargs.set_item("token_id", token_id.to_string())?;
         kwargs.set_item("token_name", token_name)?;
+        if let Some(scopes) = scopes_object(py, scopes)? {
+            kwargs.set_item("scopes", scopes)?;
+        }
         Ok((PyTuple::empty(py), kwargs))
     }
 
@@ -121,6 +138,47 @@ impl PyPrincipal {
         self.parts().2
     }
 
+    /// What the token may do: None for full access (the default), else
+    /// the tuple of its `resource:action` scopes, sorted.
+    #[getter]
+    fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        scopes_object(py, self.scopes_ref())
+    }
+
+    /// Whether the token may use a route that needs `scope` (a
+    /// `resource:action` name): full access allows every scope, a list the
+    /// scopes it names and, for `resource:*`, every action of the resource.
+    /// Raises ValueError for a name that is not a scope (a typo would
+    /// otherwise pass for every full-access token).
+    #[pyo3(signature = (scope, /))]
+    fn has_scope(&self, scope: &str) -> PyResult<bool> {
+        let scope = parse_scope(scope)?;
+        Ok(self.scopes_ref().allows(scope.as_str()))
+    }
+
+    /// Raises InsufficientScope (the exact 403 answer of `profile`, naming
+    /// the scope; for `mcp` with `resource_metadata` in its challenge when
+    /// given) unless the token has `scope` (see `has_scope`).
+    #[pyo3(signature = (scope, /, profile = "rest", *, resource_metadata = None))]
+    fn require_scope(
+        &self,
+        py: Python<'_>,
+        scope: &str,
+        profile: &str,
+        resource_metadata: Option<&str>,
+    ) -> PyResult<()> {
+        let profile = parse_profile(py, profile)?;
+        let scope = parse_scope(scope)?;
+        let metadata = resource_metadata
+            .map(|url| parse_resource_metadata(py, url))
+            .transpose()?;
+        if self.scopes_ref().allows(scope.as_str()) {
+            Ok(())
+        } else {
+            Err(scope_denial(py, profile, &scope, metadata.as_ref()))
+        }
+    }
+
     fn __eq__(&self, other: &Bound<'_, Self>) -> bool {
         self.parts() == other.get().parts()
     }
@@ -132,9 +190,13 @@ impl PyPrincipal {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let (account, token_id, token_name) = self.parts();
+        let (account, token_id, token_name, scopes) = self.parts();
+        let scopes = match scopes_object(py, scopes)? {
+            Some(list) => format!(", scopes={}", list.repr()?.to_cow()?),
+            None => String::new(),
+        };
         Ok(format!(
-            "Principal(account={}, token_id='{token_id}', token_name={})",
+            "Principal(account={}, token_id='{token_id}', token_name={}{scopes})",
             py_repr(py, account)?,
             py_repr(py, token_name)?,
         ))
@@ -173,11 +235,16 @@ pub(crate) fn cached(
         cache
             .get(&key)
             .and_then(|cached| match &cached.get().inner {
-                // Equal account and name (the id is the key): the object says
-                // exactly what the core just answered (short strings; the
-                // core's principals are copies, so addresses say nothing).
+                // Equal account, name and scopes (the id is the key): the
+                // object says exactly what the core just answered, so a
+                // rename or rescope is never hidden by a cached object (short
+                // strings; the core's principals are copies, so addresses say
+                // nothing; a restricted list is shared, so its comparison is
+                // usually the pointer's).
                 PrincipalInner::Verified(known)
-                    if known.account() == p.account() && known.token_name() == p.token_name() =>
+                    if known.account() == p.account()
+                        && known.token_name() == p.token_name()
+                        && known.scopes() == p.scopes() =>
                 {
                     Some(cached.clone_ref(py))
                 }

@@ -8,11 +8,14 @@ use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
 use whatsgate_auth as wga;
-use whatsgate_auth::{OsRng, Timestamp, TokenFormat};
+use whatsgate_auth::{Description, OsRng, Scopes, Timestamp, TokenFormat};
 
-use crate::convert::{MAX_SECS, datetime, deprecated, parse_account, parse_name, py_repr};
+use crate::convert::{
+    MAX_SECS, datetime, deprecated, now_or, parse_account, parse_description, parse_name,
+    parse_scopes, py_repr, scopes_object, timestamp_opt, whole_seconds,
+};
 
 /// A stored token record: the verifier, never the token. Immutable.
 #[pyclass(frozen, module = "whatsgate_auth", name = "TokenRecord")]
@@ -37,6 +40,10 @@ impl PyTokenRecord {
             r.created_at,
             r.last_used_at,
             r.rollover.map(|ro| (ro.verifier.to_bytes(), ro.until)),
+            &r.scopes,
+            r.expires_at,
+            r.disabled,
+            r.description.as_ref().map(Description::as_str),
         )
     }
 }
@@ -88,6 +95,42 @@ impl PyTokenRecord {
             .transpose()
     }
 
+    /// What the token may do: None for full access (the default), else the
+    /// tuple of its `resource:action` scopes, sorted (possibly empty).
+    #[getter]
+    fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        scopes_object(py, &self.inner.scopes)
+    }
+
+    /// From when (an aware `datetime` in UTC) the token is refused, or
+    /// None: tokens never expire unless asked to (or a lifetime policy
+    /// sets it).
+    #[getter]
+    fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner.expires_at.map(|at| datetime(py, at)).transpose()
+    }
+
+    /// Whether the token is disabled: refused, without being deleted,
+    /// until enabled again (`Keyring.update(id, disabled=False)`).
+    #[getter]
+    fn disabled(&self) -> bool {
+        self.inner.disabled
+    }
+
+    /// What the token is for, in its owner's words, or None.
+    #[getter]
+    fn description(&self) -> Option<&str> {
+        self.inner.description.as_ref().map(Description::as_str)
+    }
+
+    /// Whether the token is let in at `now` (the clock by default; an aware
+    /// `datetime` or Unix seconds): neither disabled nor expired. (Its
+    /// secret is a separate matter.)
+    #[pyo3(signature = (now = None))]
+    fn is_active(&self, now: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        Ok(self.inner.is_active(now_or(timestamp_opt("now", now)?)))
+    }
+
     /// The former name of `rollover_until`, kept for existing callers;
     /// warns with a DeprecationWarning.
     #[getter]
@@ -100,9 +143,10 @@ impl PyTokenRecord {
     }
 
     /// The record as a JSON-safe dict, in the core's versioned wire form
-    /// (`"format": 1`, the form Rust, C and the store share; instants are
-    /// Unix seconds as `int` there, not `datetime`): store it in any
-    /// database.
+    /// (the form Rust, C and the store share: `"format": 1` for a record
+    /// with none of scopes, expiry, disabled and description, `"format": 2`
+    /// with any of them; instants are Unix seconds as `int` there, not
+    /// `datetime`): store it in any database.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         pythonize::pythonize(py, &self.inner).map_err(|e| PyValueError::new_err(e.to_string()))
     }
@@ -118,12 +162,14 @@ impl PyTokenRecord {
             ));
         };
         check_keys(dict)?;
+        check_types(dict)?;
         let record = pythonize::depythonize::<wga::TokenRecord>(d)
             .map_err(|e| PyValueError::new_err(format!("not a valid token record: {e}")))?;
         let instants = [
             ("created_at", Some(record.created_at)),
             ("last_used_at", record.last_used_at),
             ("rollover.until", record.rollover.map(|r| r.until)),
+            ("expires_at", record.expires_at),
         ];
         for (field, at) in instants {
             if at.is_some_and(|at| at.as_secs() > MAX_SECS) {
@@ -159,8 +205,23 @@ impl PyTokenRecord {
             let text = datetime(py, at)?.call_method0(intern!(py, "isoformat"))?;
             Ok(format!("'{}'", text.cast::<PyString>()?.to_str()?))
         };
+        // The fields beyond the seed's only when set, so a plain record
+        // reads as before.
+        let mut extra = String::new();
+        if let Some(scopes) = scopes_object(py, &r.scopes)? {
+            extra += &format!(", scopes={}", scopes.repr()?.to_cow()?);
+        }
+        if let Some(at) = r.expires_at {
+            extra += &format!(", expires_at={}", iso(at)?);
+        }
+        if r.disabled {
+            extra += ", disabled=True";
+        }
+        if let Some(d) = &r.description {
+            extra += &format!(", description={}", py_repr(py, d.as_str())?);
+        }
         Ok(format!(
-            "TokenRecord(id='{}', name={}, account={}, created_at={}, last_used_at={})",
+            "TokenRecord(id='{}', name={}, account={}, created_at={}, last_used_at={}{extra})",
             r.id,
             py_repr(py, r.name.as_str())?,
             py_repr(py, r.account.as_str())?,
@@ -196,6 +257,10 @@ fn known_keys(py: Python<'_>) -> PyResult<&(Vec<String>, Vec<String>)> {
         )
         .map_err(rng_error)?;
         full.last_used_at = Some(Timestamp(1));
+        full.scopes = Scopes::only(["a:b"]).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        full.expires_at = Some(Timestamp(2));
+        full.disabled = true;
+        full.description = Some(parse_description("d")?);
         let sample = PyTokenRecord::new(full).to_dict(py)?;
         let keys = |d: &Bound<'_, PyAny>| -> PyResult<Vec<String>> {
             d.cast::<PyDict>()?
@@ -240,24 +305,111 @@ fn check_keys(dict: &Bound<'_, PyDict>) -> PyResult<()> {
     Ok(())
 }
 
+/// The optional fields of a token to create, as Python gives them
+/// (`generate` and `Keyring.create`).
+pub(crate) struct Spec<'a, 'py> {
+    pub(crate) scopes: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) expires_at: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) expires_in: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) description: Option<&'a str>,
+}
+
+impl Spec<'_, '_> {
+    /// The core's `NewToken` (not yet checked against a lifetime policy:
+    /// the keyring or store does that). `expires_in` (seconds or a
+    /// `timedelta`) counts from `now`; it and `expires_at` exclude each
+    /// other.
+    pub(crate) fn new_token(
+        &self,
+        account: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> PyResult<wga::NewToken> {
+        let expires_at = match (
+            timestamp_opt("expires_at", self.expires_at)?,
+            self.expires_in,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(PyTypeError::new_err(
+                    "give expires_at or expires_in, not both",
+                ));
+            }
+            (at, None) => at,
+            (None, Some(within)) => {
+                let secs = whole_seconds("expires_in", within, false)?;
+                let at = now.plus_secs(secs);
+                if at.as_secs() > MAX_SECS {
+                    return Err(PyValueError::new_err("expires_in ends past the year 9999"));
+                }
+                Some(at)
+            }
+        };
+        Ok(wga::NewToken {
+            scopes: parse_scopes(self.scopes)?,
+            expires_at,
+            description: self.description.map(parse_description).transpose()?,
+            ..wga::NewToken::new(parse_account(account)?, parse_name(name)?)
+        })
+    }
+}
+
+/// Refuses the values that Python's conversion would read leniently where
+/// JSON readers of the same form (Rust, C) refuse them: `disabled` other
+/// than a bool (it would be read by truth value) and `scopes` given as one
+/// string (read as a list of its characters).
+fn check_types(dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    let bad = |what: &str| {
+        Err(PyValueError::new_err(format!(
+            "not a valid token record: {what}"
+        )))
+    };
+    if let Some(disabled) = dict.get_item("disabled")?
+        && !disabled.is_instance_of::<PyBool>()
+    {
+        return bad("disabled is true or false");
+    }
+    if let Some(scopes) = dict.get_item("scopes")?
+        && !(scopes.is_none()
+            || scopes.is_instance_of::<PyList>()
+            || scopes.is_instance_of::<PyTuple>())
+    {
+        return bad("scopes is a list of names, or absent for full access");
+    }
+    Ok(())
+}
+
 /// Makes a new token for an account without adding it anywhere. Returns the
 /// plaintext token (show it once, never store it) and the record to store;
 /// put the record in a `Keyring` with `add`.
 ///
-/// Keywords only: `generate(account=..., name=...)`. The old positional
-/// form `generate(name, account)` still works, with a DeprecationWarning
-/// (the signature and the stub show only the supported form).
+/// Keywords only: `generate(account=..., name=...)`, and optionally
+/// `scopes` (None: full access), `expires_at` or `expires_in` and
+/// `description`, as for `Keyring.create` (an expiry must be in the future;
+/// no other lifetime policy applies here). The old positional form
+/// `generate(name, account)` still works, with a DeprecationWarning (the
+/// signature and the stub show only the supported form).
 #[pyfunction]
 #[pyo3(
-    signature = (*args, account = None, name = None),
+    signature = (
+        *args, account = None, name = None, scopes = None, expires_at = None, expires_in = None,
+        description = None
+    ),
     // The supported form; the deprecated positional one is the docstring's.
-    text_signature = "(*, account, name)"
+    text_signature = "(*, account, name, scopes=None, expires_at=None, expires_in=None, description=None)"
+)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "keyword arguments of a Python function"
 )]
 pub(crate) fn generate(
     py: Python<'_>,
     args: &Bound<'_, pyo3::types::PyTuple>,
     account: Option<&str>,
     name: Option<&str>,
+    scopes: Option<&Bound<'_, PyAny>>,
+    expires_at: Option<&Bound<'_, PyAny>>,
+    expires_in: Option<&Bound<'_, PyAny>>,
+    description: Option<&str>,
 ) -> PyResult<(String, PyTokenRecord)> {
     let (account, name) = match (args.len(), account, name) {
         (0, Some(account), Some(name)) => (account.to_owned(), name.to_owned()),
@@ -279,13 +431,19 @@ pub(crate) fn generate(
             ));
         }
     };
-    let (token, record) = wga::TokenRecord::create(
-        &TokenFormat::DEFAULT,
-        &mut OsRng,
-        parse_account(&account)?,
-        parse_name(&name)?,
-        Timestamp::now(),
-    )
-    .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let now = Timestamp::now();
+    let spec = Spec {
+        scopes,
+        expires_at,
+        expires_in,
+        description,
+    };
+    let mut spec = spec.new_token(&account, &name, now)?;
+    wga::LifetimePolicy::DEFAULT
+        .admit(&mut spec, now)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let (token, record) =
+        wga::TokenRecord::create_from(&TokenFormat::DEFAULT, &mut OsRng, spec, now)
+            .map_err(|e| PyOSError::new_err(e.to_string()))?;
     Ok((token.expose_secret().to_owned(), PyTokenRecord::new(record)))
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use whatsgate_auth::Keyring;
+use whatsgate_auth::{Keyring, LifetimePolicy};
 use whatsgate_auth_store::{
     FollowOptions, FollowerStats, OpenMode, StoreError, StoreUrl, SyncedKeyring,
 };
@@ -68,16 +68,18 @@ struct Shared {
 }
 
 impl Attached {
-    /// Opens the store and starts following it (blocking: call it with the
-    /// GIL released).
+    /// Opens the store and starts following it, its writes under `policy`
+    /// (blocking: call it with the GIL released).
     pub(crate) fn open(
         url: &str,
         mode: OpenMode,
         options: FollowOptions,
         flush_every: Duration,
+        policy: LifetimePolicy,
     ) -> Result<(Self, Arc<Keyring>), StoreError> {
         let name = StoreUrl::parse(url)?.to_string();
         let synced = SyncedKeyring::open(url, mode, options)?;
+        synced.set_policy(policy);
         let keyring = Arc::clone(synced.keyring());
         let shared = Arc::new(Shared {
             synced: RwLock::new(Some(synced)),

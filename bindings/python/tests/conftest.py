@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from whatsgate_auth import Keyring, TokenRecord
+from whatsgate_auth import Keyring, Principal, TokenRecord
 from whatsgate_auth.asgi import Message
 from whatsgate_auth.wsgi import Environ
 
@@ -36,15 +36,41 @@ def header_cases() -> dict[str, Any]:
 
 def case_keyring(corpus: dict[str, Any], *, shift_to_now: bool = False) -> Keyring:
     """A keyring of the corpus records; with ``shift_to_now`` every instant is moved
-    so that the corpus's ``now`` is the real clock (for code that reads the clock)."""
-    shift = int(time.time()) - int(corpus["now"]) if shift_to_now else 0
+    so that the corpus's ``now`` is the real clock (for code that reads the clock).
+    An expiry still ahead of ``now`` moves an hour further, so that a slow run never
+    crosses it (the one-second margin is the in-process runners' to check)."""
+    now = int(corpus["now"])
+    shift = int(time.time()) - now if shift_to_now else 0
     keyring = Keyring()
     for raw in corpus["records"]:
         record = dict(raw)
         if shift and "rollover" in record:
             record["rollover"] = dict(record["rollover"], until=record["rollover"]["until"] + shift)
+        if shift and "expires_at" in record:
+            ahead = 3600 if record["expires_at"] > now else 0
+            record["expires_at"] += shift + ahead
         keyring.add(TokenRecord.from_dict(record))
     return keyring
+
+
+def case_principal(p: Principal) -> dict[str, Any]:
+    """A principal as the corpus writes it: ``scopes`` only for a restricted token."""
+    out: dict[str, Any] = {"account": p.account, "token_id": p.token_id, "token_name": p.token_name}
+    if p.scopes is not None:
+        out["scopes"] = list(p.scopes)
+    return out
+
+
+def case_path(case: dict[str, Any], prefix: str = "") -> str:
+    """The request path of a case: under ``/need/SCOPE`` when it needs a scope (see ``case_scope_rules``)."""
+    scope = case.get("required_scope")
+    return f"{prefix}/need/{scope}" if scope else f"{prefix}/x"
+
+
+def case_scope_rules(corpus: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Middleware scope rules under which ``case_path`` needs each case's ``required_scope``."""
+    needed = {c["required_scope"] for c in corpus["cases"] if c.get("required_scope")}
+    return {f"{prefix}/need/{scope}": scope for scope in sorted(needed)}
 
 
 def case_headers(case: dict[str, Any]) -> list[tuple[bytes, bytes]]:

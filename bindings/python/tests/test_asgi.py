@@ -18,14 +18,14 @@ from starlette.routing import Route
 from whatsgate_auth import ASGIMiddleware, Keyring, Principal, principal_from
 from whatsgate_auth.asgi import Message
 
-from conftest import case_headers, case_keyring, run_asgi
+from conftest import case_headers, case_keyring, case_path, case_principal, case_scope_rules, run_asgi
 from servers import request, sendable, tamper, uvicorn_server
 
 METADATA = "https://api.example/.well-known/oauth-protected-resource"
 
 
-def principal_json(p: Principal) -> dict[str, str]:
-    return {"account": p.account, "token_id": p.token_id, "token_name": p.token_name}
+def principal_json(p: Principal) -> dict[str, Any]:
+    return case_principal(p)
 
 
 def starlette_app(keyring: Keyring) -> Starlette:
@@ -208,7 +208,10 @@ def test_shared_header_cases_over_the_network(header_cases: dict[str, Any]) -> N
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
 
-    apps = {p: ASGIMiddleware(echo, keyring, profile=p) for p in ("rest", "mcp")}
+    apps = {
+        p: ASGIMiddleware(echo, keyring, profile=p, scopes=case_scope_rules(header_cases, f"/{p}"))
+        for p in ("rest", "mcp")
+    }
 
     async def both(scope: Any, receive: Any, send: Any) -> None:
         profile = "mcp" if scope.get("path", "").startswith("/mcp") else "rest"
@@ -220,7 +223,8 @@ def test_shared_header_cases_over_the_network(header_cases: dict[str, Any]) -> N
             headers = case_headers(case)
             if not all(sendable(v) for _, v in headers):
                 continue
-            r = request(port, f"/{case['profile']}/x", [(n.decode("latin-1"), v) for n, v in headers])
+            path = case_path(case, f"/{case['profile']}")
+            r = request(port, path, [(n.decode("latin-1"), v) for n, v in headers])
             assert r.status == case["status"], case["name"]
             if case["expect"] == "ok":
                 assert json.loads(r.body) == case["principal"], case["name"]
@@ -242,16 +246,12 @@ def test_every_shared_header_case_in_process(header_cases: dict[str, Any]) -> No
         await send({"type": "http.response.body", "body": b""})
 
     for case in header_cases["cases"]:
-        middleware = ASGIMiddleware(app, keyring, profile=case["profile"])
-        scope = {"type": "http", "path": "/x", "headers": case_headers(case)}
+        middleware = ASGIMiddleware(app, keyring, profile=case["profile"], scopes=case_scope_rules(header_cases))
+        scope = {"type": "http", "method": "GET", "path": case_path(case), "headers": case_headers(case)}
         messages = run_asgi(middleware, scope)
         assert messages[0]["status"] == case["status"], case["name"]
         if case["expect"] == "ok":
-            assert {
-                "account": seen[-1].account,
-                "token_id": seen[-1].token_id,
-                "token_name": seen[-1].token_name,
-            } == case["principal"]
+            assert case_principal(seen[-1]) == case["principal"]
             assert "whatsgate.principal" not in scope  # the caller's scope is not modified
         else:
             assert messages[1]["body"] == case["body"].encode(), case["name"]
@@ -272,7 +272,7 @@ def test_fastapi_dependency_over_the_network() -> None:
         return principal_from(request.scope)
 
     @app.get("/v1/whoami")
-    def whoami(principal: Principal = Depends(current_principal)) -> dict[str, str]:
+    def whoami(principal: Principal = Depends(current_principal)) -> dict[str, Any]:
         return principal_json(principal)
 
     @app.get("/open")

@@ -133,8 +133,12 @@ def test_regenerate_with_a_grace_period(keyring: Keyring) -> None:
     with pytest.raises(InvalidToken):
         keyring.verify_access_token(token, now=now + 3600)
     assert keyring.verify_access_token(new_token, now=now + 3600).token_id == record.id
-    # A grace period in the past is none at all.
-    newest, newest_record = keyring.regenerate(record.id, grace_until=now - 1)
+    # A grace period that ends in the past is refused (the lifetime policy), changing nothing.
+    with pytest.raises(ValueError, match="^a grace period cannot be negative$"):
+        keyring.regenerate(record.id, grace_until=now - 3600)
+    assert keyring.verify_access_token(new_token).token_id == record.id
+    # Without one, the old secret stops at once.
+    newest, newest_record = keyring.regenerate(record.id)
     assert newest_record.rollover_until is None
     with pytest.raises(InvalidToken):
         keyring.verify_access_token(new_token)
@@ -443,7 +447,20 @@ def test_record_dicts_are_json_safe_and_strict() -> None:
     assert TokenRecord.from_dict(json.loads(json.dumps(rd))) == rolled
 
     bad: list[dict[str, Any]] = [
-        {**d, "format": 2},
+        {**d, "format": 3},
+        {**d, "format": 0},
+        # Format 1 cannot carry the fields of format 2 (an older reader would ignore them).
+        {**d, "scopes": ["messages:send"]},
+        {**d, "disabled": True},
+        {**d, "expires_at": 1},
+        {**d, "description": "x"},
+        {**d, "format": 2, "scopes": ["Messages:send"]},
+        {**d, "format": 2, "scopes": "messages:send"},
+        {**d, "format": 2, "scopes": [f"r{i}:read" for i in range(65)]},
+        {**d, "format": 2, "description": "x" * 257},
+        {**d, "format": 2, "description": ""},
+        {**d, "format": 2, "expires_at": 253_402_300_800},
+        {**d, "format": 2, "disabled": "yes"},
         {**d, "verifier": "00"},
         {**d, "verifier": "zz" * 32},
         {**d, "id": "123"},

@@ -217,3 +217,47 @@ def test_the_middlewares_principal_is_reused() -> None:
     client = TestClient(app)
     assert client.get("/api/me", headers={"Access-Token": token}).json() == {"same": True}
     assert len(seen) == 1
+
+
+def test_the_dependencies_require_a_scope_when_given() -> None:
+    keyring = Keyring()
+    sender, _ = keyring.create(account="acct", name="sender", scopes=["messages:send"])
+    reader, _ = keyring.create(account="acct", name="reader", scopes=["messages:read"])
+    full, _ = keyring.create(account="acct", name="full")
+    app = FastAPI()
+    install(app)
+    send = AccessToken(keyring, scope="messages:send")
+    send_mcp = Bearer(keyring, scope="messages:send", resource_metadata=METADATA)
+    plain = AccessToken(keyring)
+
+    @app.post("/send")
+    def post(principal: Principal = Depends(send)) -> dict[str, str]:
+        return {"name": principal.token_name}
+
+    @app.post("/mcp/send")
+    def post_mcp(principal: Principal = Depends(send_mcp)) -> dict[str, str]:
+        return {"name": principal.token_name}
+
+    @app.get("/any")
+    def any_route(principal: Principal = Depends(plain)) -> dict[str, str]:
+        return {"name": principal.token_name}
+
+    client = TestClient(app)
+    for token, name in ((sender, "sender"), (full, "full")):
+        assert client.post("/send", headers={"Access-Token": token}).json() == {"name": name}
+    denied = client.post("/send", headers={"Access-Token": reader})
+    assert (denied.status_code, denied.content) == (403, b'{"message": "the token lacks the scope messages:send"}')
+    assert "www-authenticate" not in denied.headers
+    assert client.get("/any", headers={"Access-Token": reader}).status_code == 200  # control: no scope asked
+    denied = client.post("/mcp/send", headers={"Authorization": f"Bearer {reader}"})
+    assert denied.status_code == 403
+    assert denied.headers["www-authenticate"] == (
+        f'Bearer realm="whatsgate", error="insufficient_scope", scope="messages:send", resource_metadata="{METADATA}"'
+    )
+    assert client.post("/send", headers={"Access-Token": "wgat_nope"}).content == REST_INVALID
+    try:
+        AccessToken(keyring, scope="messages")
+    except ValueError as error:
+        assert "is not a scope" in str(error)
+    else:
+        raise AssertionError("a bad scope name was accepted")

@@ -113,8 +113,9 @@ def test_durations_take_seconds_or_timedelta_and_refuse_nonsense(tmp_path: Path)
     url = sqlite_url(tmp_path)
     for name in ("stale_after", "poll", "timeout", "flush_every"):
         for bad in (-1, -0.5, 0, 0.0, float("nan"), float("inf"), 10**400, datetime.timedelta(seconds=-3)):
+            bad_value: dict[str, Any] = {name: bad}
             with pytest.raises(ValueError, match=name):
-                Keyring.open(url, create=True, **{name: bad})
+                Keyring.open(url, create=True, **bad_value)
         for wrong in ("1", True, None, [1]):
             wrong_type: dict[str, Any] = {name: wrong}
             with pytest.raises(TypeError, match=f"{name} is a number of seconds"):
@@ -182,6 +183,85 @@ def test_lifecycle_errors_are_those_of_a_keyring_in_memory(writer: Keyring, read
     assert new_record.rollover_until is not None
     eventually(lambda: accepts(reader, new_token), "the other keyring accepts the new secret")
     assert accepts(reader, token) and accepts(writer, token)
+
+
+def test_records_v2_through_the_store_are_seen_by_another(writer: Keyring, reader: Keyring) -> None:
+    """Scopes, expiry, description and disabled written through one keyring: the other
+    node refuses a disabled token and sees a rescope (its cached principal included)."""
+    now = int(time.time())
+    token, record = writer.create(
+        account="acct", name="Sender", scopes=["messages:send"], expires_at=now + 3600, description="orders"
+    )
+    assert (record.scopes, record.description) == (("messages:send",), "orders")
+    assert record.expires_at == datetime.datetime.fromtimestamp(now + 3600, datetime.UTC)
+    eventually(lambda: accepts(reader, token), "the other keyring accepts a new scoped token")
+    (listed,) = reader.list("acct")  # read from the store: every field came back
+    assert listed == record
+    first = reader.verify_access_token(token)
+    assert first.scopes == ("messages:send",) and reader.verify_access_token(token) is first
+
+    updated = writer.update(record.id, scopes=["messages:read"], description=None)
+    assert (updated.scopes, updated.description) == (("messages:read",), None)
+    eventually(lambda: reader.verify_access_token(token).scopes == ("messages:read",), "the rescope reaches the other node")
+    assert reader.verify_access_token(token) is not first
+
+    writer.update(record.id, disabled=True)
+    with pytest.raises(InvalidToken):
+        writer.verify_access_token(token)  # refused at once by the writer
+    eventually(lambda: not accepts(reader, token), "the other keyring refuses a disabled token")
+    with pytest.raises(InvalidToken) as caught:
+        reader.verify_access_token(token)
+    assert caught.value.body == INVALID
+    writer.update(record.id, disabled=False)
+    eventually(lambda: accepts(reader, token), "the other keyring accepts it again once enabled")
+    assert reader.verify_access_token(token, now=now + 3599).token_id == record.id
+    # An expired token is refused, and prune deletes it from the store.
+    with pytest.raises(InvalidToken):
+        reader.verify_access_token(token, now=now + 3600)
+    assert [r.id for r in writer.prune(now=now + 3599)] == []
+    assert [r.id for r in writer.prune(now=now + 3600)] == [record.id]
+    eventually(lambda: not accepts(reader, token), "the other keyring drops a pruned token")
+    assert writer.list() == []
+
+
+def test_store_update_revoke_all_and_policy_errors(url: str, writer: Keyring, reader: Keyring) -> None:
+    t1, a = writer.create(account="acct_a", name="one")
+    t2, _ = writer.create(account="acct_a", name="two")
+    t3, other = writer.create(account="acct_b", name="one")
+    with pytest.raises(KeyError):
+        writer.update("0123456789abcdef", disabled=True)
+    with pytest.raises(ValueError, match="already has a token named"):
+        writer.update(a.id, name="two")
+    with pytest.raises(ValueError, match="is not a scope"):
+        writer.create(account="acct_a", name="bad", scopes=["nope"])
+    with pytest.raises(ValueError, match="^the expiry must be in the future"):
+        writer.create(account="acct_a", name="late", expires_at=1)
+    with pytest.raises(ValueError, match=r"^a grace period may last at most 30 days \(the lifetime policy\)"):
+        writer.regenerate(a.id, grace_until=int(time.time()) + 31 * 86400)
+    with pytest.raises(ValueError, match="^a grace period cannot be negative"):
+        writer.regenerate(a.id, grace_until=int(time.time()) - 3600)
+    assert accepts(writer, t1)  # the refused calls changed nothing
+    # The other node holds all three first, so that its refusals below mean something.
+    eventually(lambda: all(accepts(reader, t) for t in (t1, t2, t3)), "the other keyring accepts the new tokens")
+
+    gone = writer.revoke_all("acct_a")
+    assert sorted(r.name for r in gone) == ["one", "two"]
+    assert not accepts(writer, t1) and not accepts(writer, t2)
+    eventually(lambda: not accepts(reader, t1) and not accepts(reader, t2), "the other keyring refuses revoked tokens")
+    assert accepts(reader, t3) and [r.id for r in reader.list()] == [other.id]
+    assert writer.revoke_all("acct_a") == []
+
+    # The lifetime policy given to open() applies to that keyring's writes.
+    with Keyring.open(url, poll=POLL, max_lifetime=datetime.timedelta(days=1), max_grace=60) as strict:
+        assert (strict.max_lifetime, strict.max_grace) == (datetime.timedelta(days=1), datetime.timedelta(minutes=1))
+        _, bounded = strict.create(account="acct_b", name="bounded")
+        assert bounded.expires_at is not None
+        with pytest.raises(ValueError, match=r"^tokens may live at most 1 day"):
+            strict.create(account="acct_b", name="long", expires_in=2 * 86400)
+        with pytest.raises(ValueError, match="at most 60 seconds"):
+            strict.regenerate(bounded.id, grace_until=int(time.time()) + 3600)
+    _, unbounded = writer.create(account="acct_b", name="unbounded")
+    assert unbounded.expires_at is None  # the writer's own policy is the default
 
 
 def test_methods_of_a_keyring_in_memory_only(writer: Keyring) -> None:

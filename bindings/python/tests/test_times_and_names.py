@@ -115,8 +115,9 @@ def test_issue_is_a_deprecated_alias_in_its_old_order() -> None:
 def test_grace_until_is_a_deprecated_alias_of_rollover_until() -> None:
     keyring = Keyring()
     _, plain = keyring.create(account="acct_1", name="plain")
-    _, rolled = keyring.regenerate(plain.id, grace_until=1_900_000_000)
-    for record, until in [(plain, None), (rolled, datetime.fromtimestamp(1_900_000_000, UTC))]:
+    until_secs = int(time.time()) + 3600
+    _, rolled = keyring.regenerate(plain.id, grace_until=until_secs)
+    for record, until in [(plain, None), (rolled, datetime.fromtimestamp(until_secs, UTC))]:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # rollover_until itself is silent
             assert record.rollover_until == until

@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 
-from whatsgate_auth import AuthError, InvalidToken, Keyring, MissingToken, TokenRecord
+from whatsgate_auth import (
+    AuthError,
+    InsufficientScope,
+    InvalidToken,
+    Keyring,
+    MissingToken,
+    Principal,
+    TokenRecord,
+)
 
-from conftest import case_headers, case_keyring
+from conftest import case_headers, case_keyring, case_principal
 
 
 def vector_record(vector: dict[str, Any], name: str = "vector") -> TokenRecord:
@@ -89,17 +97,33 @@ def test_header_cases_through_authenticate(header_cases: dict[str, Any]) -> None
     keyring = case_keyring(header_cases)
     now = int(header_cases["now"])
     for case in header_cases["cases"]:
-        check_case(case, lambda: keyring.authenticate(case_headers(case), case["profile"], now=now))
+        need = case.get("required_scope")
+        check_case(
+            case, lambda: keyring.authenticate(case_headers(case), case["profile"], required_scope=need, now=now)
+        )
         # Header names and values given as str (latin-1, as WSGI holds them) answer alike.
         as_str = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in case_headers(case)]
-        check_case(case, lambda: keyring.authenticate(as_str, case["profile"], now=now))
+        check_case(case, lambda: keyring.authenticate(as_str, case["profile"], required_scope=need, now=now))
         as_lists = [[n, v] for n, v in case_headers(case)]
-        check_case(case, lambda: keyring.authenticate(as_lists, case["profile"], now=now))  # type: ignore[arg-type]
+        check_case(case, lambda: keyring.authenticate(as_lists, case["profile"], required_scope=need, now=now))  # type: ignore[arg-type]
         if case.get("lone_surrogates"):
             # The corpus's rule: the str with lone surrogates answers as its bytes.
             text = [(n.decode("latin-1"), v.decode("utf-8", "surrogatepass")) for n, v in case_headers(case)]
             assert any(not v.isascii() for _, v in text)
-            check_case(case, lambda: keyring.authenticate(text, case["profile"], now=now))
+            check_case(case, lambda: keyring.authenticate(text, case["profile"], required_scope=need, now=now))
+
+
+def test_the_corpus_has_every_verdict_of_records_v2(header_cases: dict[str, Any]) -> None:
+    """The runners above meet each new verdict (a corpus without them would let them pass untested)."""
+    cases = header_cases["cases"]
+    assert {c["expect"] for c in cases} == {"ok", "missing", "invalid", "insufficient_scope"}
+    assert {c["profile"] for c in cases if c["expect"] == "insufficient_scope"} == {"rest", "mcp"}
+    assert any(c["expect"] == "ok" and c.get("required_scope") for c in cases)
+    assert any("scopes" in c.get("principal", {}) for c in cases if c["expect"] == "ok")
+    formats = {r["format"] for r in header_cases["records"]}
+    assert formats == {1, 2}
+    assert any(r.get("disabled") for r in header_cases["records"])
+    assert any("expires_at" in r for r in header_cases["records"])
 
 
 def test_lone_surrogate_cases_are_in_the_corpus(header_cases: dict[str, Any]) -> None:
@@ -119,7 +143,15 @@ def test_header_cases_through_verify_methods(header_cases: dict[str, Any]) -> No
         if len(headers) > 1 or any(n.lower() != token_header[case["profile"]] for n, _ in headers):
             continue
         value: bytes | None = headers[0][1] if headers else None
-        method = keyring.verify_access_token if case["profile"] == "rest" else keyring.verify_authorization
+        verify = keyring.verify_access_token if case["profile"] == "rest" else keyring.verify_authorization
+
+        def method(value: bytes | str | None, now: int | None = None) -> Principal:
+            # The fast path's shapes, then the scope check on the principal.
+            principal = verify(value) if now is None else verify(value, now=now)
+            if case.get("required_scope"):
+                principal.require_scope(case["required_scope"], case["profile"])
+            return principal
+
         check_case(case, lambda: method(value, now=now))
         if value is not None:
             text = value.decode("latin-1")
@@ -136,17 +168,19 @@ def check_case(case: dict[str, Any], run: Any) -> None:
     name = case["name"]
     if case["expect"] == "ok":
         principal = run()
-        assert {
-            "account": principal.account,
-            "token_id": principal.token_id,
-            "token_name": principal.token_name,
-        } == case["principal"], name
+        assert case_principal(principal) == case["principal"], name
+        if "required_scope" in case:
+            assert principal.has_scope(case["required_scope"]), name
         return
-    expected_type = MissingToken if case["expect"] == "missing" else InvalidToken
+    expected_type = {"missing": MissingToken, "invalid": InvalidToken, "insufficient_scope": InsufficientScope}[
+        case["expect"]
+    ]
     with pytest.raises(AuthError) as caught:
         run()
     error = caught.value
     assert type(error) is expected_type, name
+    if isinstance(error, InsufficientScope):
+        assert error.scope == case["required_scope"], name
     assert error.status_code == case["status"], name
     assert error.body == case["body"].encode("utf-8"), name
     challenge = [v for k, v in error.headers if k.lower() == "www-authenticate"]
@@ -168,3 +202,10 @@ def test_records_round_trip_through_to_dict(header_cases: dict[str, Any]) -> Non
         assert record.created_at == at(raw["created_at"])
         assert record.last_used_at == (None if raw["last_used_at"] is None else at(raw["last_used_at"]))
         assert record.rollover_until == (at(raw["rollover"]["until"]) if "rollover" in raw else None)
+        assert record.scopes == (None if "scopes" not in raw else tuple(raw["scopes"]))
+        assert record.expires_at == (at(raw["expires_at"]) if "expires_at" in raw else None)
+        assert record.disabled == raw.get("disabled", False)
+        assert record.description == raw.get("description")
+        assert record.is_active(now=header_cases["now"]) == (
+            not raw.get("disabled", False) and raw.get("expires_at", header_cases["now"] + 1) > header_cases["now"]
+        )

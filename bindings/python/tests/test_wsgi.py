@@ -13,14 +13,14 @@ from flask import Flask, request as flask_request
 from whatsgate_auth import Keyring, Principal, WSGIMiddleware, principal_from
 from whatsgate_auth.wsgi import Environ, StartResponse
 
-from conftest import call_wsgi, case_headers, case_keyring
+from conftest import call_wsgi, case_headers, case_keyring, case_path, case_principal, case_scope_rules
 from servers import request, sendable, tamper, waitress_server
 
 METADATA = "https://api.example/.well-known/oauth-protected-resource"
 
 
-def principal_json(p: Principal) -> dict[str, str]:
-    return {"account": p.account, "token_id": p.token_id, "token_name": p.token_name}
+def principal_json(p: Principal) -> dict[str, Any]:
+    return case_principal(p)
 
 
 def flask_app(keyring: Keyring) -> Flask:
@@ -155,7 +155,10 @@ def test_an_unavailable_keyring_in_process() -> None:
 
 def test_shared_header_cases_over_the_network(header_cases: dict[str, Any]) -> None:
     keyring = case_keyring(header_cases, shift_to_now=True)
-    apps = {p: WSGIMiddleware(echo_app, keyring, profile=p) for p in ("rest", "mcp")}
+    apps = {
+        p: WSGIMiddleware(echo_app, keyring, profile=p, scopes=case_scope_rules(header_cases, f"/{p}"))
+        for p in ("rest", "mcp")
+    }
 
     def both(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         profile = "mcp" if environ["PATH_INFO"].startswith("/mcp") else "rest"
@@ -167,7 +170,7 @@ def test_shared_header_cases_over_the_network(header_cases: dict[str, Any]) -> N
             headers = case_headers(case)
             if len(headers) > 1 or not all(sendable(v) for _, v in headers):
                 continue  # repeated headers: see test_repeated_headers_in_process
-            r = request(port, f"/{case['profile']}/x", [(n.decode("latin-1"), v) for n, v in headers])
+            r = request(port, case_path(case, f"/{case['profile']}"), [(n.decode("latin-1"), v) for n, v in headers])
             check_response(case, r.status, r.body, r.header("www-authenticate"))
             sent += 1
     assert sent >= len(header_cases["cases"]) // 2
@@ -190,7 +193,7 @@ def check_response(case: dict[str, Any], status: int, body: bytes, challenge: li
 
 def environ_for(case: dict[str, Any]) -> Environ:
     """The environ a server builds: repeated headers joined with ',' (PEP 3333, as wsgiref does)."""
-    environ: Environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "SCRIPT_NAME": ""}
+    environ: Environ = {"REQUEST_METHOD": "GET", "PATH_INFO": case_path(case), "SCRIPT_NAME": ""}
     for name, value in case_headers(case):
         key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
         text = value.decode("latin-1")
@@ -213,7 +216,7 @@ def test_every_shared_header_case_in_process(header_cases: dict[str, Any]) -> No
     differs: list[str] = []
     indistinguishable: list[str] = []
     for case in header_cases["cases"]:
-        app = WSGIMiddleware(echo_app, keyring, profile=case["profile"])
+        app = WSGIMiddleware(echo_app, keyring, profile=case["profile"], scopes=case_scope_rules(header_cases))
         status, headers, body = call_wsgi(app, environ_for(case))
         challenge = [v for k, v in headers if k.lower() == "www-authenticate"]
         if case["name"] in JOINED_DIFFERS:

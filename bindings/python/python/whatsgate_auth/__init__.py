@@ -11,8 +11,9 @@ PostgreSQL) instead: the keyring stays current with every host's writes, and
 its own ``create``, ``delete`` and ``regenerate`` go to the store.
 ``generate`` makes a token and its record without a keyring; records go to
 any database as ``record.to_dict()`` and come back with
-``TokenRecord.from_dict``. ``ASGIMiddleware`` and ``WSGIMiddleware`` guard
-the paths of a web app; ``whatsgate_auth.fastapi`` (the ``fastapi`` extra)
+``TokenRecord.from_dict``. A token may be restricted to ``scopes``, expire,
+be disabled (``Keyring.update``); ``ASGIMiddleware`` and ``WSGIMiddleware``
+guard the paths of a web app and check the scopes its routes need; ``whatsgate_auth.fastapi`` (the ``fastapi`` extra)
 has dependencies that OpenAPI documents. Instants are aware ``datetime``
 objects (UTC); arguments also take Unix seconds.
 """
@@ -21,6 +22,7 @@ from ._common import PRINCIPAL_KEY, principal_from
 from ._native import (
     AuthError,
     FollowerStats,
+    InsufficientScope,
     InvalidToken,
     Keyring,
     MissingToken,
@@ -39,6 +41,7 @@ __all__ = [
     "ASGIMiddleware",
     "AuthError",
     "FollowerStats",
+    "InsufficientScope",
     "InvalidToken",
     "Keyring",
     "MissingToken",

@@ -2,9 +2,11 @@
 
 The rules themselves are the Rust core's, called through ``_native``: profile
 names and their headers, resource-metadata URLs, guarded path prefixes (how
-one is checked and normalized, which paths it covers). What stays here is
-about Python values: the types given, at least one prefix, and
-``resource_metadata`` only with the ``mcp`` profile.
+one is checked and normalized, which paths it covers), scope names and the
+answer to a token that lacks one. What stays here is about Python values:
+the types given, at least one prefix, ``resource_metadata`` only with the
+``mcp`` profile, the shapes a host may write its scope rules in, and that
+every rule lies under a guarded prefix.
 """
 
 from __future__ import annotations
@@ -19,9 +21,23 @@ from ._native import (
     _check_resource_metadata,
     _missing,
     _PathGuard,
+    _ScopeRules,
 )
 
 Profile = Literal["rest", "mcp"]
+
+ScopeRule = tuple[str, str] | tuple[str, str, str]
+"""A scope rule: ``(prefix, scope)``, or ``(method, prefix, scope)`` for one method only."""
+
+_Needs = str | Iterable[str]
+# Mapping is invariant in its key: a dict of paths only, of (method, path) keys
+# only, or of both, each its own type.
+ScopeRules = (
+    Mapping[str, _Needs] | Mapping[tuple[str, str], _Needs] | Mapping[str | tuple[str, str], _Needs] | Iterable[ScopeRule]
+)
+"""What routes need: ``{"/api/messages": "messages:send", ("POST", "/api/tokens"): "tokens:manage"}``
+(a key is a prefix or ``(method, prefix)``, a value one scope or several), or a list of
+``ScopeRule``. Every rule that matches a request applies."""
 
 PRINCIPAL_KEY = "whatsgate.principal"
 """Where the middleware puts the ``Principal``: a key of the ASGI scope or the WSGI environ."""
@@ -69,6 +85,51 @@ def check_prefixes(prefixes: Iterable[str]) -> _PathGuard:
     if not listed:
         raise ValueError("give at least one path prefix to guard (use ['/'] for all paths)")
     return _PathGuard(listed)
+
+
+def check_scope_rules(
+    rules: ScopeRules | None, guard: _PathGuard, profile: Profile, resource_metadata: str | None = None
+) -> _ScopeRules | None:
+    """The middleware's scope rules, checked by the core; each must lie under a guarded prefix
+    (a request outside them has no principal to check)."""
+    if rules is None:
+        return None
+    if isinstance(rules, str):
+        raise TypeError('scopes is a dict such as {"/api/messages": "messages:send"} or a list of rules')
+    triples: list[tuple[str | None, str, str]] = []
+    if isinstance(rules, Mapping):
+        for key, needed in rules.items():
+            method, prefix = (None, key) if isinstance(key, str) else _method_and_prefix(key)
+            for scope in [needed] if isinstance(needed, str) else list(needed):
+                triples.append((method, prefix, _text("scope", scope)))
+    else:
+        for rule in rules:
+            if not isinstance(rule, tuple) or len(rule) not in (2, 3):
+                raise TypeError(f"a scope rule is (prefix, scope) or (method, prefix, scope), not {rule!r}")
+            if len(rule) == 2:
+                triples.append((None, _text("path prefix", rule[0]), _text("scope", rule[1])))
+            else:
+                triples.append((_text("method", rule[0]), _text("path prefix", rule[1]), _text("scope", rule[2])))
+    checked = _ScopeRules(triples, profile, resource_metadata)
+    for prefix in checked.prefixes:
+        if not guard.covers(prefix):
+            raise ValueError(
+                f"the scope rule for {prefix!r} lies outside the guarded prefixes {list(guard.prefixes)}: "
+                "a request there is not authenticated, so no scope can be checked"
+            )
+    return checked
+
+
+def _method_and_prefix(key: object) -> tuple[str, str]:
+    if not isinstance(key, tuple) or len(key) != 2:
+        raise TypeError(f"a scope rule's key is a path prefix or (method, prefix), not {key!r}")
+    return _text("method", key[0]), _text("path prefix", key[1])
+
+
+def _text(what: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"a scope rule's {what} is a str, not {type(value).__name__}")
+    return value
 
 
 def reason(status: int) -> str:

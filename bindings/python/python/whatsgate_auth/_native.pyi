@@ -18,6 +18,7 @@ __all__ = [
     "MissingToken",
     "InvalidToken",
     "StoreUnavailable",
+    "InsufficientScope",
     "StoreError",
     "FollowerStats",
     "generate",
@@ -28,6 +29,7 @@ __all__ = [
     "_check_resource_metadata",
     "_missing",
     "_PathGuard",
+    "_ScopeRules",
 ]
 
 __version__: Final[str]
@@ -57,6 +59,17 @@ class StoreUnavailable(AuthError):
     token is neither accepted nor called invalid. 503 in both profiles,
     ``headers`` carry ``("Retry-After", "1")`` and no challenge.
     """
+
+class InsufficientScope(AuthError):
+    """A valid token that lacks the scope the route needs.
+
+    403 in both profiles, ``body`` naming the scope
+    (``{"message": "the token lacks the scope messages:send"}``), and for
+    ``mcp`` the ``WWW-Authenticate: Bearer realm="whatsgate",
+    error="insufficient_scope", scope="…"`` challenge: the core's answer.
+    """
+
+    scope: str
 
 class StoreError(Exception):
     """The token store of an attached keyring could not do what was asked.
@@ -104,10 +117,23 @@ class TokenRecord:
     def rollover_until(self) -> datetime | None:
         """Until when the previous secret is still accepted (aware, UTC), or None."""
     @property
+    def scopes(self) -> tuple[str, ...] | None:
+        """What the token may do: None for full access, else its scopes, sorted."""
+    @property
+    def expires_at(self) -> datetime | None:
+        """From when the token is refused (aware, UTC), or None (never)."""
+    @property
+    def disabled(self) -> bool: ...
+    @property
+    def description(self) -> str | None: ...
+    def is_active(self, now: _Instant | None = None) -> bool:
+        """Neither disabled nor expired at ``now`` (the clock by default)."""
+    @property
     @deprecated("TokenRecord.grace_until is deprecated: read TokenRecord.rollover_until")
     def grace_until(self) -> datetime | None: ...
     def to_dict(self) -> dict[str, Any]:
-        """The core's wire form (``"format": 1``): instants are Unix seconds (int) there."""
+        """The core's wire form (``"format": 1``, or ``2`` with scopes, expiry, disabled or
+        description): instants are Unix seconds (int) there."""
     @staticmethod
     def from_dict(d: dict[str, Any]) -> TokenRecord: ...
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]: ...
@@ -120,14 +146,25 @@ class Principal:
 
     # Keywords only; the deprecated positional form still runs, with a
     # DeprecationWarning, but is not typed.
-    def __new__(cls, *, account: str, token_id: str, token_name: str) -> Principal: ...
-    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, str]]: ...
+    def __new__(
+        cls, *, account: str, token_id: str, token_name: str, scopes: Iterable[str] | None = None
+    ) -> Principal: ...
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
     @property
     def account(self) -> str: ...
     @property
     def token_id(self) -> str: ...
     @property
     def token_name(self) -> str: ...
+    @property
+    def scopes(self) -> tuple[str, ...] | None:
+        """What the token may do: None for full access, else its scopes, sorted."""
+    def has_scope(self, scope: str, /) -> bool:
+        """Whether the token may use a route that needs ``scope`` (ValueError for a bad name)."""
+    def require_scope(
+        self, scope: str, /, profile: Literal["rest", "mcp"] = "rest", *, resource_metadata: str | None = None
+    ) -> None:
+        """Raises ``InsufficientScope`` (the profile's exact 403) unless ``has_scope(scope)``."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -136,6 +173,8 @@ _Seconds = float | timedelta
 # An instant: an aware datetime, or Unix seconds (int or float, floored to
 # the second). A naive datetime raises ValueError.
 _Instant = datetime | float
+# A length of time for a lifetime policy or an expiry: whole seconds or a timedelta.
+_Length = int | timedelta
 
 @final
 class Keyring:
@@ -146,7 +185,13 @@ class Keyring:
     ``delete``, ``regenerate`` and ``records`` go to the store.
     """
 
-    def __new__(cls, records: Iterable[TokenRecord] | None = None) -> Keyring: ...
+    def __new__(
+        cls,
+        records: Iterable[TokenRecord] | None = None,
+        *,
+        max_lifetime: _Length | None = None,
+        max_grace: _Length | None = None,
+    ) -> Keyring: ...
     @classmethod
     def open(
         cls,
@@ -157,9 +202,36 @@ class Keyring:
         poll: _Seconds = 1.0,
         timeout: _Seconds = 2.0,
         flush_every: _Seconds = 5.0,
+        max_lifetime: _Length | None = None,
+        max_grace: _Length | None = None,
     ) -> Keyring: ...
+    @property
+    def max_lifetime(self) -> timedelta | None: ...
+    @property
+    def max_grace(self) -> timedelta: ...
     def add(self, record: TokenRecord) -> None: ...
-    def create(self, *, account: str, name: str) -> tuple[str, TokenRecord]: ...
+    def create(
+        self,
+        *,
+        account: str,
+        name: str,
+        scopes: Iterable[str] | None = None,
+        expires_at: _Instant | None = None,
+        expires_in: _Length | None = None,
+        description: str | None = None,
+    ) -> tuple[str, TokenRecord]: ...
+    def update(
+        self,
+        token_id: str,
+        *,
+        name: str = ...,
+        description: str | None = ...,
+        scopes: Iterable[str] | None = ...,
+        disabled: bool = ...,
+    ) -> TokenRecord:
+        """Only the fields given change; ``description=None`` removes it, ``scopes=None`` is full access."""
+    def revoke_all(self, account: str) -> builtins.list[TokenRecord]: ...
+    def prune(self, *, now: _Instant | None = None) -> builtins.list[TokenRecord]: ...
     @deprecated("Keyring.issue(name, account) is deprecated: call Keyring.create(account=..., name=...)")
     def issue(self, name: str, account: str) -> tuple[str, TokenRecord]: ...
     def delete(self, token_id: str) -> TokenRecord | None: ...
@@ -190,6 +262,7 @@ class Keyring:
         profile: Literal["rest", "mcp"] = "rest",
         *,
         resource_metadata: str | None = None,
+        required_scope: str | None = None,
         now: _Instant | None = None,
     ) -> Principal: ...
     def flush_last_used(self) -> None: ...
@@ -208,7 +281,15 @@ class Keyring:
 
 # The deprecated positional form generate(name, account) still runs (with a
 # DeprecationWarning) but is not typed: type checkers point callers to this one.
-def generate(*, account: str, name: str) -> tuple[str, TokenRecord]: ...
+def generate(
+    *,
+    account: str,
+    name: str,
+    scopes: Iterable[str] | None = None,
+    expires_at: _Instant | None = None,
+    expires_in: _Length | None = None,
+    description: str | None = None,
+) -> tuple[str, TokenRecord]: ...
 
 # Private: the core's rules that the ASGI and WSGI middleware call (_common.py).
 
@@ -224,6 +305,23 @@ class _PathGuard:
     @property
     def prefixes(self) -> tuple[str, ...]: ...
     def covers(self, path: str, /) -> bool: ...
+
+@final
+class _ScopeRules:
+    """What routes need: (method or None, prefix, scope) rules, checked by the core."""
+
+    def __new__(
+        cls,
+        rules: Sequence[tuple[str | None, str, str]],
+        profile: object,
+        /,
+        resource_metadata: str | None = None,
+    ) -> _ScopeRules: ...
+    @property
+    def rules(self) -> builtins.list[tuple[str | None, str, str]]: ...
+    @property
+    def prefixes(self) -> builtins.list[str]: ...
+    def denial(self, principal: Principal, method: str, path: str, /) -> InsufficientScope | None: ...
 
 # A build with the Cargo feature `bench` also has `_bench_core_verify`, a
 # benchmark helper (bench/bench_verify.py); the published wheel does not.

@@ -6,7 +6,10 @@ refused HTTP request gets exactly the status, JSON body and headers of the
 profile; an accepted one reaches the app with the ``Principal`` in
 ``scope["whatsgate.principal"]``. A refused WebSocket handshake is closed
 (HTTP 403 from the server, or the exact response where the server supports
-the ``websocket.http.response`` extension). ``lifespan`` passes; any other
+the ``websocket.http.response`` extension). With ``scopes``, a route's
+rules apply once the token is accepted: a token that lacks a scope gets the
+core's 403 naming it (for ``mcp`` with the ``insufficient_scope``
+challenge), and the app is not called. ``lifespan`` passes; any other
 scope type on a guarded path (or with no path) is refused by raising
 ``UnsupportedScope`` before the app is called, as ASGI asks of an app that
 does not understand a scope: only HTTP requests and WebSocket handshakes
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from ._common import PRINCIPAL_KEY, Profile, check_config
+from ._common import PRINCIPAL_KEY, Profile, ScopeRules, check_config, check_scope_rules
 from ._native import AuthError, Keyring
 
 Scope = MutableMapping[str, Any]
@@ -44,6 +47,12 @@ class ASGIMiddleware:
     token headers is refused. While the keyring is unavailable
     (``Keyring.set_available(False)``), a request with a token is answered
     503 with ``Retry-After`` in either profile.
+
+    ``scopes`` says what routes need, e.g. ``{"/api/messages": "messages:send",
+    ("POST", "/api/tokens"): "tokens:manage"}`` or a list of ``(prefix, scope)`` and
+    ``(method, prefix, scope)`` rules; every rule whose prefix (and method) matches
+    a request applies. Bad names raise ``ValueError`` here, as does a rule outside
+    the guarded prefixes.
     """
 
     def __init__(
@@ -54,6 +63,7 @@ class ASGIMiddleware:
         prefixes: Iterable[str] = ("/",),
         profile: Profile = "rest",
         resource_metadata: str | None = None,
+        scopes: ScopeRules | None = None,
     ) -> None:
         self.app = app
         self.keyring, guard, self.profile, self.resource_metadata = check_config(
@@ -61,6 +71,12 @@ class ASGIMiddleware:
         )
         self._covers = guard.covers
         self._prefixes = guard.prefixes
+        self._rules = check_scope_rules(scopes, guard, self.profile, self.resource_metadata)
+
+    @property
+    def scope_rules(self) -> list[tuple[str | None, str, str]]:
+        """The scope rules, normalized: ``(method or None, prefix, scope)``."""
+        return [] if self._rules is None else self._rules.rules
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -96,6 +112,15 @@ class ASGIMiddleware:
                 else:
                     await _refuse_websocket(scope, receive, send, error)
                 return
+            if self._rules is not None:
+                # A WebSocket handshake is a GET.
+                denial = self._rules.denial(principal, scope.get("method", "GET"), _route_path(scope))
+                if denial is not None:
+                    if kind == "http":
+                        await _send_error(send, denial, "http.response")
+                    else:
+                        await _refuse_websocket(scope, receive, send, denial)
+                    return
             scope = dict(scope)
             scope[PRINCIPAL_KEY] = principal
         await _answering_auth_errors(self.app, scope, receive, send, kind)

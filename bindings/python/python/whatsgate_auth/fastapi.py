@@ -46,28 +46,40 @@ BEARER_SCHEME = HTTPBearer(
 class _TokenAuth:
     _profile: Profile
 
-    def __init__(self, keyring: Keyring, *, resource_metadata: str | None = None) -> None:
+    def __init__(
+        self, keyring: Keyring, *, scope: str | None = None, resource_metadata: str | None = None
+    ) -> None:
         self.keyring, _, _, self.resource_metadata = check_config(
             keyring, ["/"], self._profile, resource_metadata
         )
+        if scope is not None:
+            # A bad name is refused here, not at the first request.
+            Principal(account="a", token_id="0000000000000000", token_name="n").has_scope(scope)
+        self.scope = scope
 
     def principal(self, request: StarletteRequest) -> Principal:
-        """The principal of ``request``: the middleware's, or authenticated here (raises ``AuthError``)."""
+        """The principal of ``request``: the middleware's, or authenticated here (raises ``AuthError``),
+        holding ``scope`` if one was given (else ``InsufficientScope``)."""
         found = request.scope.get(PRINCIPAL_KEY)
         if isinstance(found, Principal):
-            return found
-        return self.keyring.authenticate(
-            request.scope.get("headers") or (), self._profile, resource_metadata=self.resource_metadata
-        )
+            principal = found
+        else:
+            principal = self.keyring.authenticate(
+                request.scope.get("headers") or (), self._profile, resource_metadata=self.resource_metadata
+            )
+        if self.scope is not None:
+            principal.require_scope(self.scope, self._profile, resource_metadata=self.resource_metadata)
+        return principal
 
 
 class AccessToken(_TokenAuth):
-    """A dependency: the ``Principal`` of a request's ``Access-Token`` header (``rest``: 403)."""
+    """A dependency: the ``Principal`` of a request's ``Access-Token`` header (``rest``: 403),
+    holding ``scope`` when one is given."""
 
     _profile: Profile = "rest"
 
-    def __init__(self, keyring: Keyring) -> None:
-        super().__init__(keyring)
+    def __init__(self, keyring: Keyring, *, scope: str | None = None) -> None:
+        super().__init__(keyring, scope=scope)
 
     async def __call__(
         self,
@@ -80,7 +92,8 @@ class AccessToken(_TokenAuth):
 
 
 class Bearer(_TokenAuth):
-    """A dependency: the ``Principal`` of ``Authorization: Bearer`` (``mcp``: 401 with a challenge)."""
+    """A dependency: the ``Principal`` of ``Authorization: Bearer`` (``mcp``: 401 with a challenge),
+    holding ``scope`` when one is given (403 with the ``insufficient_scope`` challenge)."""
 
     _profile: Profile = "mcp"
 

@@ -4,7 +4,9 @@ Requests whose ``PATH_INFO`` is under a guarded prefix must carry a valid
 token; others pass untouched. A refused request gets exactly the status,
 JSON body and headers of the profile; an accepted one reaches the app with
 the ``Principal`` in ``environ["whatsgate.principal"]`` (Django:
-``request.META``, Flask: ``request.environ``).
+``request.META``, Flask: ``request.environ``). With ``scopes``, a route's
+rules apply once the token is accepted: a token that lacks a scope gets the
+core's 403 naming it, and the app is not called.
 
 WSGI servers join repeated headers with commas, which never forms a valid
 token, so a request with two token headers is refused.
@@ -34,7 +36,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Protocol
 
-from ._common import PRINCIPAL_KEY, Profile, check_config, reason
+from ._common import PRINCIPAL_KEY, Profile, ScopeRules, check_config, check_scope_rules, reason
 from ._native import AuthError, Keyring, _header_name
 
 Environ = dict[str, Any]
@@ -63,6 +65,11 @@ class WSGIMiddleware:
     While the keyring is unavailable (``Keyring.set_available(False)``), a
     request with a token is answered 503 with ``Retry-After`` in either
     profile.
+
+    ``scopes`` says what routes need, as for ``ASGIMiddleware``: a dict such as
+    ``{"/api/messages": "messages:send", ("POST", "/api/tokens"): "tokens:manage"}``
+    or a list of ``(prefix, scope)`` and ``(method, prefix, scope)`` rules; every
+    matching rule applies.
     """
 
     def __init__(
@@ -73,6 +80,7 @@ class WSGIMiddleware:
         prefixes: Iterable[str] = ("/",),
         profile: Profile = "rest",
         resource_metadata: str | None = None,
+        scopes: ScopeRules | None = None,
     ) -> None:
         self.app = app
         self.keyring, guard, self.profile, self.resource_metadata = check_config(
@@ -80,6 +88,7 @@ class WSGIMiddleware:
         )
         self._covers = guard.covers
         self._prefixes = guard.prefixes
+        self._rules = check_scope_rules(scopes, guard, self.profile, self.resource_metadata)
         self._name = _header_name(self.profile)
         self._environ_key = "HTTP_" + self._name.upper().replace("-", "_")
 
@@ -88,8 +97,14 @@ class WSGIMiddleware:
         """The guarded path prefixes, normalized (``"/api/"`` is ``"/api"``)."""
         return self._prefixes
 
+    @property
+    def scope_rules(self) -> list[tuple[str | None, str, str]]:
+        """The scope rules, normalized: ``(method or None, prefix, scope)``."""
+        return [] if self._rules is None else self._rules.rules
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        if not self._covers(_path(environ)):
+        path = _path(environ)
+        if not self._covers(path):
             return self._answering_auth_errors(environ, start_response)
         raw = environ.get(self._environ_key)
         headers = [] if raw is None else [(self._name, _raw_value(raw))]
@@ -99,6 +114,10 @@ class WSGIMiddleware:
             )
         except AuthError as error:
             return _refuse(start_response, error)
+        if self._rules is not None:
+            denial = self._rules.denial(principal, str(environ.get("REQUEST_METHOD") or "GET"), path)
+            if denial is not None:
+                return _refuse(start_response, denial)
         environ[PRINCIPAL_KEY] = principal
         return self._answering_auth_errors(environ, start_response)
 
