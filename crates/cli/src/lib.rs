@@ -13,9 +13,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{ArgGroup, Args, Parser, Subcommand};
-use serde::Serialize;
-use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenId, TokenName, TokenRecord};
+use clap::{Args, Parser, Subcommand};
+use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenName};
 use zeroize::Zeroizing;
 
 /// Writes a line to stderr; a closed or broken stderr is not worth a panic
@@ -33,6 +32,7 @@ mod manage;
 mod redact;
 mod scan;
 mod serve;
+mod token;
 mod units;
 
 use units::{parse_duration, rfc3339};
@@ -75,65 +75,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create, list, delete and regenerate tokens.
+    /// Create, list, update, delete and regenerate tokens; revoke all of an account's; prune expired ones.
     #[command(subcommand)]
-    Token(TokenCommand),
+    Token(token::TokenCommand),
     /// Check a token against the store: reads it from WGAUTH_TOKEN or stdin, never from the command line.
     Verify(VerifyArgs),
     /// Serve the API: /api/* needs `Access-Token`, /mcp/* needs `Authorization: Bearer`.
     Serve(ServeArgs),
-    /// Show the audit trail (who revoked which token, when, and why), newest first.
+    /// Show the audit trail (who created, changed, regenerated or deleted which token, when, and why), newest first.
     Audit(AuditArgs),
     /// Find tokens in files (or stdin: -) and report file, line, column and id, never the secret; exit status 1 when one is found.
     Scan(scan::ScanArgs),
-}
-
-#[derive(Debug, Subcommand)]
-enum TokenCommand {
-    /// Create a token; prints it once on stdout (and nothing else there).
-    Create {
-        /// The account the token belongs to; it reaches all of its devices.
-        #[arg(long, value_parser = parse_account)]
-        account: AccountId,
-        /// A name unique within the account, such as "Production API".
-        #[arg(long, value_parser = parse_name)]
-        name: TokenName,
-    },
-    /// List tokens: id, account, name, created, last used. Never a secret.
-    List {
-        /// Only this account's tokens.
-        #[arg(long)]
-        account: Option<String>,
-        /// JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Delete a token, by id or by account and name; it is refused from then on.
-    Delete(DeleteArgs),
-    /// Give a token a new secret (same id, name and account); prints it once on stdout.
-    Regenerate {
-        /// The token id, as `wgauth token list` shows it.
-        id: TokenId,
-        /// Keep accepting the old token for this long (e.g. 10m, 2h, 1d); by default it is refused at once.
-        // Parsed by `run`, so that `--grace -1d` gets a plain message, not
-        // clap's "unexpected argument '-1'".
-        #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
-        grace: Option<String>,
-    },
-}
-
-#[derive(Debug, Args)]
-#[command(group(ArgGroup::new("which").required(true).args(["id", "account"])))]
-struct DeleteArgs {
-    /// The token id, as `wgauth token list` shows it.
-    #[arg(conflicts_with_all = ["account", "name"])]
-    id: Option<TokenId>,
-    /// The account of the token to delete (with --name).
-    #[arg(long, requires = "name", value_parser = parse_account)]
-    account: Option<AccountId>,
-    /// The name of the token to delete (with --account).
-    #[arg(long, requires = "account", value_parser = parse_name)]
-    name: Option<TokenName>,
 }
 
 #[derive(Debug, Args)]
@@ -284,78 +236,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     };
     let open = |mode| Store::open_with_timeout(&db, mode, cli.busy_timeout);
     match cli.command {
-        Command::Token(TokenCommand::Create { account, name }) => {
-            let mut store = open(OpenMode::CreateIfMissing)?;
-            let (token, record) = store.create(account, name, Timestamp::now())?;
-            say!(
-                "wgauth: created token {} {:?} for account {:?}; {}",
-                record.id,
-                record.name.as_str(),
-                record.account.as_str(),
-                shown_once(),
-            );
-            print_token(&token)
-        }
-        Command::Token(TokenCommand::List { account, json }) => {
-            let mut store = open(OpenMode::Existing)?;
-            let records = store.list(account.as_deref())?;
-            if json {
-                print_json(&records)
-            } else {
-                print_table(&records, account.as_deref())
-            }
-        }
-        Command::Token(TokenCommand::Delete(args)) => {
-            let mut store = open(OpenMode::Existing)?;
-            let id = match (args.id, args.account, args.name) {
-                (Some(id), _, _) => id,
-                (None, Some(account), Some(name)) => match store.find(&account, &name)? {
-                    Some(record) => record.id,
-                    None => return Err(StoreError::UnknownName(account, name).into()),
-                },
-                _ => {
-                    return Err(Error::Other(
-                        "say which token: an id, or --account and --name".to_string(),
-                    ));
-                }
-            };
-            match store.delete(id)? {
-                Some(record) => say!(
-                    "wgauth: deleted token {} {:?} of account {:?}; it is refused from now on",
-                    record.id,
-                    record.name.as_str(),
-                    record.account.as_str()
-                ),
-                // Its row was damaged (another program wrote it); it is gone all the same.
-                None => say!(
-                    "wgauth: deleted token {id} (its row was damaged); it is refused from now on"
-                ),
-            }
-            Ok(())
-        }
-        Command::Token(TokenCommand::Regenerate { id, grace }) => {
-            let grace = grace.as_deref().map(parse_grace).transpose()?;
-            let mut store = open(OpenMode::Existing)?;
-            let now = Timestamp::now();
-            let grace_until = grace
-                .filter(|g| !g.is_zero())
-                .map(|g| now.plus_secs(g.as_secs().max(1)));
-            let (token, record) = store.regenerate(id, now, grace_until)?;
-            match record.rollover {
-                Some(r) => say!(
-                    "wgauth: regenerated token {}; the old token keeps working until {}; the new one {}",
-                    record.id,
-                    rfc3339(r.until),
-                    new_shown_once(),
-                ),
-                None => say!(
-                    "wgauth: regenerated token {}; the old token is refused from now on; the new one {}",
-                    record.id,
-                    new_shown_once(),
-                ),
-            }
-            print_token(&token)
-        }
+        Command::Token(command) => token::run(command, open),
         Command::Verify(args) => verify(&mut open(OpenMode::Existing)?, args.json),
         Command::Scan(args) => scan::run(args, || open(OpenMode::Existing)),
         Command::Serve(args) => serve::run(serve::Options {
@@ -381,36 +262,6 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-/// How `create` announces the token it prints: "below" only when stdout is
-/// a terminal the reader sees.
-fn shown_once() -> &'static str {
-    if io::stdout().is_terminal() {
-        "it is shown once, below: store it now"
-    } else {
-        "the token is written once, to stdout"
-    }
-}
-
-fn new_shown_once() -> &'static str {
-    if io::stdout().is_terminal() {
-        "is shown once, below"
-    } else {
-        "is written once, to stdout"
-    }
-}
-
-/// `--grace`: a duration, with plain messages (a negative one included).
-fn parse_grace(text: &str) -> Result<Duration, Error> {
-    if text.trim_start().starts_with('-') {
-        return Err(Error::Other(
-            "--grace cannot be negative: it is how long the old token keeps working \
-             (such as 10m or 2h); without --grace the old token is refused at once"
-                .to_string(),
-        ));
-    }
-    parse_duration(text).map_err(|e| Error::Other(format!("--grace: {e}")))
-}
-
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
 fn write_stdout(text: &str) -> Result<(), Error> {
     let mut stdout = io::stdout().lock();
@@ -434,103 +285,6 @@ fn print_token(token: &Token) -> Result<(), Error> {
                 token.id()
             ))
         })
-}
-
-/// A listing row: everything but the verifier.
-#[derive(Serialize)]
-struct Listed<'a> {
-    id: String,
-    account: &'a str,
-    name: &'a str,
-    /// Unix seconds.
-    created_at: u64,
-    last_used_at: Option<u64>,
-    /// While the previous secret of a regenerated token is still accepted:
-    /// the record's `rollover`, named as in Rust, C and Python.
-    rollover_until: Option<u64>,
-    /// The former name of `rollover_until` (same value), kept for scripts
-    /// that read it.
-    grace_until: Option<u64>,
-}
-
-fn print_json(records: &[TokenRecord]) -> Result<(), Error> {
-    let now = Timestamp::now();
-    let rows: Vec<Listed<'_>> = records
-        .iter()
-        .map(|r| {
-            let rollover_until = r
-                .rollover
-                .filter(|ro| ro.until > now)
-                .map(|ro| ro.until.as_secs());
-            Listed {
-                id: r.id.to_string(),
-                account: r.account.as_str(),
-                name: r.name.as_str(),
-                created_at: r.created_at.as_secs(),
-                last_used_at: r.last_used_at.map(Timestamp::as_secs),
-                rollover_until,
-                grace_until: rollover_until,
-            }
-        })
-        .collect();
-    let mut text = serde_json::to_string_pretty(&rows)
-        .map_err(|e| Error::Other(format!("could not write JSON: {e}")))?;
-    text.push('\n');
-    write_stdout(&text)
-}
-
-fn print_table(records: &[TokenRecord], account: Option<&str>) -> Result<(), Error> {
-    if records.is_empty() {
-        match account {
-            Some(a) => say!("wgauth: account {a:?} has no tokens"),
-            None => say!(
-                "wgauth: no tokens yet; create one with `wgauth token create --account A --name N`"
-            ),
-        }
-        return Ok(());
-    }
-    let now = Timestamp::now();
-    let mut rows = vec![[
-        "ID".to_string(),
-        "ACCOUNT".to_string(),
-        "NAME".to_string(),
-        "CREATED".to_string(),
-        "LAST USED".to_string(),
-        "NOTE".to_string(),
-    ]];
-    for r in records {
-        rows.push([
-            r.id.to_string(),
-            r.account.to_string(),
-            r.name.to_string(),
-            rfc3339(r.created_at),
-            r.last_used_at.map_or_else(|| "never".to_string(), rfc3339),
-            r.rollover
-                .filter(|ro| ro.until > now)
-                .map(|ro| format!("old secret accepted until {}", rfc3339(ro.until)))
-                .unwrap_or_default(),
-        ]);
-    }
-    let mut widths = [0usize; 6];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut text = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-        }
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    write_stdout(&text)
 }
 
 /// `wgauth audit`: the entries as a table or JSON (never a secret: the
