@@ -149,13 +149,21 @@ fn list_filters_and_formats() {
             [
                 "account",
                 "created_at",
+                "description",
+                "disabled",
+                "expires_at",
                 "grace_until",
                 "id",
                 "last_used_at",
                 "name",
-                "rollover_until"
+                "rollover_until",
+                "scopes",
+                "status"
             ]
         );
+        // Full access (null), no expiry, enabled: what a plain create makes.
+        assert!(row["scopes"].is_null() && row["expires_at"].is_null());
+        assert_eq!((&row["disabled"], &row["status"]), (&false.into(), &"active".into()));
         assert_eq!(row["id"].as_str().expect("id").len(), 16);
         assert!(row["last_used_at"].is_null());
     }
@@ -417,8 +425,9 @@ fn the_new_store_is_versioned_and_in_wal_mode() {
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .expect("mode");
-    // Schema version 3: the tokens table, the change log, the audit trail.
-    assert_eq!(version, 3);
+    // Schema version 4: the tokens table (with scopes, expiry, disabled,
+    // description), the change log, the audit trail.
+    assert_eq!(version, 4);
     assert_eq!(app, 0x5747_4154);
     assert_eq!(mode, "wal");
 }
@@ -715,7 +724,7 @@ fn a_store_from_the_first_release_is_upgraded_and_keeps_its_tokens() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     drop(conn);
     // And it is a working store: a deletion is recorded and refused.
     let out = env.run(&["token", "delete", &record.id.to_string()]);
