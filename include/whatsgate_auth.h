@@ -55,6 +55,43 @@
 #define WGA_VERSION_PATCH 0
 
 /**
+ * The most bytes one scope takes (`resource:action`, 32 + 1 + 32 ASCII).
+ */
+#define WGA_SCOPE_MAX_BYTES 65
+
+/**
+ * The most bytes a token's scopes take as a space-separated list: 64
+ * scopes of `WGA_SCOPE_MAX_BYTES` and 63 spaces.
+ */
+#define WGA_SCOPES_MAX_BYTES 4223
+
+/**
+ * Size of a buffer that holds any scope list and its NUL.
+ */
+#define WGA_SCOPES_BUFFER_LEN 4224
+
+/**
+ * The most bytes a description takes in UTF-8 (256 characters).
+ */
+#define WGA_DESCRIPTION_MAX_BYTES 1024
+
+/**
+ * Size of a buffer that holds any description and its NUL.
+ */
+#define WGA_DESCRIPTION_BUFFER_LEN 1025
+
+/**
+ * The default cap on a regeneration's grace period: 30 days, in seconds.
+ */
+#define WGA_DEFAULT_MAX_GRACE_SECS 2592000
+
+/**
+ * Size of the text fields of `wga_scope_denial` (each answer, with its
+ * NUL, fits with room to spare).
+ */
+#define WGA_SCOPE_DENIAL_TEXT_LEN 256
+
+/**
  * Size of a buffer for a token id: 16 lowercase hexadecimal digits and NUL.
  */
 #define WGA_TOKEN_ID_BUFFER_LEN 17
@@ -212,6 +249,29 @@ enum wga_status
    */
   WGA_KEYRING_NOT_ATTACHED = 18,
   /**
+   * The lifetime policy refused the call: an expiry that is not in the
+   * future or lies beyond the maximum lifetime, or a regeneration grace
+   * period that ends before `now` or lasts longer than the cap (30 days
+   * by default). Nothing was changed; `wga_last_error_message` says which
+   * limit, in the policy's own words.
+   */
+  WGA_POLICY_REFUSED = 19,
+  /**
+   * A scope is not `resource:action` (lowercase letters, digits, `_` and
+   * `-`, each part starting with a letter and at most 32 long; the action
+   * may be `*`); `wga_last_error_message` names it.
+   */
+  WGA_INVALID_SCOPE = 20,
+  /**
+   * More than 64 distinct scopes were given.
+   */
+  WGA_TOO_MANY_SCOPES = 21,
+  /**
+   * A description is not 1 to 256 characters of UTF-8 (after trimming
+   * surrounding whitespace) without control characters.
+   */
+  WGA_INVALID_DESCRIPTION = 22,
+  /**
    * REST profile: no `Access-Token` was presented (HTTP 403).
    */
   WGA_ACCESS_TOKEN_MISSING = 100,
@@ -300,6 +360,52 @@ typedef struct wga_keyring wga_keyring;
 typedef struct wga_record_list wga_record_list;
 
 /**
+ * How long tokens may live, for `wga_keyring_new_with_policy`.
+ */
+typedef struct wga_lifetime_policy {
+  /**
+   * The longest a new token may live, in seconds; a token created without
+   * an expiry gets one this far ahead. 0: no maximum (the default).
+   */
+  uint64_t max_lifetime_secs;
+  /**
+   * The longest grace period a regeneration may ask for, in seconds
+   * (the default: `WGA_DEFAULT_MAX_GRACE_SECS`, 30 days). 0: none.
+   */
+  uint64_t max_grace_secs;
+} wga_lifetime_policy;
+
+/**
+ * Options for `wga_keyring_create_ex`. All zero is a token as
+ * `wga_keyring_create` makes it: full access, no expiry (unless the
+ * keyring's policy has a maximum lifetime), no description.
+ */
+typedef struct wga_token_options {
+  /**
+   * NULL: full access. Otherwise `scopes_len` bytes of `resource:action`
+   * names separated by spaces (empty: no scope at all). At most 64.
+   */
+  const char *scopes;
+  /**
+   * Length of `scopes` in bytes.
+   */
+  size_t scopes_len;
+  /**
+   * When the token stops working (seconds since the epoch, later than
+   * `now`); 0: never, or after the policy's maximum lifetime if it has one.
+   */
+  uint64_t expires_at;
+  /**
+   * NULL: no description. Otherwise `description_len` bytes of UTF-8.
+   */
+  const char *description;
+  /**
+   * Length of `description` in bytes.
+   */
+  size_t description_len;
+} wga_token_options;
+
+/**
  * Everything a server stores about one token: never the token itself.
  *
  * Returned by `wga_generate_token`, `wga_keyring_create`,
@@ -309,6 +415,13 @@ typedef struct wga_record_list wga_record_list;
  * `account` / `name` are read as `account_len` / `name_len` bytes. Fill a
  * record to add with `memset(&r, 0, sizeof r)` first: the `has_*` flags are
  * C `bool`s and must hold `true` or `false`.
+ *
+ * A token's scopes, expiry, disabled flag and description are not here
+ * (this struct keeps its layout for programs built against earlier
+ * headers): they travel in a `wga_record_extra` beside it, written by the
+ * `_ex` functions, `wga_keyring_update` and `wga_keyring_get_extra`. Store
+ * both: `wga_keyring_add` and `wga_keyring_sync` give a record the
+ * defaults (full access, no expiry, enabled, no description).
  */
 typedef struct wga_record {
   /**
@@ -360,6 +473,199 @@ typedef struct wga_record {
    */
   uint64_t rollover_until;
 } wga_record;
+
+/**
+ * A record's fields beyond `wga_record`: what the token may do, when it
+ * expires, whether it is disabled, what it is for. Written beside a
+ * `wga_record` by the `_ex` functions, `wga_keyring_get_extra` and
+ * `wga_record_list_get_extra`; read by `wga_keyring_add_ex` and
+ * `wga_keyring_sync_ex`. Store it with the record: a record kept without
+ * it loses its restrictions (full access, never expires, enabled).
+ *
+ * All zero (`memset(&x, 0, sizeof x)`) is the default: full access, no
+ * expiry, enabled, no description. The `bool` fields must hold `true` or
+ * `false`. Strings are UTF-8 and NUL-terminated on output; on input they
+ * are read as `scopes_len` / `description_len` bytes.
+ */
+typedef struct wga_record_extra {
+  /**
+   * false: full access (the default; `scopes` is empty). true: only the
+   * scopes listed in `scopes`, none at all when it is empty.
+   */
+  bool restricted;
+  /**
+   * The scopes, `resource:action` names separated by single spaces,
+   * sorted, each once (such as `devices:* messages:send`).
+   */
+  char scopes[WGA_SCOPES_BUFFER_LEN];
+  /**
+   * Length of `scopes` in bytes, without the NUL.
+   */
+  size_t scopes_len;
+  /**
+   * Whether the token expires (`expires_at` holds when).
+   */
+  bool has_expires_at;
+  /**
+   * The token is refused from this instant on (seconds since the epoch).
+   */
+  uint64_t expires_at;
+  /**
+   * The token is refused while this is set, without being deleted.
+   */
+  bool disabled;
+  /**
+   * Whether `description` holds a value.
+   */
+  bool has_description;
+  /**
+   * What the token is for (UTF-8, NUL-terminated on output).
+   */
+  char description[WGA_DESCRIPTION_BUFFER_LEN];
+  /**
+   * Length of `description` in bytes, without the NUL.
+   */
+  size_t description_len;
+} wga_record_extra;
+
+/**
+ * A change for `wga_keyring_update`; each `set_*` flag false leaves that
+ * field as it is (all zero changes nothing).
+ */
+typedef struct wga_token_update {
+  /**
+   * Rename the token to `name` (`name_len` bytes).
+   */
+  bool set_name;
+  /**
+   * The new name (unique within the account).
+   */
+  const char *name;
+  /**
+   * Length of `name` in bytes.
+   */
+  size_t name_len;
+  /**
+   * Set the description to `description`, or remove it when that is NULL.
+   */
+  bool set_description;
+  /**
+   * The new description (`description_len` bytes of UTF-8) or NULL.
+   */
+  const char *description;
+  /**
+   * Length of `description` in bytes.
+   */
+  size_t description_len;
+  /**
+   * Set the scopes: full access when `scopes` is NULL, else the
+   * space-separated list (empty: no scope at all).
+   */
+  bool set_scopes;
+  /**
+   * The new scopes (`scopes_len` bytes) or NULL.
+   */
+  const char *scopes;
+  /**
+   * Length of `scopes` in bytes.
+   */
+  size_t scopes_len;
+  /**
+   * Disable (`disabled` true) or enable (false) the token.
+   */
+  bool set_disabled;
+  /**
+   * The new state when `set_disabled` is true.
+   */
+  bool disabled;
+} wga_token_update;
+
+/**
+ * Who a request was authenticated as (never the secret). Written by the
+ * verify functions on `WGA_OK` only; the strings are NUL-terminated UTF-8
+ * and always fit. Only the bytes up to each NUL are written: the rest of
+ * each array is left as it was.
+ */
+typedef struct wga_principal {
+  /**
+   * The public id of the token presented: 16 lowercase hexadecimal digits.
+   */
+  char token_id[WGA_TOKEN_ID_BUFFER_LEN];
+  /**
+   * The account the token belongs to; it reaches all of its devices.
+   */
+  char account[WGA_ACCOUNT_BUFFER_LEN];
+  /**
+   * Length of `account` in bytes, without the NUL.
+   */
+  size_t account_len;
+  /**
+   * The name the token was created with.
+   */
+  char name[WGA_NAME_BUFFER_LEN];
+  /**
+   * Length of `name` in bytes, without the NUL.
+   */
+  size_t name_len;
+} wga_principal;
+
+/**
+ * Who a request was authenticated as, and what its token may do. Written
+ * by the `wga_keyring_verify_*_ex` functions on `WGA_OK` only; read it with
+ * `wga_principal_has_scope`. Only the bytes up to each NUL are written.
+ */
+typedef struct wga_principal_ex {
+  /**
+   * The token id, account and name, as the other verify functions write them.
+   */
+  struct wga_principal principal;
+  /**
+   * false: full access. true: only the scopes in `scopes` (none when empty).
+   */
+  bool restricted;
+  /**
+   * The token's scopes, sorted, separated by single spaces.
+   */
+  char scopes[WGA_SCOPES_BUFFER_LEN];
+  /**
+   * Length of `scopes` in bytes, without the NUL.
+   */
+  size_t scopes_len;
+} wga_principal_ex;
+
+/**
+ * The answer to a request whose token was accepted but lacks the scope
+ * its route needs, from `wga_scope_denial_for`: send `http_code` (403),
+ * `body` with `Content-Type: application/json`, and, when
+ * `has_www_authenticate`, a `WWW-Authenticate` header with
+ * `www_authenticate`. Strings are NUL-terminated.
+ */
+typedef struct wga_scope_denial {
+  /**
+   * The HTTP status: 403, in both profiles.
+   */
+  uint16_t http_code;
+  /**
+   * The JSON body, such as `{"message": "the token lacks the scope messages:send"}`.
+   */
+  char body[WGA_SCOPE_DENIAL_TEXT_LEN];
+  /**
+   * Length of `body` in bytes, without the NUL.
+   */
+  size_t body_len;
+  /**
+   * Whether to send `www_authenticate` (the MCP profile only).
+   */
+  bool has_www_authenticate;
+  /**
+   * `Bearer realm="whatsgate", error="insufficient_scope", scope="…"` (RFC 6750 §3.1).
+   */
+  char www_authenticate[WGA_SCOPE_DENIAL_TEXT_LEN];
+  /**
+   * Length of `www_authenticate` in bytes, without the NUL.
+   */
+  size_t www_authenticate_len;
+} wga_scope_denial;
 
 /**
  * How `wga_keyring_open` opens and follows a store. Every field 0 (or
@@ -425,35 +731,6 @@ typedef struct wga_follow_stats {
   bool current;
 } wga_follow_stats;
 
-/**
- * Who a request was authenticated as (never the secret). Written by the
- * verify functions on `WGA_OK` only; the strings are NUL-terminated UTF-8
- * and always fit. Only the bytes up to each NUL are written: the rest of
- * each array is left as it was.
- */
-typedef struct wga_principal {
-  /**
-   * The public id of the token presented: 16 lowercase hexadecimal digits.
-   */
-  char token_id[WGA_TOKEN_ID_BUFFER_LEN];
-  /**
-   * The account the token belongs to; it reaches all of its devices.
-   */
-  char account[WGA_ACCOUNT_BUFFER_LEN];
-  /**
-   * Length of `account` in bytes, without the NUL.
-   */
-  size_t account_len;
-  /**
-   * The name the token was created with.
-   */
-  char name[WGA_NAME_BUFFER_LEN];
-  /**
-   * Length of `name` in bytes, without the NUL.
-   */
-  size_t name_len;
-} wga_principal;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -465,6 +742,305 @@ extern "C" {
  * to detect a header/library mismatch.
  */
 const char *wga_version(void);
+
+/**
+ * Creates an empty in-memory keyring (as `wga_keyring_new`) that applies
+ * `*policy` to the tokens it creates and regenerates: a maximum lifetime
+ * for new tokens, and a cap on grace periods. `wga_keyring_new` applies
+ * the default (no maximum lifetime, grace up to 30 days).
+ *
+ * Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `policy` points to a readable `wga_lifetime_policy`; `keyring_out` is
+ * valid for a write.
+ */
+wga_status wga_keyring_new_with_policy(const struct wga_lifetime_policy *policy,
+                                       struct wga_keyring **keyring_out);
+
+/**
+ * Writes the lifetime policy the keyring applies to `*policy_out`.
+ *
+ * Returns `WGA_OK` or `WGA_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `policy_out` is valid for a write.
+ */
+wga_status wga_keyring_get_policy(const struct wga_keyring *keyring,
+                                  struct wga_lifetime_policy *policy_out);
+
+/**
+ * Creates a token as `wga_keyring_create` does, with the options in
+ * `*options` (NULL: the defaults): scopes, an expiry, a description. Also
+ * writes the record's extra fields to `*extra_out`: store them with the
+ * record. The keyring's lifetime policy applies (see
+ * `wga_keyring_new_with_policy`).
+ *
+ * Returns what `wga_keyring_create` returns, and `WGA_INVALID_SCOPE`,
+ * `WGA_TOO_MANY_SCOPES`, `WGA_INVALID_DESCRIPTION` or `WGA_POLICY_REFUSED`
+ * (an expiry not in the future, or past the maximum lifetime); nothing is
+ * created then.
+ *
+ * # Safety
+ * As `wga_keyring_create`; `options` is NULL or points to a readable
+ * `wga_token_options` whose pointers are NULL or readable for their
+ * lengths; `extra_out` is valid for a write.
+ */
+wga_status wga_keyring_create_ex(const struct wga_keyring *keyring,
+                                 const char *account,
+                                 size_t account_len,
+                                 const char *name,
+                                 size_t name_len,
+                                 const struct wga_token_options *options,
+                                 uint64_t now,
+                                 char *token_buf,
+                                 size_t token_buf_len,
+                                 size_t *token_len,
+                                 struct wga_record *record_out,
+                                 struct wga_record_extra *extra_out);
+
+/**
+ * Changes a token's name, description, scopes or state (disabled or
+ * enabled) as `*update` says, and writes the record as it now is to
+ * `*record_out` and `*extra_out` (store them). Once this returns, every
+ * verification that starts sees the change: a disabled token is refused
+ * like any invalid one. Attached (`wga_keyring_open`): the store is
+ * changed, and every host following it sees the change within its
+ * wake-up latency.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` (also for `set_name` with a NULL
+ * name), `WGA_INVALID_TOKEN_ID`, `WGA_INVALID_NAME`, `WGA_INVALID_SCOPE`,
+ * `WGA_TOO_MANY_SCOPES`, `WGA_INVALID_DESCRIPTION`, `WGA_UNKNOWN_TOKEN`,
+ * `WGA_DUPLICATE_NAME`, or, attached, `WGA_STORE_ERROR`; nothing is
+ * changed then.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `id` points to `id_len` readable bytes;
+ * `update` to a readable `wga_token_update` whose pointers are NULL or
+ * readable for their lengths; `record_out` and `extra_out` are valid for
+ * writes.
+ */
+wga_status wga_keyring_update(const struct wga_keyring *keyring,
+                              const char *id,
+                              size_t id_len,
+                              const struct wga_token_update *update,
+                              struct wga_record *record_out,
+                              struct wga_record_extra *extra_out);
+
+/**
+ * Deletes every token of an account (say, when it is closed or its keys
+ * leaked), and writes the records deleted to a new list in `*deleted_out`
+ * (release it with `wga_record_list_free`; an in-memory keyring's host
+ * deletes them from its own storage). Once this returns, they are refused.
+ * Attached: deleted from the store in one transaction.
+ *
+ * Returns `WGA_OK` (an account with no token gives an empty list),
+ * `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`, or, attached,
+ * `WGA_STORE_ERROR` (`wga_last_error_message` says why).
+ *
+ * # Safety
+ * `keyring` is a live keyring; `account` points to `account_len` readable
+ * bytes; `deleted_out` is valid for a write.
+ */
+wga_status wga_keyring_revoke_all(const struct wga_keyring *keyring,
+                                  const char *account,
+                                  size_t account_len,
+                                  struct wga_record_list **deleted_out);
+
+/**
+ * Deletes every token expired at `now` (seconds; 0: the system clock) and
+ * writes the records deleted to a new list in `*deleted_out` (release it
+ * with `wga_record_list_free`). Expired tokens are refused already; this
+ * only clears them away. Attached: deleted from the store.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, or, attached, `WGA_STORE_ERROR`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `deleted_out` is valid for a write.
+ */
+wga_status wga_keyring_prune(const struct wga_keyring *keyring,
+                             uint64_t now,
+                             struct wga_record_list **deleted_out);
+
+/**
+ * Copies one record's extra fields to `*extra_out` (as `wga_keyring_get`
+ * copies its `wga_record`).
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
+ * `WGA_UNKNOWN_TOKEN`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `id` points to `id_len` readable bytes;
+ * `extra_out` is valid for a write.
+ */
+wga_status wga_keyring_get_extra(const struct wga_keyring *keyring,
+                                 const char *id,
+                                 size_t id_len,
+                                 struct wga_record_extra *extra_out);
+
+/**
+ * Copies the extra fields of the record at `index` (from 0) to
+ * `*extra_out` (as `wga_record_list_get` copies its `wga_record`).
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_INDEX_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `list` is a live list from this library; `extra_out` is valid for a write.
+ */
+wga_status wga_record_list_get_extra(const struct wga_record_list *list,
+                                     size_t index,
+                                     struct wga_record_extra *extra_out);
+
+/**
+ * Adds a stored record with its extra fields (as `wga_keyring_add`, which
+ * adds a record with the defaults: full access, no expiry, enabled).
+ *
+ * Returns what `wga_keyring_add` returns, and `WGA_INVALID_SCOPE`,
+ * `WGA_TOO_MANY_SCOPES` or `WGA_INVALID_DESCRIPTION`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `record` and `extra` point to readable structs.
+ */
+wga_status wga_keyring_add_ex(const struct wga_keyring *keyring,
+                              const struct wga_record *record,
+                              const struct wga_record_extra *extra);
+
+/**
+ * `wga_keyring_sync` with each record's extra fields: `extras[i]` belongs
+ * to `records[i]`. Both may be NULL when `count` is 0.
+ *
+ * Returns what `wga_keyring_sync` returns, and `WGA_INVALID_SCOPE`,
+ * `WGA_TOO_MANY_SCOPES` or `WGA_INVALID_DESCRIPTION` for the first bad
+ * record; on any error nothing is changed.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `records` and `extras` point to `count`
+ * readable structs each (or are NULL with `count` 0).
+ */
+wga_status wga_keyring_sync_ex(const struct wga_keyring *keyring,
+                               const struct wga_record *records,
+                               const struct wga_record_extra *extras,
+                               size_t count);
+
+/**
+ * `wga_keyring_verify_access_token`, writing a `wga_principal_ex` (who,
+ * and what the token may do: check a route's scope with
+ * `wga_principal_has_scope`).
+ *
+ * # Safety
+ * As `wga_keyring_verify_access_token`.
+ */
+wga_status wga_keyring_verify_access_token_ex(const struct wga_keyring *keyring,
+                                              const uint8_t *const *values,
+                                              const size_t *value_lens,
+                                              size_t count,
+                                              uint64_t now,
+                                              struct wga_principal_ex *principal_out);
+
+/**
+ * `wga_keyring_verify_authorization`, writing a `wga_principal_ex`.
+ *
+ * # Safety
+ * As `wga_keyring_verify_authorization`.
+ */
+wga_status wga_keyring_verify_authorization_ex(const struct wga_keyring *keyring,
+                                               const uint8_t *const *values,
+                                               const size_t *value_lens,
+                                               size_t count,
+                                               uint64_t now,
+                                               struct wga_principal_ex *principal_out);
+
+/**
+ * `wga_keyring_verify_headers`, writing a `wga_principal_ex`.
+ *
+ * # Safety
+ * As `wga_keyring_verify_headers`.
+ */
+wga_status wga_keyring_verify_headers_ex(const struct wga_keyring *keyring,
+                                         uint32_t profile,
+                                         const uint8_t *const *names,
+                                         const size_t *name_lens,
+                                         const uint8_t *const *values,
+                                         const size_t *value_lens,
+                                         size_t count,
+                                         uint64_t now,
+                                         struct wga_principal_ex *principal_out);
+
+/**
+ * `wga_keyring_verify_token`, writing a `wga_principal_ex`.
+ *
+ * # Safety
+ * As `wga_keyring_verify_token`.
+ */
+wga_status wga_keyring_verify_token_ex(const struct wga_keyring *keyring,
+                                       const uint8_t *token,
+                                       size_t token_len,
+                                       uint64_t now,
+                                       struct wga_principal_ex *principal_out);
+
+/**
+ * Whether the authenticated token may use a route that needs `scope` (a
+ * `resource:action` name, `scope_len` bytes): true for a full-access
+ * token, or when one of its scopes is `scope` or `resource:*` for its
+ * resource. False when it may not, and for NULL or a principal whose
+ * scope list is damaged (fail closed). Check the names your routes declare
+ * once, with `wga_scope_validate`. When this is false, answer with
+ * `wga_scope_denial_for`.
+ *
+ * # Safety
+ * `principal` is NULL or points to a `wga_principal_ex` written by a
+ * `wga_keyring_verify_*_ex` function; `scope` is NULL or points to
+ * `scope_len` readable bytes.
+ */
+bool wga_principal_has_scope(const struct wga_principal_ex *principal,
+                             const char *scope,
+                             size_t scope_len);
+
+/**
+ * Checks a scope name (`scope_len` bytes): `resource:action`, lowercase
+ * letters, digits, `_` and `-`, each part starting with a letter and at
+ * most 32 long; the action may be `*`. For a host declaring what its
+ * routes need, at start-up.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_INVALID_SCOPE`.
+ *
+ * # Safety
+ * `scope` points to `scope_len` readable bytes.
+ */
+wga_status wga_scope_validate(const char *scope, size_t scope_len);
+
+/**
+ * Writes the answer for a request whose token lacks the scope `scope`
+ * (`scope_len` bytes) in `profile` (`WGA_PROFILE_REST` or
+ * `WGA_PROFILE_MCP`) to `*denial_out`: 403 with a JSON body naming the
+ * scope; MCP adds `WWW-Authenticate: Bearer realm="whatsgate",
+ * error="insufficient_scope", scope="…"`. Exactly the core's answer.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (an
+ * unknown profile) or `WGA_INVALID_SCOPE`.
+ *
+ * # Safety
+ * `scope` points to `scope_len` readable bytes; `denial_out` is valid for
+ * a write.
+ */
+wga_status wga_scope_denial_for(uint32_t profile,
+                                const char *scope,
+                                size_t scope_len,
+                                struct wga_scope_denial *denial_out);
+
+/**
+ * Sets the lifetime policy that an attached keyring's writes apply (this
+ * host's creates and regenerations through the store). An in-memory
+ * keyring takes its policy when it is made: `wga_keyring_new_with_policy`.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_KEYRING_NOT_ATTACHED`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `policy` points to a readable
+ * `wga_lifetime_policy`.
+ */
+wga_status wga_keyring_set_policy(const struct wga_keyring *keyring,
+                                  const struct wga_lifetime_policy *policy);
 
 /**
  * Creates an empty keyring for tokens in the default format (`wgat_`) and
@@ -651,15 +1227,18 @@ wga_status wga_keyring_delete(const struct wga_keyring *keyring, const char *id,
  *
  * The old token is refused once this returns; or, when `grace_until`
  * (seconds) is later than `now`, it keeps working until that instant
- * (`grace_until` 0: no grace period). `now` 0 means the system clock.
+ * (`grace_until` 0, or equal to `now`: no grace period). `now` 0 means the system clock.
  * Attached (`wga_keyring_open`): the store is changed, this keyring holds
  * the change once this returns, and every other host following the store
  * within its wake-up latency.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
  * `WGA_BUFFER_TOO_SMALL` (with the size needed in `*token_len`; nothing
- * changed), `WGA_UNKNOWN_TOKEN`, `WGA_RNG_FAILED`, or, attached,
- * `WGA_STORE_ERROR` (`wga_last_error_message` says why).
+ * changed), `WGA_UNKNOWN_TOKEN`, `WGA_POLICY_REFUSED` (a `grace_until`
+ * before `now`, or further ahead than the lifetime policy's cap, 30 days
+ * by default: nothing changed; `wga_last_error_message` says which),
+ * `WGA_RNG_FAILED`, or, attached, `WGA_STORE_ERROR`
+ * (`wga_last_error_message` says why).
  *
  * # Safety
  * `keyring` is a live keyring; `id` points to `id_len` readable bytes;
@@ -951,8 +1530,12 @@ wga_status wga_keyring_flush_last_used(const struct wga_keyring *keyring);
  * succeeded. The calls that reach a store, and so replace the message,
  * are `wga_keyring_open`, `wga_keyring_flush_last_used`, and on an
  * attached keyring `wga_keyring_create`, `wga_keyring_delete`,
- * `wga_keyring_regenerate`, `wga_keyring_list` and `wga_keyring_free`;
- * no other call touches it. It names the store by its URL with any
+ * `wga_keyring_list` and `wga_keyring_free`. On any keyring,
+ * `wga_keyring_regenerate`, `wga_keyring_create_ex`, `wga_keyring_update`,
+ * `wga_keyring_revoke_all`, `wga_keyring_prune`, `wga_keyring_add_ex` and
+ * `wga_keyring_sync_ex` replace it too: a `WGA_POLICY_REFUSED` says which
+ * limit of the lifetime policy, a `WGA_INVALID_SCOPE` or
+ * `WGA_TOO_MANY_SCOPES` which name or how many. No other call touches it. It names the store by its URL with any
  * password redacted, and never holds a token.
  *
  * A `buf_len` of `WGA_ERROR_MESSAGE_BUFFER_LEN` always fits; when it is too
@@ -964,7 +1547,9 @@ wga_status wga_keyring_flush_last_used(const struct wga_keyring *keyring);
  * # Safety
  * `buf` points to `buf_len` writable bytes; `len_out` is valid for a write.
  */
-wga_status wga_last_error_message(char *buf, size_t buf_len, size_t *len_out);
+wga_status wga_last_error_message(char *buf,
+                                  size_t buf_len,
+                                  size_t *len_out);
 
 /**
  * Authenticates a REST request from the values of its `Access-Token`

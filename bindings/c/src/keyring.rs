@@ -51,6 +51,22 @@ const _: () = {
 };
 
 impl wga_keyring {
+    /// A handle for an in-memory keyring.
+    pub(crate) fn in_memory(keyring: Keyring) -> Self {
+        Self {
+            inner: Inner::Memory(Box::new(keyring)),
+        }
+    }
+
+    /// The lifetime policy its writes apply: the keyring's own, or, attached,
+    /// the store writer's.
+    pub(crate) fn policy(&self) -> wga_core::LifetimePolicy {
+        match &self.inner {
+            Inner::Memory(keyring) => *keyring.policy(),
+            Inner::Attached(synced) => synced.policy(),
+        }
+    }
+
     /// A handle for a keyring attached to a store.
     pub(crate) fn attached(synced: SyncedKeyring) -> Self {
         Self {
@@ -77,7 +93,7 @@ impl wga_keyring {
 
     /// The in-memory keyring, or `WGA_KEYRING_ATTACHED` for calls that would
     /// change a followed keyring behind its store's back.
-    fn memory(&self) -> Result<&Keyring, wga_status> {
+    pub(crate) fn memory(&self) -> Result<&Keyring, wga_status> {
         match &self.inner {
             Inner::Memory(keyring) => Ok(keyring),
             Inner::Attached(_) => Err(wga_status::WGA_KEYRING_ATTACHED),
@@ -108,9 +124,7 @@ impl Drop for wga_keyring {
 pub unsafe extern "C" fn wga_keyring_new(keyring_out: *mut *mut wga_keyring) -> wga_status {
     ffi_panic_boundary! {
         let keyring_out = try_out!(keyring_out);
-        let keyring = Box::into_raw(Box::new(wga_keyring {
-            inner: Inner::Memory(Box::new(Keyring::new())),
-        }));
+        let keyring = Box::into_raw(Box::new(wga_keyring::in_memory(Keyring::new())));
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { keyring_out.write(keyring) };
         wga_status::WGA_OK
@@ -426,15 +440,18 @@ pub unsafe extern "C" fn wga_keyring_delete(
 ///
 /// The old token is refused once this returns; or, when `grace_until`
 /// (seconds) is later than `now`, it keeps working until that instant
-/// (`grace_until` 0: no grace period). `now` 0 means the system clock.
+/// (`grace_until` 0, or equal to `now`: no grace period). `now` 0 means the system clock.
 /// Attached (`wga_keyring_open`): the store is changed, this keyring holds
 /// the change once this returns, and every other host following the store
 /// within its wake-up latency.
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID`,
 /// `WGA_BUFFER_TOO_SMALL` (with the size needed in `*token_len`; nothing
-/// changed), `WGA_UNKNOWN_TOKEN`, `WGA_RNG_FAILED`, or, attached,
-/// `WGA_STORE_ERROR` (`wga_last_error_message` says why).
+/// changed), `WGA_UNKNOWN_TOKEN`, `WGA_POLICY_REFUSED` (a `grace_until`
+/// before `now`, or further ahead than the lifetime policy's cap, 30 days
+/// by default: nothing changed; `wga_last_error_message` says which),
+/// `WGA_RNG_FAILED`, or, attached, `WGA_STORE_ERROR`
+/// (`wga_last_error_message` says why).
 ///
 /// # Safety
 /// `keyring` is a live keyring; `id` points to `id_len` readable bytes;
@@ -453,6 +470,8 @@ pub unsafe extern "C" fn wga_keyring_regenerate(
     record_out: *mut wga_record,
 ) -> wga_status {
     ffi_panic_boundary! {
+        // A refusal by the lifetime policy leaves its message here.
+        crate::store_error::set_last_error(alloc::string::String::new());
         let keyring = try_ref!(keyring);
         let id = try_slice!(id, id_len);
         let token_buf = try_out!(token_buf);

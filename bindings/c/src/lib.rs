@@ -25,6 +25,7 @@
 
 extern crate alloc;
 
+mod access;
 #[cfg(test)]
 mod bench;
 mod keyring;
@@ -35,6 +36,7 @@ mod store;
 mod store_error;
 mod verify;
 
+pub use access::*;
 pub use keyring::*;
 pub use record::*;
 pub use status::*;

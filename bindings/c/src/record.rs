@@ -47,6 +47,13 @@ const _: () = {
 /// `account` / `name` are read as `account_len` / `name_len` bytes. Fill a
 /// record to add with `memset(&r, 0, sizeof r)` first: the `has_*` flags are
 /// C `bool`s and must hold `true` or `false`.
+///
+/// A token's scopes, expiry, disabled flag and description are not here
+/// (this struct keeps its layout for programs built against earlier
+/// headers): they travel in a `wga_record_extra` beside it, written by the
+/// `_ex` functions, `wga_keyring_update` and `wga_keyring_get_extra`. Store
+/// both: `wga_keyring_add` and `wga_keyring_sync` give a record the
+/// defaults (full access, no expiry, enabled, no description).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -215,6 +222,8 @@ impl wga_record {
                 verifier: Verifier::from_bytes(self.rollover_verifier),
                 until: Timestamp(self.rollover_until),
             }),
+            // The defaults: a `wga_record_extra` carries these fields
+            // (`wga_keyring_add_ex`), so this struct keeps its layout.
             scopes: wga_core::Scopes::FULL,
             expires_at: None,
             disabled: false,

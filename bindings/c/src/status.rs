@@ -81,6 +81,21 @@ pub enum wga_status {
     /// The call needs a keyring attached to a store (`wga_keyring_open`),
     /// and this one is in memory (`wga_keyring_new`).
     WGA_KEYRING_NOT_ATTACHED = 18,
+    /// The lifetime policy refused the call: an expiry that is not in the
+    /// future or lies beyond the maximum lifetime, or a regeneration grace
+    /// period that ends before `now` or lasts longer than the cap (30 days
+    /// by default). Nothing was changed; `wga_last_error_message` says which
+    /// limit, in the policy's own words.
+    WGA_POLICY_REFUSED = 19,
+    /// A scope is not `resource:action` (lowercase letters, digits, `_` and
+    /// `-`, each part starting with a letter and at most 32 long; the action
+    /// may be `*`); `wga_last_error_message` names it.
+    WGA_INVALID_SCOPE = 20,
+    /// More than 64 distinct scopes were given.
+    WGA_TOO_MANY_SCOPES = 21,
+    /// A description is not 1 to 256 characters of UTF-8 (after trimming
+    /// surrounding whitespace) without control characters.
+    WGA_INVALID_DESCRIPTION = 22,
     /// REST profile: no `Access-Token` was presented (HTTP 403).
     WGA_ACCESS_TOKEN_MISSING = 100,
     /// REST profile: the `Access-Token` is invalid (HTTP 403).
@@ -106,7 +121,7 @@ pub enum wga_status {
 impl wga_status {
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 24] = [
+    pub(crate) const ALL: [Self; 28] = [
         Self::WGA_OK,
         Self::WGA_NULL_PARAMETER,
         Self::WGA_PANIC,
@@ -126,6 +141,10 @@ impl wga_status {
         Self::WGA_INVALID_STORE_URL,
         Self::WGA_KEYRING_ATTACHED,
         Self::WGA_KEYRING_NOT_ATTACHED,
+        Self::WGA_POLICY_REFUSED,
+        Self::WGA_INVALID_SCOPE,
+        Self::WGA_TOO_MANY_SCOPES,
+        Self::WGA_INVALID_DESCRIPTION,
         Self::WGA_ACCESS_TOKEN_MISSING,
         Self::WGA_ACCESS_TOKEN_INVALID,
         Self::WGA_BEARER_MISSING,
@@ -154,6 +173,10 @@ impl wga_status {
             16 => Self::WGA_INVALID_STORE_URL,
             17 => Self::WGA_KEYRING_ATTACHED,
             18 => Self::WGA_KEYRING_NOT_ATTACHED,
+            19 => Self::WGA_POLICY_REFUSED,
+            20 => Self::WGA_INVALID_SCOPE,
+            21 => Self::WGA_TOO_MANY_SCOPES,
+            22 => Self::WGA_INVALID_DESCRIPTION,
             100 => Self::WGA_ACCESS_TOKEN_MISSING,
             101 => Self::WGA_ACCESS_TOKEN_INVALID,
             110 => Self::WGA_BEARER_MISSING,
@@ -235,6 +258,16 @@ impl wga_status {
             Self::WGA_KEYRING_NOT_ATTACHED => {
                 c"the keyring is not attached to a token store; open one with wga_keyring_open"
             }
+            Self::WGA_POLICY_REFUSED => {
+                c"the lifetime policy refused this (an expiry not in the future or past the maximum lifetime, or a grace period that is negative or too long); wga_last_error_message says which"
+            }
+            Self::WGA_INVALID_SCOPE => {
+                c"a scope is resource:action (lowercase letters, digits, _ and -, each part starting with a letter and at most 32 long; the action may be *); wga_last_error_message names it"
+            }
+            Self::WGA_TOO_MANY_SCOPES => c"a token carries at most 64 scopes",
+            Self::WGA_INVALID_DESCRIPTION => {
+                c"a description must be 1 to 256 characters of UTF-8 after trimming, without control characters"
+            }
             Self::WGA_ACCESS_TOKEN_MISSING => c"no Access-Token was presented",
             Self::WGA_ACCESS_TOKEN_INVALID => c"the Access-Token is invalid",
             Self::WGA_BEARER_MISSING => c"no Bearer token was presented",
@@ -265,7 +298,11 @@ impl From<KeyringError> for wga_status {
             KeyringError::DuplicateId(_) => Self::WGA_DUPLICATE_ID,
             KeyringError::DuplicateName { .. } => Self::WGA_DUPLICATE_NAME,
             KeyringError::Rng(_) => Self::WGA_RNG_FAILED,
-            KeyringError::Policy(_) => Self::WGA_INVALID_ARGUMENT,
+            KeyringError::Policy(e) => {
+                // Which limit, with the policy's figures, for the host's log.
+                crate::store_error::set_last_error(e.to_string());
+                Self::WGA_POLICY_REFUSED
+            }
         }
     }
 }
@@ -503,10 +540,10 @@ mod tests {
             assert_eq!(wga_status::from_u32(status as u32), Some(status));
             assert!(!text(wga_status_message(status as u32)).unwrap().is_empty());
         }
-        assert_eq!(wga_status::from_u32(19), None);
+        assert_eq!(wga_status::from_u32(23), None);
         assert_eq!(wga_status::from_u32(112), None);
         assert_eq!(wga_status::from_u32(121), None);
-        assert_eq!(text(wga_status_message(19)), Some("unknown status"));
+        assert_eq!(text(wga_status_message(23)), Some("unknown status"));
         assert_eq!(wga_status_http_code(u32::MAX), 0);
         assert_eq!(text(wga_status_body(u32::MAX)), None);
     }
@@ -613,6 +650,10 @@ mod tests {
                 wga_status::WGA_DUPLICATE_NAME,
             ),
             (KeyringError::Rng(RngError), wga_status::WGA_RNG_FAILED),
+            (
+                KeyringError::Policy(wga_core::PolicyError::NegativeGrace),
+                wga_status::WGA_POLICY_REFUSED,
+            ),
         ];
         for (error, status) in cases {
             assert_eq!(wga_status::from(error), status);

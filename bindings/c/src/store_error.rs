@@ -70,6 +70,7 @@ pub(crate) fn store_status(e: &StoreError) -> wga_status {
         StoreError::UnknownToken(_) | StoreError::UnknownName(..) => wga_status::WGA_UNKNOWN_TOKEN,
         StoreError::DuplicateName(..) => wga_status::WGA_DUPLICATE_NAME,
         StoreError::Rng => wga_status::WGA_RNG_FAILED,
+        StoreError::Policy(_) => wga_status::WGA_POLICY_REFUSED,
         _ => wga_status::WGA_STORE_ERROR,
     }
 }
@@ -82,8 +83,12 @@ pub(crate) fn store_status(e: &StoreError) -> wga_status {
 /// succeeded. The calls that reach a store, and so replace the message,
 /// are `wga_keyring_open`, `wga_keyring_flush_last_used`, and on an
 /// attached keyring `wga_keyring_create`, `wga_keyring_delete`,
-/// `wga_keyring_regenerate`, `wga_keyring_list` and `wga_keyring_free`;
-/// no other call touches it. It names the store by its URL with any
+/// `wga_keyring_list` and `wga_keyring_free`. On any keyring,
+/// `wga_keyring_regenerate`, `wga_keyring_create_ex`, `wga_keyring_update`,
+/// `wga_keyring_revoke_all`, `wga_keyring_prune`, `wga_keyring_add_ex` and
+/// `wga_keyring_sync_ex` replace it too: a `WGA_POLICY_REFUSED` says which
+/// limit of the lifetime policy, a `WGA_INVALID_SCOPE` or
+/// `WGA_TOO_MANY_SCOPES` which name or how many. No other call touches it. It names the store by its URL with any
 /// password redacted, and never holds a token.
 ///
 /// A `buf_len` of `WGA_ERROR_MESSAGE_BUFFER_LEN` always fits; when it is too

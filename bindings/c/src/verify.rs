@@ -30,7 +30,7 @@ pub enum wga_profile {
 impl wga_profile {
     /// The core profile a C `uint32_t` profile stands for; `None` for a value
     /// that is no `wga_profile`.
-    fn to_core(value: u32) -> Option<Profile> {
+    pub(crate) fn to_core(value: u32) -> Option<Profile> {
         const REST: u32 = wga_profile::WGA_PROFILE_REST as u32;
         const MCP: u32 = wga_profile::WGA_PROFILE_MCP as u32;
         match value {
@@ -66,7 +66,7 @@ pub struct wga_principal {
 ///
 /// # Safety
 /// `out` is non-null and valid for writing a `wga_principal`.
-unsafe fn write_principal(out: *mut wga_principal, principal: &PrincipalRef<'_>) {
+pub(crate) unsafe fn write_principal(out: *mut wga_principal, principal: &PrincipalRef<'_>) {
     // SAFETY: `out` is valid for writes (contract); every write stays inside
     // its field, and the sources are Rust memory, not overlapping `out`.
     unsafe {
@@ -156,18 +156,19 @@ fn finish(result: Result<(), wga_status>) -> wga_status {
     }
 }
 
-/// Authenticates a request in one profile from all values of its header.
+/// Authenticates a request in one profile from all values of its header,
+/// lending the principal to `write` on success.
 ///
 /// # Safety
 /// As for `wga_keyring_verify_access_token`.
-unsafe fn authenticate_values(
+pub(crate) unsafe fn authenticate_values(
     keyring: *const wga_keyring,
     profile: Profile,
     values: *const *const u8,
     value_lens: *const usize,
     count: usize,
     now: u64,
-    principal_out: *mut wga_principal,
+    write: impl FnOnce(PrincipalRef<'_>),
 ) -> wga_status {
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
@@ -181,13 +182,13 @@ unsafe fn authenticate_values(
             let value = unsafe { nth(values, value_lens, 0) };
             keyring
                 .keyring()
-                .authenticate_with(profile, [value], instant(now), write_to(principal_out))
+                .authenticate_with(profile, [value], instant(now), write)
         } else {
             // SAFETY: checked above; `i < count`.
             let values = (0..count).map(|i| unsafe { nth(values, value_lens, i) });
             keyring
                 .keyring()
-                .authenticate_with(profile, values, instant(now), write_to(principal_out))
+                .authenticate_with(profile, values, instant(now), write)
         };
         finish(result.map_err(wga_status::from_rejection))
     }
@@ -232,7 +233,7 @@ pub unsafe extern "C" fn wga_keyring_verify_access_token(
             value_lens,
             count,
             now,
-            principal_out,
+            write_to(principal_out),
         )
     }
 }
@@ -271,7 +272,7 @@ pub unsafe extern "C" fn wga_keyring_verify_authorization(
             value_lens,
             count,
             now,
-            principal_out,
+            write_to(principal_out),
         )
     }
 }
@@ -300,6 +301,38 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
     now: u64,
     principal_out: *mut wga_principal,
 ) -> wga_status {
+    // SAFETY: same contract.
+    unsafe {
+        authenticate_headers(
+            keyring,
+            profile,
+            names,
+            name_lens,
+            values,
+            value_lens,
+            count,
+            now,
+            write_to(principal_out),
+        )
+    }
+}
+
+/// `wga_keyring_verify_headers`, lending the principal to `write`.
+///
+/// # Safety
+/// As for `wga_keyring_verify_headers`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn authenticate_headers(
+    keyring: *const wga_keyring,
+    profile: u32,
+    names: *const *const u8,
+    name_lens: *const usize,
+    values: *const *const u8,
+    value_lens: *const usize,
+    count: usize,
+    now: u64,
+    write: impl FnOnce(PrincipalRef<'_>),
+) -> wga_status {
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
         let Some(profile) = wga_profile::to_core(profile) else {
@@ -324,7 +357,7 @@ pub unsafe extern "C" fn wga_keyring_verify_headers(
             profile,
             profile.token_values(pairs),
             instant(now),
-            write_to(principal_out),
+            write,
         );
         finish(result.map_err(wga_status::from_rejection))
     }
@@ -350,6 +383,21 @@ pub unsafe extern "C" fn wga_keyring_verify_token(
     now: u64,
     principal_out: *mut wga_principal,
 ) -> wga_status {
+    // SAFETY: same contract.
+    unsafe { verify_bare(keyring, token, token_len, now, write_to(principal_out)) }
+}
+
+/// `wga_keyring_verify_token`, lending the principal to `write`.
+///
+/// # Safety
+/// As for `wga_keyring_verify_token`.
+pub(crate) unsafe fn verify_bare(
+    keyring: *const wga_keyring,
+    token: *const u8,
+    token_len: usize,
+    now: u64,
+    write: impl FnOnce(PrincipalRef<'_>),
+) -> wga_status {
     ffi_panic_boundary! {
         let keyring = try_ref!(keyring);
         if token.is_null() {
@@ -367,7 +415,7 @@ pub unsafe extern "C" fn wga_keyring_verify_token(
             return wga_status::WGA_STORE_UNAVAILABLE;
         }
         let result = keyring
-            .verify_with(token, instant(now), write_to(principal_out))
+            .verify_with(token, instant(now), write)
             .map_err(|_| {
                 if unavailable() {
                     wga_status::WGA_STORE_UNAVAILABLE

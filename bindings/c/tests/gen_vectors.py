@@ -75,10 +75,13 @@ def main():
 
     record_rows = []
     for r in hc["records"]:
-        assert r["format"] == 1
+        assert r["format"] in (1, 2)
         ro = r.get("rollover")
+        # Format 2's fields (absent: the defaults). Scopes travel as the C
+        # API carries them: one space-separated string, NULL for full access.
+        scopes = r.get("scopes")
         record_rows.append(
-            "  {%s, %s, %s, {%s}, %dULL, %d, %dULL, %d, {%s}, %dULL},"
+            "  {%s, %s, %s, {%s}, %dULL, %d, %dULL, %d, {%s}, %dULL, %s, %d, %dULL, %d, %s},"
             % (
                 c_string(r["id"]),
                 c_string(r["account"]),
@@ -90,6 +93,11 @@ def main():
                 1 if ro else 0,
                 ",".join("0x%02x" % b for b in bytes.fromhex(ro["verifier"] if ro else "00" * 32)),
                 ro["until"] if ro else 0,
+                c_opt_string(None if scopes is None else " ".join(scopes)),
+                1 if r.get("expires_at") is not None else 0,
+                r.get("expires_at") or 0,
+                1 if r.get("disabled") else 0,
+                c_opt_string(r.get("description")),
             )
         )
 
@@ -111,7 +119,7 @@ def main():
             table = "NULL"
         p = c.get("principal") or {}
         case_rows.append(
-            "  {%s, %d, %s, %d, %s, %d, %s, %s, %s, %s, %s},"
+            "  {%s, %d, %s, %d, %s, %d, %s, %s, %s, %s, %s, %s, %s},"
             % (
                 c_string(c["name"]),
                 1 if c["profile"] == "mcp" else 0,
@@ -124,6 +132,8 @@ def main():
                 c_opt_string(p.get("account")),
                 c_opt_string(p.get("token_id")),
                 c_opt_string(p.get("token_name")),
+                c_opt_string(None if "scopes" not in p else " ".join(p["scopes"])),
+                c_opt_string(c.get("required_scope")),
             )
         )
 
@@ -136,11 +146,14 @@ def main():
         "struct tv_invalid { const uint8_t *token; size_t token_len; const char *why; };",
         "struct hc_record { const char *id; const char *account; const char *name; uint8_t verifier[32];",
         "  uint64_t created_at; int has_last_used_at; uint64_t last_used_at;",
-        "  int has_rollover; uint8_t rollover_verifier[32]; uint64_t rollover_until; };",
+        "  int has_rollover; uint8_t rollover_verifier[32]; uint64_t rollover_until;",
+        "  const char *scopes; int has_expires_at; uint64_t expires_at; int disabled;",
+        "  const char *description; };",
         "struct hc_header { const uint8_t *name; size_t name_len; const uint8_t *value; size_t value_len; };",
         "struct hc_case { const char *name; int mcp; const struct hc_header *headers; size_t header_count;",
         "  const char *expect; int status; const char *body; const char *www_authenticate;",
-        "  const char *account; const char *token_id; const char *token_name; };",
+        "  const char *account; const char *token_id; const char *token_name;",
+        "  const char *scopes; const char *required_scope; };",
         "",
         *e.lines,
         "",

@@ -41,7 +41,9 @@ static void test_status_strings(void) {
   CHECK(WGA_INVALID_TOKEN == 13 && WGA_INVALID_URL == 14);
   CHECK(WGA_STORE_ERROR == 15 && WGA_INVALID_STORE_URL == 16);
   CHECK(WGA_KEYRING_ATTACHED == 17 && WGA_KEYRING_NOT_ATTACHED == 18);
-  CHECK(strcmp(wga_status_message(19), "unknown status") == 0);
+  CHECK(WGA_POLICY_REFUSED == 19 && WGA_INVALID_SCOPE == 20);
+  CHECK(WGA_TOO_MANY_SCOPES == 21 && WGA_INVALID_DESCRIPTION == 22);
+  CHECK(strcmp(wga_status_message(23), "unknown status") == 0);
   CHECK(strcmp(wga_status_message(121), "unknown status") == 0);
   CHECK(strcmp(wga_status_message(UINT32_MAX), "unknown status") == 0);
 
