@@ -1,7 +1,9 @@
 //! Python arguments into the core's types: instants (and instants back
 //! into aware `datetime`s), profiles, resource-metadata URLs, token ids,
-//! accounts, names, header names and values, header pairs, durations in
-//! seconds; and Python's `repr` of user text. The rules are the core's
+//! accounts, names, descriptions, scopes (and back into tuples), header
+//! names and values, header pairs, durations in seconds, lengths of time
+//! in whole seconds (lifetime policy, expiry); and Python's `repr` of user
+//! text. The rules are the core's
 //! (`str::parse::<Profile>`, `ResourceMetadata::new`, …); this file only
 //! turns Python objects into their arguments and their errors into Python
 //! exceptions.

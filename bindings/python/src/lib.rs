@@ -17,7 +17,8 @@
 //! attached one adds: the store crate's `SyncedKeyring`, last-use writes,
 //! `FollowerStats`), `fast` (the fast path of its verification methods),
 //! `middleware` (the core's rules the Python middleware calls: profile
-//! names, resource-metadata URLs, guarded path prefixes) and, with the
+//! names, resource-metadata URLs, guarded path prefixes, the scopes routes
+//! need and the core's answer when one is missing) and, with the
 //! `bench` feature only, `bench` (a benchmark helper).
 
 extern crate alloc;
