@@ -3,7 +3,7 @@
 //! target (`fuzz/fuzz_targets/store_apply.rs` includes this file).
 //!
 //! A run is a list of [`Op`]s on a real SQLite store: writes by two hosts
-//! (create, delete, regenerate with grace; host A through the applier when
+//! (create, delete, regenerate with grace, update; host A through the applier when
 //! it is a `SyncedKeyring`, which applies its own writes at once), entries added to or lost from
 //! the change log underneath (a replayed change naming a token again, a lost
 //! entry, a log that skips a `seq`: the follower must resync on a gap), and
@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use whatsgate_auth::{AccountId, Keyring, Timestamp, Token, TokenId, TokenName, TokenRecord};
+use whatsgate_auth::{
+    AccountId, Keyring, Scopes, Timestamp, Token, TokenId, TokenName, TokenRecord, TokenUpdate,
+};
 use whatsgate_auth_store::{
     FollowOptions, Follower, OpenMode, RowState, Store, StoreError, SyncedKeyring,
 };
@@ -47,13 +49,16 @@ pub enum Op {
     Restart,
     /// The clock moves 1 s (grace periods end).
     Tick,
+    /// Host A or B disables, enables, rescopes or renames a token ever
+    /// issued (`what` picks which).
+    Update { on_b: bool, pick: u8, what: u8 },
 }
 
 impl Op {
     /// Decodes one op from a tag and two argument bytes (any values).
     pub fn decode(tag: u8, a: u8, b: u8) -> Self {
         let on_b = a & 0x80 != 0;
-        match tag % 10 {
+        match tag % 11 {
             0 => Self::Create {
                 on_b,
                 account: a % 2,
@@ -71,7 +76,12 @@ impl Op {
             6 => Self::CatchUp,
             7 => Self::CatchUpRace,
             8 => Self::Restart,
-            _ => Self::Tick,
+            9 => Self::Tick,
+            _ => Self::Update {
+                on_b,
+                pick: b,
+                what: a % 5,
+            },
         }
     }
 }
@@ -176,6 +186,8 @@ struct Seen {
     created_at: u64,
     verifier: String,
     rollover: Option<(String, u64)>,
+    scopes: Option<Vec<String>>,
+    disabled: bool,
 }
 
 fn seen(records: impl IntoIterator<Item = TokenRecord>) -> BTreeMap<String, Seen> {
@@ -192,6 +204,11 @@ fn seen(records: impl IntoIterator<Item = TokenRecord>) -> BTreeMap<String, Seen
                     rollover: r
                         .rollover
                         .map(|o| (o.verifier.to_hex().to_string(), o.until.0)),
+                    scopes: r
+                        .scopes
+                        .list()
+                        .map(|l| l.iter().map(|s| s.as_str().to_owned()).collect()),
+                    disabled: r.disabled,
                 },
             )
         })
@@ -238,6 +255,19 @@ impl<A: Applier> World<A> {
     /// The attached host that writes for host A, if the applier is one.
     fn host(&self, on_b: bool) -> Option<&SyncedKeyring> {
         if on_b { None } else { self.applier().host() }
+    }
+
+    /// Host A or B updates a token (through the attached host, if any).
+    fn update(
+        &mut self,
+        on_b: bool,
+        id: TokenId,
+        update: TokenUpdate,
+    ) -> Result<TokenRecord, StoreError> {
+        match self.host(on_b) {
+            Some(host) => host.update(id, update),
+            None => self.hosts[usize::from(on_b)].update(id, update),
+        }
     }
 
     fn pick(&self, pick: u8) -> Option<TokenId> {
@@ -323,6 +353,59 @@ impl<A: Applier> World<A> {
                     Err(StoreError::UnknownToken(_)) if !live => {}
                     Ok(_) => return Err(format!("regenerated {id}, which was deleted")),
                     Err(e) => return Err(format!("regenerate {id}: {e}")),
+                }
+            }
+            Op::Update { on_b, pick, what } => {
+                let Some(id) = self.pick(pick) else {
+                    return Ok(());
+                };
+                let Some(before) = self.model.get(&id).cloned() else {
+                    // Gone: refused as unknown, nothing written.
+                    let update = TokenUpdate {
+                        disabled: Some(true),
+                        ..TokenUpdate::default()
+                    };
+                    return match self.update(on_b, id, update) {
+                        Err(StoreError::UnknownToken(_)) => Ok(()),
+                        other => Err(format!("update of deleted {id}: {other:?}")),
+                    };
+                };
+                let update = match what {
+                    0 => TokenUpdate {
+                        disabled: Some(true),
+                        ..TokenUpdate::default()
+                    },
+                    1 => TokenUpdate {
+                        disabled: Some(false),
+                        ..TokenUpdate::default()
+                    },
+                    2 => TokenUpdate {
+                        scopes: Some(Scopes::only(["messages:send"]).expect("a scope")),
+                        ..TokenUpdate::default()
+                    },
+                    3 => TokenUpdate {
+                        scopes: Some(Scopes::FULL),
+                        ..TokenUpdate::default()
+                    },
+                    // A name in the account: free, or taken (then refused).
+                    _ => TokenUpdate {
+                        name: Some(name(pick % 3)),
+                        ..TokenUpdate::default()
+                    },
+                };
+                let taken = update.name.as_ref().is_some_and(|n| {
+                    *n != before.name
+                        && self
+                            .model
+                            .values()
+                            .any(|r| r.account == before.account && r.name == *n)
+                });
+                match self.update(on_b, id, update) {
+                    Ok(record) if !taken => {
+                        self.model.insert(id, record);
+                    }
+                    Err(StoreError::DuplicateName(..)) if taken => {}
+                    other => return Err(format!("update {id} (taken {taken}): {other:?}")),
                 }
             }
             Op::Replay { pick } => {
