@@ -148,6 +148,10 @@ struct ServeArgs {
     /// gets 403 naming it.
     #[arg(long, value_name = "[METHOD:]PREFIX=SCOPE", value_parser = serve::ScopeRule::parse)]
     require_scope: Vec<serve::ScopeRule>,
+    /// The lifetime policy of the tokens the management API creates and
+    /// regenerates.
+    #[command(flatten)]
+    policy: token::PolicyArgs,
 }
 
 fn parse_account(text: &str) -> Result<AccountId, String> {
@@ -253,6 +257,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 public_report: args.leak_report,
             },
             require_scope: args.require_scope,
+            policy: args.policy.policy(),
         }),
         Command::Audit(args) => {
             let mut store = open(OpenMode::Existing)?;

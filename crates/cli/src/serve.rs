@@ -28,6 +28,11 @@
 //!   `/leaks/github` and `/leaks/report`, outside the guarded prefixes
 //!   ([`crate::leak`]); each request carries its client's address for the
 //!   public endpoint's rate limit.
+//! - Token management ([`crate::manage`], `docs/MANAGEMENT.md`):
+//!   `/api/tokens` for tokens with the `tokens:manage` scope, and the "API
+//!   Tokens" page at `/tokens` (`/` leads there); the API's writes follow
+//!   the lifetime policy (`--max-lifetime`, `--max-grace`).
+//!   `--require-scope` adds scope rules to the layer.
 //! - SIGINT or SIGTERM: stop accepting, finish the requests in flight (for
 //!   at most [`DRAIN_TIMEOUT`]), flush last use, exit 0.
 
@@ -49,7 +54,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
-use whatsgate_auth::{AccountId, Profile, Timestamp, Token, TokenName};
+use whatsgate_auth::{AccountId, LifetimePolicy, Profile, Timestamp, Token, TokenName};
 use whatsgate_auth_store::{BackendKind, FollowOptions, OpenMode, StoreUrl, SyncedKeyring};
 use whatsgate_auth_tower::{AuthLayer, Authenticated};
 
@@ -97,6 +102,8 @@ pub struct Options {
     pub leak: crate::leak::Options,
     /// `--require-scope`: scopes routes need, checked by the layer.
     pub require_scope: Vec<ScopeRule>,
+    /// The management API's writes are checked against it.
+    pub policy: LifetimePolicy,
 }
 
 /// `--require-scope [METHOD:]PREFIX=SCOPE`: a scope that a path prefix
@@ -161,6 +168,7 @@ pub fn run(options: Options) -> Result<(), Error> {
     let files = raise_open_file_limit();
     let cap = connection_cap(&options, files)?;
     let synced = Arc::new(SyncedKeyring::open(&options.db, mode, follow)?);
+    synced.set_policy(options.policy);
     let demo = if options.demo {
         let token = demo_token(&synced)?;
         // Before the server says it is ready: a script that waits for that

@@ -89,7 +89,7 @@ pub(crate) struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    fn policy(&self) -> LifetimePolicy {
+    pub(crate) fn policy(&self) -> LifetimePolicy {
         LifetimePolicy {
             max_lifetime: self.max_lifetime.map(|d| d.as_secs()),
             max_grace: self.max_grace.as_secs(),

@@ -1009,3 +1009,64 @@ fn serve_require_scope_guards_routes_with_the_scope_answer() {
         assert!(out.stderr.contains("error"), "{bad}: {}", out.stderr);
     }
 }
+
+#[test]
+fn the_servers_lifetime_policy_applies_to_the_api() {
+    let env = Env::new();
+    let (admin, _) = env.create("acct_1", "Admin");
+    let server = Server::start(&env.db, &["--max-lifetime", "1d", "--max-grace", "1h"]);
+    let s = Setup {
+        env,
+        server,
+        admin,
+        admin_id: String::new(),
+        other: String::new(),
+        other_id: String::new(),
+    };
+    let server = &s.server;
+    // Beyond the maximum lifetime: refused, saying the limit.
+    let r = call(
+        server,
+        &s.admin,
+        "POST",
+        "/api/tokens",
+        Some(r#"{"name": "a", "expires_in": "2d"}"#),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("tokens may live at most"), "{}", r.body);
+    // None asked for: the maximum is given.
+    let r = call(
+        server,
+        &s.admin,
+        "POST",
+        "/api/tokens",
+        Some(r#"{"name": "b"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v = parsed(&r);
+    let lifetime =
+        v["expires_at"].as_u64().expect("an expiry") - v["created_at"].as_u64().expect("created");
+    assert!((86_399..=86_401).contains(&lifetime), "{lifetime}");
+    // Within it: as asked.
+    let r = call(
+        server,
+        &s.admin,
+        "POST",
+        "/api/tokens",
+        Some(r#"{"name": "c", "expires_in": "12h"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The grace cap is the server's, not the default 30 days.
+    let id = v["id"].as_str().expect("id");
+    let regen = format!("/api/tokens/{id}/regenerate");
+    let r = call(server, &s.admin, "POST", &regen, Some(r#"{"grace": "2h"}"#));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body
+            .contains("a grace period may last at most 3600 seconds"),
+        "{}",
+        r.body
+    );
+    let r = call(server, &s.admin, "POST", &regen, Some(r#"{"grace": "1h"}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
