@@ -163,7 +163,10 @@ fn list_filters_and_formats() {
         );
         // Full access (null), no expiry, enabled: what a plain create makes.
         assert!(row["scopes"].is_null() && row["expires_at"].is_null());
-        assert_eq!((&row["disabled"], &row["status"]), (&false.into(), &"active".into()));
+        assert_eq!(
+            (&row["disabled"], &row["status"]),
+            (&false.into(), &"active".into())
+        );
         assert_eq!(row["id"].as_str().expect("id").len(), 16);
         assert!(row["last_used_at"].is_null());
     }
