@@ -1,7 +1,9 @@
 /* A keyring attached to a token store (wga_keyring_open): two handles on one
  * SQLite file (and on PostgreSQL when WGAUTH_TEST_PG_URL is set), writes
- * through one seen by the other within a bound, store errors with their
- * statuses and messages, and the calls each kind of keyring refuses.
+ * through one seen by the other within a bound (create, delete, regenerate;
+ * and with scopes, expiry, description: create_ex, update, revoke_all,
+ * prune, the lifetime policy), store errors with their statuses and
+ * messages, and the calls each kind of keyring refuses.
  *
  * Usage: test_store [TMPDIR]   (default: $TMPDIR or /tmp) */
 #define _POSIX_C_SOURCE 200809L
@@ -300,6 +302,151 @@ static void test_attached(const char *label, const char *url, const char *accoun
   memset(token3, 0, sizeof token3);
 }
 
+/* The REST answer with the token's scopes. */
+static wga_status verify_ex(const wga_keyring *kr, const char *token, wga_principal_ex *p) {
+  const uint8_t *values[1];
+  size_t lens[1];
+  values[0] = (const uint8_t *)token;
+  lens[0] = strlen(token);
+  return wga_keyring_verify_access_token_ex(kr, values, lens, 1, 0, p);
+}
+
+static wga_status create_ex(const wga_keyring *kr, const char *account, const char *name,
+                            const wga_token_options *o, char token[WGA_TOKEN_BUFFER_LEN],
+                            wga_record *rec, wga_record_extra *extra) {
+  size_t len = 0;
+  return wga_keyring_create_ex(kr, account, strlen(account), name, strlen(name), o, 0, token,
+                               WGA_TOKEN_BUFFER_LEN, &len, rec, extra);
+}
+
+/* Records beyond the seed's fields through the store: written by one
+ * handle, in force on the other within the bound. */
+static void test_attached_v2(const char *label, const char *url, const char *account) {
+  wga_keyring *writer = NULL;
+  wga_keyring *reader = NULL;
+  wga_follow_options options;
+  wga_token_options o;
+  wga_token_update u;
+  wga_lifetime_policy policy, got;
+  wga_record rec, other, fresh;
+  wga_record_extra extra;
+  wga_record_list *list = NULL;
+  wga_principal_ex p;
+  char token[WGA_TOKEN_BUFFER_LEN];
+  char token2[WGA_TOKEN_BUFFER_LEN];
+  char token3[WGA_TOKEN_BUFFER_LEN];
+  uint64_t now = (uint64_t)time(NULL);
+  size_t len = 0;
+  long took;
+
+  printf("%s, records v2\n", label);
+  memset(&options, 0, sizeof options);
+  options.poll_ms = 50;
+  options.create_if_missing = true;
+  CHECK_STATUS(open_store(url, &options, &writer), WGA_OK);
+  options.create_if_missing = false;
+  CHECK_STATUS(open_store(url, &options, &reader), WGA_OK);
+  if (writer == NULL || reader == NULL) {
+    fprintf(stderr, "%s: cannot open the store: %s\n", label, last_error());
+    wga_keyring_free(writer);
+    wga_keyring_free(reader);
+    return;
+  }
+
+  /* Scopes, expiry and description written to the store, read by the other. */
+  memset(&o, 0, sizeof o);
+  o.scopes = "messages:send devices:*";
+  o.scopes_len = strlen(o.scopes);
+  o.expires_at = now + 3600;
+  o.description = "sends messages";
+  o.description_len = strlen(o.description);
+  CHECK_STATUS(create_ex(writer, account, "Sender", &o, token, &rec, &extra), WGA_OK);
+  CHECK(extra.restricted && strcmp(extra.scopes, "devices:* messages:send") == 0);
+  took = wait_for(reader, token, WGA_OK);
+  CHECK(took >= 0);
+  CHECK_STATUS(verify_ex(reader, token, &p), WGA_OK);
+  CHECK(p.restricted && wga_principal_has_scope(&p, "devices:list", 12));
+  CHECK(!wga_principal_has_scope(&p, "tokens:manage", 13));
+  memset(&extra, 0, sizeof extra);
+  CHECK_STATUS(wga_keyring_get_extra(reader, rec.id, strlen(rec.id), &extra), WGA_OK);
+  CHECK(extra.has_expires_at && extra.expires_at == now + 3600);
+  CHECK(extra.has_description && strcmp(extra.description, "sends messages") == 0);
+  CHECK_STATUS(wga_keyring_list(reader, account, strlen(account), &list), WGA_OK);
+  CHECK(wga_record_list_len(list) == 1);
+  memset(&extra, 0, sizeof extra);
+  CHECK_STATUS(wga_record_list_get_extra(list, 0, &extra), WGA_OK);
+  CHECK(strcmp(extra.scopes, "devices:* messages:send") == 0);
+  wga_record_list_free(list);
+
+  /* Disabled through the other handle: refused there at once, here soon. */
+  memset(&u, 0, sizeof u);
+  u.set_disabled = true;
+  u.disabled = true;
+  CHECK_STATUS(wga_keyring_update(reader, rec.id, strlen(rec.id), &u, &rec, &extra), WGA_OK);
+  CHECK(extra.disabled);
+  CHECK_STATUS(verify(reader, token), WGA_ACCESS_TOKEN_INVALID);
+  took = wait_for(writer, token, WGA_ACCESS_TOKEN_INVALID);
+  CHECK(took >= 0);
+  printf("  disabled: the other handle refused it after %ld ms\n", took);
+  u.disabled = false;
+  CHECK_STATUS(wga_keyring_update(writer, rec.id, strlen(rec.id), &u, &rec, &extra), WGA_OK);
+  CHECK(wait_for(reader, token, WGA_OK) >= 0);
+  /* The store's refusals: an unknown id, a name taken. */
+  CHECK_STATUS(create_ex(writer, account, "Other", NULL, token2, &other, &extra), WGA_OK);
+  memset(&u, 0, sizeof u);
+  u.set_name = true;
+  u.name = "Other";
+  u.name_len = 5;
+  CHECK_STATUS(wga_keyring_update(writer, rec.id, strlen(rec.id), &u, &fresh, &extra),
+               WGA_DUPLICATE_NAME);
+  CHECK_STATUS(wga_keyring_update(writer, "0123456789abcdef", 16, &u, &fresh, &extra),
+               WGA_UNKNOWN_TOKEN);
+
+  /* This host's lifetime policy. */
+  policy.max_lifetime_secs = 7200;
+  policy.max_grace_secs = 60;
+  CHECK_STATUS(wga_keyring_set_policy(writer, &policy), WGA_OK);
+  CHECK_STATUS(wga_keyring_get_policy(writer, &got), WGA_OK);
+  CHECK(got.max_lifetime_secs == 7200 && got.max_grace_secs == 60);
+  CHECK_STATUS(wga_keyring_regenerate(writer, rec.id, strlen(rec.id), now, now + 120, token3,
+                                      sizeof token3, &len, &fresh),
+               WGA_POLICY_REFUSED);
+  CHECK(strstr(last_error(), "grace period may last at most 60 seconds") != NULL);
+  o.expires_at = now + 7201;
+  CHECK_STATUS(create_ex(writer, account, "Long", &o, token3, &fresh, &extra),
+               WGA_POLICY_REFUSED);
+  CHECK_STATUS(verify(writer, token), WGA_OK);
+  /* Expiring in two seconds; prune deletes it once it has expired. */
+  o.expires_at = now + 2;
+  CHECK_STATUS(create_ex(writer, account, "Brief", &o, token3, &fresh, &extra), WGA_OK);
+  CHECK_STATUS(wga_keyring_prune(reader, now + 1, &list), WGA_OK);
+  CHECK(wga_record_list_len(list) == 0);
+  wga_record_list_free(list);
+  CHECK_STATUS(wga_keyring_prune(reader, now + 2, &list), WGA_OK);
+  CHECK(wga_record_list_len(list) == 1);
+  wga_record_list_free(list);
+
+  /* Revoke-all through one handle: every token of the account refused
+   * everywhere. */
+  CHECK_STATUS(wga_keyring_revoke_all(reader, account, strlen(account), &list), WGA_OK);
+  CHECK(wga_record_list_len(list) == 2);
+  wga_record_list_free(list);
+  CHECK_STATUS(verify(reader, token), WGA_ACCESS_TOKEN_INVALID);
+  CHECK_STATUS(verify(reader, token2), WGA_ACCESS_TOKEN_INVALID);
+  took = wait_for(writer, token2, WGA_ACCESS_TOKEN_INVALID);
+  CHECK(took >= 0);
+  printf("  revoked all: the other handle refused them after %ld ms\n", took);
+  CHECK_STATUS(wga_keyring_revoke_all(writer, account, strlen(account), &list), WGA_OK);
+  CHECK(wga_record_list_len(list) == 0);
+  wga_record_list_free(list);
+
+  wga_keyring_free(writer);
+  wga_keyring_free(reader);
+  memset(token, 0, sizeof token);
+  memset(token2, 0, sizeof token2);
+  memset(token3, 0, sizeof token3);
+}
+
 static void remove_sqlite(const char *path) {
   static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
   char file[2048];
@@ -317,6 +464,7 @@ int main(int argc, char **argv) {
   char path[1100];
   char url[1200];
   char account[64];
+  char account_v2[80];
 
   snprintf(dir, sizeof dir, "%s/wga-c-store-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
   if (mkdtemp(dir) == NULL) {
@@ -325,6 +473,7 @@ int main(int argc, char **argv) {
   }
   snprintf(path, sizeof path, "%s/tokens.db", dir);
   snprintf(account, sizeof account, "acct_c_%ld_%ld", (long)getpid(), (long)time(NULL));
+  snprintf(account_v2, sizeof account_v2, "%s_v2", account);
 
   test_statuses();
   test_in_memory_keyring();
@@ -332,6 +481,7 @@ int main(int argc, char **argv) {
 
   snprintf(url, sizeof url, "sqlite:%s", path);
   test_attached("SQLite", url, account);
+  test_attached_v2("SQLite", url, account_v2);
   /* A bare path is a SQLite URL too. */
   remove_sqlite(path);
   test_attached("SQLite, bare path", path, account);
@@ -339,6 +489,7 @@ int main(int argc, char **argv) {
 
   if (pg != NULL && *pg != '\0') {
     test_attached("PostgreSQL", pg, account);
+    test_attached_v2("PostgreSQL", pg, account_v2);
   } else {
     printf("PostgreSQL: skipped (WGAUTH_TEST_PG_URL is not set)\n");
   }
