@@ -254,31 +254,50 @@ impl Shared {
                 for value in entry.iter_mut() {
                     value.set_sensitive(true);
                 }
-                self.keyring.authenticate(
+                let verdict = self.keyring.authenticate(
                     profile,
                     entry.iter().map(HeaderValue::as_bytes),
                     self.clock.now(),
-                )
+                );
+                match verdict {
+                    Ok(principal) => principal,
+                    Err(rejection) => return Err(&self.responses[slot(rejection)]),
+                }
             }
-            Entry::Vacant(_) => Err(profile.reject(Failure::Missing)),
-        }
-        .map_err(|rejection| &self.responses[slot(rejection)])?;
+            Entry::Vacant(_) => return Err(&self.responses[slot(profile.reject(Failure::Missing))]),
+        };
         // Full access (the default) meets every rule: no rule is looked at.
         let restricted = !principal.scopes().is_full();
-        if restricted {
-            let (method, path) = (request.method(), request.uri().path());
-            if let Some(rule) = self.scope_rules.iter().find(|rule| {
-                rule.applies(method, path) && !principal.has_scope(rule.scope.as_str())
-            }) {
-                return Err(&rule.denial[usize::from(profile == Profile::Mcp)]);
-            }
+        if restricted && let Some(denial) = self.unmet(&principal, request, profile) {
+            return Err(denial);
         }
         request.extensions_mut().insert(principal);
         Ok(restricted && profile == Profile::Mcp)
     }
 
+    /// The denial of the first scope rule that applies to the request and
+    /// that `principal` does not meet. Kept out of line: most tokens have
+    /// full access and never come here, and `check` stays small enough for
+    /// the compiler to inline the verification into it.
+    #[inline(never)]
+    fn unmet<B>(
+        &self,
+        principal: &whatsgate_auth::Principal,
+        request: &Request<B>,
+        profile: Profile,
+    ) -> Option<&Prepared> {
+        let (method, path) = (request.method(), request.uri().path());
+        self.scope_rules
+            .iter()
+            .find(|rule| rule.applies(method, path) && !principal.has_scope(rule.scope.as_str()))
+            .map(|rule| &rule.denial[usize::from(profile == Profile::Mcp)])
+    }
+
     /// Adds the `mcp` challenge to the response of a handler's
-    /// `ScopeRejection`.
+    /// `ScopeRejection`. Out of line: only `mcp` requests with restricted
+    /// tokens come here, and the response future stays small.
+    #[cold]
+    #[inline(never)]
     fn complete<B>(&self, response: &mut Response<B>) {
         if let Some(DeniedScope(scope)) = response.extensions_mut().remove::<DeniedScope>()
             && let Some(challenge) =
@@ -668,10 +687,13 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let kind = match self.shared.check(&mut request) {
-            Ok(watch) => Kind::Inner {
+            Ok(false) => Kind::Inner {
                 future: self.inner.call(request),
-                // Only then: cloning the Arc writes a counter all threads share.
-                watch: watch.then(|| Arc::clone(&self.shared)),
+            },
+            // Only then: cloning the Arc writes a counter all threads share.
+            Ok(true) => Kind::Watched {
+                future: self.inner.call(request),
+                shared: Arc::clone(&self.shared),
             },
             Err(prepared) => Kind::Rejected {
                 response: Some(prepared.clone()),
@@ -693,7 +715,10 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F> {
-        Inner { #[pin] future: F, watch: Option<Arc<Shared>> },
+        Inner { #[pin] future: F },
+        // An `mcp` request with a restricted token: its response may need
+        // the challenge of a handler's scope denial.
+        Watched { #[pin] future: F, shared: Arc<Shared> },
         Rejected { response: Option<Prepared> },
     }
 }
@@ -712,11 +737,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future, watch } => future.poll(cx).map(|result| {
+            KindProj::Inner { future } => future
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(AuthBody::inner))),
+            KindProj::Watched { future, shared } => future.poll(cx).map(|result| {
                 result.map(|mut response| {
-                    if let Some(shared) = watch.take() {
-                        shared.complete(&mut response);
-                    }
+                    shared.complete(&mut response);
                     response.map(AuthBody::inner)
                 })
             }),
