@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyString, PyType};
+use pyo3::types::{PyBool, PyDict, PyString, PyType};
 use whatsgate_auth as wga;
 use whatsgate_auth::{
     Failure, LifetimePolicy, OsRng, PrincipalRef, Profile, Rejection, Timestamp, TokenUpdate,
@@ -261,7 +261,8 @@ impl PyKeyring {
     /// seconds and by `close()`. Durations are int or float seconds or
     /// `datetime.timedelta`, positive (ValueError otherwise). `max_lifetime`
     /// and `max_grace` are the lifetime policy of this keyring's writes, as
-    /// for `Keyring()`.
+    /// for `Keyring()`; `actor` is who the store's audit entries of its
+    /// writes name (the store's default, `local`, when None).
     ///
     /// Raises StoreError when the store cannot be opened or read now.
     #[classmethod]
@@ -269,9 +270,9 @@ impl PyKeyring {
         signature = (
             url, *, create = false, stale_after = SecondsArg::Default, poll = SecondsArg::Default,
             timeout = SecondsArg::Default, flush_every = SecondsArg::Default, max_lifetime = None,
-            max_grace = None
+            max_grace = None, actor = None
         ),
-        text_signature = "(url, *, create=False, stale_after=5.0, poll=1.0, timeout=2.0, flush_every=5.0, max_lifetime=None, max_grace=None)"
+        text_signature = "(url, *, create=False, stale_after=5.0, poll=1.0, timeout=2.0, flush_every=5.0, max_lifetime=None, max_grace=None, actor=None)"
     )]
     #[expect(
         clippy::too_many_arguments,
@@ -288,6 +289,7 @@ impl PyKeyring {
         flush_every: SecondsArg<'_>,
         max_lifetime: Option<&Bound<'_, PyAny>>,
         max_grace: Option<&Bound<'_, PyAny>>,
+        actor: Option<String>,
     ) -> PyResult<Self> {
         let url = store_url(url)?;
         let policy = lifetime_policy(max_lifetime, max_grace)?;
@@ -314,7 +316,7 @@ impl PyKeyring {
             OpenMode::Existing
         };
         let (attached, keyring) = py
-            .detach(|| Attached::open(&url, mode, options, flush_every, policy))
+            .detach(|| Attached::open(&url, mode, options, flush_every, policy, actor))
             .map_err(store_error)?;
         Ok(Self {
             inner: keyring,
@@ -747,6 +749,44 @@ impl PyKeyring {
                 Err(auth_error(py, rejection, challenge))
             }
         }
+    }
+
+    /// Attached: the store's latest audit entries (newest first, at most
+    /// `limit`), of one account or of all: dicts of `seq`, `at` (an aware
+    /// `datetime`), `actor` (who wrote: `Keyring.open(..., actor=...)`,
+    /// `wgauth`, or `token:<id>` for the management API), `action` (such
+    /// as `token.update`), `token_id`, `account` and `detail` (what changed;
+    /// never a secret). In memory: ValueError (it keeps no audit trail).
+    #[pyo3(signature = (account = None, *, limit = 100))]
+    fn audit<'py>(
+        &self,
+        py: Python<'py>,
+        account: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let Some(store) = self.attached() else {
+            return Err(PyValueError::new_err(
+                "Keyring.audit() is for a keyring attached to a token store (Keyring.open): the \
+                 store keeps the audit trail of its writes",
+            ));
+        };
+        let entries = py
+            .detach(|| store.with(|synced| synced.audit(account, limit)))
+            .map_err(refused)?;
+        entries
+            .into_iter()
+            .map(|e| {
+                let d = PyDict::new(py);
+                d.set_item("seq", e.seq)?;
+                d.set_item("at", datetime(py, e.at)?)?;
+                d.set_item("actor", e.actor)?;
+                d.set_item("action", e.action)?;
+                d.set_item("token_id", e.token_id.map(|id| id.to_string()))?;
+                d.set_item("account", e.account)?;
+                d.set_item("detail", e.detail)?;
+                Ok(d)
+            })
+            .collect()
     }
 
     /// Attached: writes the last-use instants seen since the previous write

@@ -69,17 +69,21 @@ struct Shared {
 
 impl Attached {
     /// Opens the store and starts following it, its writes under `policy`
-    /// (blocking: call it with the GIL released).
+    /// and audited as `actor` (blocking: call it with the GIL released).
     pub(crate) fn open(
         url: &str,
         mode: OpenMode,
         options: FollowOptions,
         flush_every: Duration,
         policy: LifetimePolicy,
+        actor: Option<String>,
     ) -> Result<(Self, Arc<Keyring>), StoreError> {
         let name = StoreUrl::parse(url)?.to_string();
         let synced = SyncedKeyring::open(url, mode, options)?;
         synced.set_policy(policy);
+        if let Some(actor) = actor {
+            synced.set_actor(actor);
+        }
         let keyring = Arc::clone(synced.keyring());
         let shared = Arc::new(Shared {
             synced: RwLock::new(Some(synced)),

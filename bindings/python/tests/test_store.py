@@ -264,6 +264,31 @@ def test_store_update_revoke_all_and_policy_errors(url: str, writer: Keyring, re
     assert unbounded.expires_at is None  # the writer's own policy is the default
 
 
+def test_writes_are_audited_under_the_actor_given(url: str, writer: Keyring) -> None:
+    with Keyring.open(url, poll=POLL, actor="billing-service") as billing:
+        token, record = billing.create(account="acct", name="one", scopes=["messages:send"])
+        billing.update(record.id, disabled=True)
+        new_token, _ = billing.regenerate(record.id)
+        billing.revoke_all("acct")
+        entries = billing.audit("acct")
+    assert [e["action"] for e in entries] == ["token.revoke_all", "token.regenerate", "token.update", "token.create"]
+    assert {e["actor"] for e in entries} == {"billing-service"}
+    assert {e["token_id"] for e in entries} == {record.id}
+    assert [e["seq"] for e in entries] == sorted((e["seq"] for e in entries), reverse=True)
+    assert all(e["at"].tzinfo is datetime.UTC and e["account"] == "acct" for e in entries)
+    for e in entries:  # what changed, never a secret
+        assert token not in e["detail"] and new_token not in e["detail"]
+        assert token[5:] not in e["detail"] and new_token[5:] not in e["detail"]
+    assert "messages:send" in entries[-1]["detail"]
+    # The default actor (control: the name above came from actor=).
+    writer.create(account="acct_2", name="two")
+    (latest,) = writer.audit("acct_2")
+    assert latest["actor"] != "billing-service" and latest["action"] == "token.create"
+    assert len(writer.audit(limit=2)) == 2 and writer.audit("nobody") == []
+    with pytest.raises(ValueError, match="attached to a token store"):
+        Keyring().audit()
+
+
 def test_methods_of_a_keyring_in_memory_only(writer: Keyring) -> None:
     token, record = writer.create(account="acct", name="one")
     for call in (

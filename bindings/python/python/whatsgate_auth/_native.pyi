@@ -204,6 +204,7 @@ class Keyring:
         flush_every: _Seconds = 5.0,
         max_lifetime: _Length | None = None,
         max_grace: _Length | None = None,
+        actor: str | None = None,
     ) -> Keyring: ...
     @property
     def max_lifetime(self) -> timedelta | None: ...
@@ -265,6 +266,9 @@ class Keyring:
         required_scope: str | None = None,
         now: _Instant | None = None,
     ) -> Principal: ...
+    def audit(self, account: str | None = None, *, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        """Attached only: the store's audit entries, newest first (seq, at, actor, action,
+        token_id, account, detail)."""
     def flush_last_used(self) -> None: ...
     @property
     def stats(self) -> FollowerStats | None: ...
