@@ -1070,3 +1070,116 @@ fn the_servers_lifetime_policy_applies_to_the_api() {
     let r = call(server, &s.admin, "POST", &regen, Some(r#"{"grace": "1h"}"#));
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn a_scoped_manager_grants_only_the_scopes_it_holds() {
+    let s = setup();
+    let server = &s.server;
+    let (manager, manager_id) = create(
+        &s,
+        json!({"name": "manager", "scopes": ["tokens:manage", "messages:*"]}),
+    );
+    let refused = |r: &Response, what: &str| {
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(
+            parsed(r)["message"],
+            format!("this token cannot grant {what}: a token may only grant scopes it holds")
+        );
+    };
+    // Create: not full access, not a scope it lacks.
+    let post = |body: &str| call(server, &manager, "POST", "/api/tokens", Some(body));
+    refused(&post(r#"{"name": "full"}"#), "full access");
+    refused(&post(r#"{"name": "full", "scopes": null}"#), "full access");
+    refused(
+        &post(r#"{"name": "dev", "scopes": ["messages:send", "devices:read"]}"#),
+        "the scope devices:read",
+    );
+    refused(
+        &post(r#"{"name": "all", "scopes": ["tokens:*"]}"#),
+        "the scope tokens:*",
+    );
+    // What it holds it may grant (a wildcard's actions included).
+    let r =
+        post(r#"{"name": "sender", "scopes": ["messages:send", "messages:*", "tokens:manage"]}"#);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let sender_id = parsed(&r)["id"].as_str().expect("id").to_string();
+    // Update: no widening, of that token or of itself.
+    for id in [&sender_id, &manager_id] {
+        let path = format!("/api/tokens/{id}");
+        refused(
+            &call(
+                server,
+                &manager,
+                "PATCH",
+                &path,
+                Some(r#"{"scopes": null}"#),
+            ),
+            "full access",
+        );
+        refused(
+            &call(
+                server,
+                &manager,
+                "PATCH",
+                &path,
+                Some(r#"{"scopes": ["devices:*"]}"#),
+            ),
+            "the scope devices:*",
+        );
+        let r = call(
+            server,
+            &manager,
+            "PATCH",
+            &path,
+            Some(r#"{"name": "renamed", "scopes": ["messages:read", "tokens:manage"]}"#),
+        );
+        assert!(r.status == 200 || r.status == 409, "{}", r.body);
+    }
+    // Regenerate hands over the secret: not of a token that reaches further.
+    let r = call(
+        server,
+        &manager,
+        "POST",
+        &format!("/api/tokens/{}/regenerate", s.admin_id),
+        None,
+    );
+    refused(&r, "full access");
+    assert!(accepted(server, &s.admin), "the admin token was left alone");
+    let r = call(
+        server,
+        &manager,
+        "POST",
+        &format!("/api/tokens/{sender_id}/regenerate"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (full, _) = create(&s, json!({"name": "second admin"}));
+    // Disabling or deleting takes nothing away from anyone but the target.
+    let r = call(
+        server,
+        &manager,
+        "PATCH",
+        &format!("/api/tokens/{}", s.admin_id),
+        Some(r#"{"disabled": true}"#),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!accepted(server, &s.admin));
+
+    // The control: a full-access token may grant anything.
+    let r = call(
+        server,
+        &full,
+        "POST",
+        "/api/tokens",
+        Some(r#"{"name": "any", "scopes": ["devices:*"]}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = call(
+        server,
+        &full,
+        "POST",
+        &format!("/api/tokens/{}/regenerate", s.admin_id),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -6,7 +6,10 @@
 //!   handler then needs the `tokens:manage` scope (checked before anything
 //!   else, so a token without it learns nothing) and acts only on the
 //!   calling token's own account. An id of another account answers exactly
-//!   as an unknown id (404): no existence oracle.
+//!   as an unknown id (404): no existence oracle. A caller grants no more
+//!   than it holds: a token limited to some scopes can neither create nor
+//!   widen a token beyond them, nor regenerate (and so receive the secret
+//!   of) a token that reaches further ([`Caller::may_grant`]).
 //! - Every write goes through the store ([`store`]), with the acting token
 //!   as the audit trail's actor, so every node follows it and this node's
 //!   keyring has it before the answer is sent.
@@ -193,6 +196,32 @@ async fn method_not_allowed() -> ApiError {
 struct Caller {
     account: AccountId,
     id: TokenId,
+    /// What the caller may do: it may hand out no more.
+    scopes: Scopes,
+}
+
+impl Caller {
+    /// A caller may give a token only scopes it holds itself (full access
+    /// only if it has it), so a token limited to `tokens:manage` cannot
+    /// mint or widen a token beyond its own reach.
+    fn may_grant(&self, wanted: &Scopes) -> Result<(), ApiError> {
+        if self.scopes.is_full() {
+            return Ok(());
+        }
+        let refuse = |what: String| {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("this token cannot grant {what}: a token may only grant scopes it holds"),
+            ))
+        };
+        match wanted.list() {
+            None => refuse("full access".to_string()),
+            Some(list) => match list.iter().find(|s| !self.scopes.allows(s.as_str())) {
+                Some(scope) => refuse(format!("the scope {scope}")),
+                None => Ok(()),
+            },
+        }
+    }
 }
 
 /// The scope check every route starts with: 403 with the core's scope
@@ -214,6 +243,7 @@ fn caller(auth: &Authenticated) -> Result<Caller, ApiError> {
     Ok(Caller {
         account,
         id: auth.token_id(),
+        scopes: auth.scopes().clone(),
     })
 }
 
@@ -404,7 +434,7 @@ async fn show(
 ) -> Result<Response, ApiError> {
     let caller = caller(&auth)?;
     let id = path_id(id)?;
-    let record = blocking(move || m.own(&caller.account, id)).await?;
+    let record = blocking(move || m.own(&caller, id)).await?;
     Ok(json(StatusCode::OK, &Listed::of(&record, Timestamp::now())))
 }
 
@@ -496,7 +526,7 @@ async fn create(
         (Some(text), None) => Some(now.plus_secs(duration_of("expires_in", text)?)),
         (None, at) => at.map(Timestamp),
     };
-    let (token, record) = blocking(move || m.create(caller.id, spec, now)).await?;
+    let (token, record) = blocking(move || m.create(&caller, spec, now)).await?;
     let issued = Issued {
         token: token.expose_secret(),
         record: Listed::of(&record, now),
@@ -544,7 +574,7 @@ async fn update(
             "nothing to change: give name, description, scopes or disabled",
         ));
     }
-    let record = blocking(move || m.update(&caller.account, caller.id, id, change)).await?;
+    let record = blocking(move || m.update(&caller, id, change)).await?;
     Ok(json(StatusCode::OK, &Listed::of(&record, Timestamp::now())))
 }
 
@@ -556,7 +586,7 @@ async fn delete(
 ) -> Result<Response, ApiError> {
     let caller = caller(&auth)?;
     let id = path_id(id)?;
-    let record = blocking(move || m.delete(&caller.account, caller.id, id)).await?;
+    let record = blocking(move || m.delete(&caller, id)).await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "deleted": Listed::of(&record, Timestamp::now()) }),
@@ -606,8 +636,7 @@ async fn regenerate(
             Some(now.plus_secs(duration_of("grace", text)?))
         }
     };
-    let (token, record) =
-        blocking(move || m.regenerate(&caller.account, caller.id, id, now, grace_until)).await?;
+    let (token, record) = blocking(move || m.regenerate(&caller, id, now, grace_until)).await?;
     let issued = Issued {
         token: token.expose_secret(),
         record: Listed::of(&record, now),
@@ -640,7 +669,7 @@ async fn revoke_all(
              {\"confirm\": \"<the account id>\"}; GET /api/tokens names the account",
         ));
     }
-    let revoked = blocking(move || m.revoke_all(&caller.account, caller.id)).await?;
+    let revoked = blocking(move || m.revoke_all(&caller)).await?;
     let ids: Vec<String> = revoked.iter().map(|r| r.id.to_string()).collect();
     Ok(json(
         StatusCode::OK,

@@ -176,6 +176,13 @@ def check_page(driver: webdriver.Chrome, server: Server, admin: str, sender: str
     assert driver.switch_to.active_element == by_id("create-name")
     step("signed in; the list shows Admin and Sender")
 
+    # A refusal that is not about the session says why and stays signed in.
+    by_id("create-name").send_keys("Admin", Keys.ENTER)
+    status_says("already has a token named")
+    assert by_id("signed-in").is_displayed()
+    by_id("create-name").clear()
+    step("a name taken: said, still signed in")
+
     # Create, by keyboard: a name with markup, scopes, an expiry.
     hostile = "CI <script>window.pwned=1</script><img src=x onerror=pwned=2>"
     assert len(hostile) <= 64  # a name's limit, and the field's

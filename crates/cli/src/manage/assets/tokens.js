@@ -71,15 +71,19 @@
     say(message || "Signed out.", isError);
   }
 
-  // A refused call: the token no longer works (deleted, disabled,
-  // regenerated) or lacks the scope; either way, sign out and say why.
+  // A refused call. When the session's token no longer works (deleted,
+  // disabled, regenerated elsewhere) or lost tokens:manage, sign out and
+  // say why; any other refusal (a bad name, a scope it may not grant) is
+  // only said.
   function refused(result) {
     const message = result.body && result.body.message ? result.body.message : "refused";
-    if (result.status === 403 || result.status === 401) {
+    const lost = result.status === 403 &&
+      /Access-Token|lacks the scope tokens:manage/.test(message);
+    if (lost) {
       signOut("Signed out: " + message + ".", true);
       return true;
     }
-    say(message, true);
+    say(message.charAt(0).toUpperCase() + message.slice(1) + ".", true);
     return false;
   }
 
