@@ -123,3 +123,58 @@ def test_concurrent_issue_keeps_names_unique() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         ids = [i for i in pool.map(issue, range(200)) if i is not None]
     assert len(ids) == 10 == len(keyring)
+
+
+def test_verifying_threads_never_see_a_token_as_it_was_before_a_disable_or_rescope_returned() -> None:
+    """Each thread keeps its own Principal cache: a disable or rescope that returned is seen by
+    every verification that starts afterwards, on every thread (no stale cached principal)."""
+    keyring = Keyring()
+    tokens = [keyring.create(account="acct", name=f"token {i}", scopes=["old:read"]) for i in range(120)]
+    changed: dict[str, str] = {}  # id -> "disabled" | "rescoped", once update() returned
+    lock = threading.Lock()
+    stop = threading.Event()
+    started = threading.Barrier(4)
+
+    def verify_loop(worker: int) -> tuple[int, int, int, list[str]]:
+        old = new = refused = 0
+        violations: list[str] = []
+        started.wait()
+        rounds = 0
+        while not stop.is_set() or rounds < 2:
+            rounds += 1
+            for token, record in tokens[worker::3] + tokens[:30]:
+                with lock:
+                    before = changed.get(record.id)
+                try:
+                    principal = keyring.verify_access_token(token)
+                except InvalidToken:
+                    refused += 1
+                    continue
+                if principal.scopes == ("old:read",):
+                    old += 1
+                    if before is not None:
+                        violations.append(f"{record.id}: the old scopes after {before}")
+                else:
+                    new += 1
+                    if before == "disabled":
+                        violations.append(f"{record.id}: accepted after it was disabled")
+        return old, new, refused, violations
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(verify_loop, w) for w in range(3)]
+        started.wait()
+        for i, (_, record) in enumerate(tokens):
+            if i % 2:
+                keyring.update(record.id, disabled=True)
+                what = "disabled"
+            else:
+                keyring.update(record.id, scopes=["new:read"])
+                what = "rescoped"
+            with lock:
+                changed[record.id] = what
+            time.sleep(0.0005)
+        stop.set()
+        results = [f.result() for f in futures]
+    assert [v for r in results for v in r[3]] == []
+    # Every outcome happened: the verifications did race the changes.
+    assert all(sum(r[k] for r in results) > 0 for k in range(3))
