@@ -185,7 +185,7 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     }
 }
 
-async fn method_not_allowed() -> ApiError {
+pub(super) async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "this method is not allowed here; docs/MANAGEMENT.md lists the routes",
@@ -805,6 +805,25 @@ mod tests {
         assert_eq!(u.scopes, Some(None));
         let u: UpdateBody = serde_json::from_str(r#"{"scopes": []}"#).expect("parse");
         assert_eq!(u.scopes, Some(Some(vec![])));
+    }
+
+    #[test]
+    fn a_listed_status_is_disabled_else_expired_else_active() {
+        let keyring = whatsgate_auth::Keyring::new();
+        let account = AccountId::new("a").expect("account");
+        let name = TokenName::new("t").expect("name");
+        let (_, mut record) = keyring
+            .create(&mut whatsgate_auth::OsRng, account, name, Timestamp(100))
+            .expect("create");
+        let status = |r: &TokenRecord, now| Listed::of(r, Timestamp(now)).status;
+        assert_eq!(status(&record, 150), "active");
+        record.expires_at = Some(Timestamp(200));
+        assert_eq!(status(&record, 199), "active");
+        // The expiry is exclusive: at it, the token is refused.
+        assert_eq!(status(&record, 200), "expired");
+        record.disabled = true;
+        assert_eq!(status(&record, 150), "disabled");
+        assert_eq!(status(&record, 250), "disabled");
     }
 
     #[test]

@@ -28,18 +28,24 @@ const STYLE: &str = include_str!("assets/tokens.css");
 
 pub(super) fn router() -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::to(PAGE) }))
+        .route(
+            "/",
+            get(|| async { Redirect::to(PAGE) }).fallback(super::method_not_allowed),
+        )
         .route(
             PAGE,
-            get(|| async { asset("text/html; charset=utf-8", HTML) }),
+            get(|| async { asset("text/html; charset=utf-8", HTML) })
+                .fallback(super::method_not_allowed),
         )
         .route(
             "/tokens/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) })
+                .fallback(super::method_not_allowed),
         )
         .route(
             "/tokens/style.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+            get(|| async { asset("text/css; charset=utf-8", STYLE) })
+                .fallback(super::method_not_allowed),
         )
 }
 
