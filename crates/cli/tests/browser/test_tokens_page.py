@@ -207,6 +207,8 @@ def check_page(driver: webdriver.Chrome, server: Server, admin: str, sender: str
     assert driver.execute_script("return window.pwned") is None
     assert not driver.find_elements(By.CSS_SELECTOR, "#token-rows script, #token-rows img")
     token_id = row.get_attribute("data-id")
+    labels = [b.accessible_name for b in row.find_elements(By.CSS_SELECTOR, "button")]
+    assert labels == [f"{a} {hostile}" for a in ("Regenerate", "Disable", "Delete")], labels
     step("created a token named with markup: listed as text, no script ran")
 
     # Copy: the clipboard holds the token.

@@ -132,9 +132,9 @@
         ? el("td", { text: "full access" })
         : el("td", { text: t.scopes.length ? t.scopes.join(" ") : "none" });
       const actions = el("td", { class: "actions" },
-        button("Regenerate", () => regenerate(t)),
-        button(t.disabled ? "Enable" : "Disable", () => setDisabled(t, !t.disabled)),
-        button("Delete", () => remove(t), "danger"));
+        button("Regenerate", t, () => regenerate(t)),
+        button(t.disabled ? "Enable" : "Disable", t, () => setDisabled(t, !t.disabled)),
+        button("Delete", t, () => remove(t), "danger"));
       return el("tr", { "data-id": t.id },
         name,
         el("td", { class: "when", text: when(t.created_at) }),
@@ -148,8 +148,9 @@
     $("no-tokens").hidden = tokens.length > 0;
   }
 
-  function button(text, onClick, cls) {
-    const b = el("button", { type: "button", text, class: cls || "" });
+  // A row's button; its accessible name says which token it acts on.
+  function button(text, t, onClick, cls) {
+    const b = el("button", { type: "button", text, class: cls || "", "aria-label": text + " " + t.name });
     b.addEventListener("click", onClick);
     return b;
   }
