@@ -412,10 +412,10 @@ pub struct Challenge<'a> {
 impl fmt::Display for Challenge<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.base)?;
-        if let Some(url) = self.resource_metadata {
-            write!(f, r#", resource_metadata="{}""#, url.0)?;
+        match self.resource_metadata {
+            Some(url) => write_resource_metadata(f, url),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -442,19 +442,50 @@ impl<'a> ScopeDenial<'a> {
     }
 
     /// The message, such as `the token lacks the scope messages:send`.
-    pub fn message(&self) -> impl fmt::Display + 'a {
+    pub fn message(&self) -> impl fmt::Display + use<'a> {
         DenialText(DenialPart::Message, self.scope)
     }
 
     /// The exact JSON body (send with `Content-Type: application/json`).
-    pub fn body(&self) -> impl fmt::Display + 'a {
+    pub fn body(&self) -> impl fmt::Display + use<'a> {
         DenialText(DenialPart::Body, self.scope)
     }
 
     /// The `WWW-Authenticate` value, for `mcp`.
-    pub fn www_authenticate(&self) -> Option<impl fmt::Display + 'a> {
+    pub fn www_authenticate(&self) -> Option<impl fmt::Display + use<'a>> {
         (self.profile == Profile::Mcp).then_some(DenialText(DenialPart::Challenge, self.scope))
     }
+
+    /// The `WWW-Authenticate` value with `resource_metadata="{url}"`
+    /// appended, as [`Rejection::www_authenticate_with`] does for a 401 (the
+    /// MCP authorization spec asks the same of this 403). `None` for `rest`.
+    pub fn www_authenticate_with<'m>(
+        &self,
+        resource_metadata: &'m ResourceMetadata<'m>,
+    ) -> Option<impl fmt::Display + use<'a, 'm>> {
+        (self.profile == Profile::Mcp).then_some(ChallengeWith {
+            base: DenialText(DenialPart::Challenge, self.scope),
+            resource_metadata,
+        })
+    }
+}
+
+/// A challenge and the resource-metadata parameter after it: the one place
+/// that writes the parameter (see [`Challenge`] for the 401's).
+struct ChallengeWith<'m, B> {
+    base: B,
+    resource_metadata: &'m ResourceMetadata<'m>,
+}
+
+impl<B: fmt::Display> fmt::Display for ChallengeWith<'_, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.base)?;
+        write_resource_metadata(f, self.resource_metadata)
+    }
+}
+
+fn write_resource_metadata(f: &mut fmt::Formatter<'_>, url: &ResourceMetadata<'_>) -> fmt::Result {
+    write!(f, r#", resource_metadata="{}""#, url.0)
 }
 
 /// One part of a [`ScopeDenial`], written by `Display`.
@@ -739,6 +770,20 @@ mod tests {
             assert_eq!(r.www_authenticate_with(&url).map(|_| ()), None);
         }
         assert_eq!(Profile::Rest.reject(Failure::Invalid).retry_after(), None);
+        let scope = crate::scope::Scope::new("messages:send").unwrap();
+        let denial = ScopeDenial {
+            profile: Profile::Mcp,
+            scope: &scope,
+        };
+        assert_eq!(
+            alloc::format!("{}", denial.www_authenticate_with(&url).unwrap()),
+            r#"Bearer realm="whatsgate", error="insufficient_scope", scope="messages:send", resource_metadata="https://x.example/.well-known/oauth-protected-resource""#
+        );
+        let rest = ScopeDenial {
+            profile: Profile::Rest,
+            scope: &scope,
+        };
+        assert!(rest.www_authenticate_with(&url).is_none());
         assert!(ResourceMetadata::new("a\"b").is_err());
         assert!(ResourceMetadata::new("a b").is_err());
     }

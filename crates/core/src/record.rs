@@ -492,7 +492,9 @@ struct Seconds(u64);
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
+            DAY => f.write_str("1 day"),
             s if s >= DAY && s % DAY == 0 => write!(f, "{} days", s / DAY),
+            1 => f.write_str("1 second"),
             s => write!(f, "{s} seconds"),
         }
     }

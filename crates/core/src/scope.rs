@@ -23,8 +23,11 @@ pub struct Scope(String);
 /// Why a scope, or a set of them, was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScopeError {
-    /// Not `resource:action` with parts as [`Scope`] says; carries the text
-    /// (a scope name is public).
+    /// Not `resource:action` with parts as [`Scope`] says. Carries the text
+    /// as given when it cannot hold a token (printable ASCII, at most 65
+    /// characters, no part between colons longer than 32: a token's secret
+    /// alone is 32 characters), else `(not shown)`: a token pasted where a
+    /// scope belongs must not reach an error message or a log.
     BadName(String),
     /// More than [`MAX_SCOPES`] distinct scopes.
     TooMany(usize),
@@ -45,6 +48,18 @@ impl fmt::Display for ScopeError {
 
 impl core::error::Error for ScopeError {}
 
+/// What a refused name may show of itself (see [`ScopeError::BadName`]).
+fn shown(name: &str) -> String {
+    let safe = name.len() <= 2 * MAX_SCOPE_PART + 1
+        && name.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+        && name.split(':').all(|part| part.len() <= MAX_SCOPE_PART);
+    if safe {
+        name.into()
+    } else {
+        "(not shown)".into()
+    }
+}
+
 /// Whether `part` is a resource or action name (not `*`).
 fn is_part(part: &str) -> bool {
     let mut bytes = part.bytes();
@@ -59,12 +74,20 @@ impl Scope {
     /// # Errors
     /// [`ScopeError::BadName`].
     pub fn new(name: &str) -> Result<Self, ScopeError> {
-        match name.split_once(':') {
-            Some((resource, action)) if is_part(resource) && (action == "*" || is_part(action)) => {
-                Ok(Self(name.into()))
-            }
-            _ => Err(ScopeError::BadName(name.into())),
+        if Self::is_valid(name) {
+            Ok(Self(name.into()))
+        } else {
+            Err(ScopeError::BadName(shown(name)))
         }
+    }
+
+    /// Whether `name` is a scope, without making one (no allocation): for
+    /// a host that checks a name it was given before asking
+    /// [`Scopes::allows`], which assumes a well-formed name.
+    pub fn is_valid(name: &str) -> bool {
+        name.split_once(':').is_some_and(|(resource, action)| {
+            is_part(resource) && (action == "*" || is_part(action))
+        })
     }
 
     /// The name, such as `messages:send`.
@@ -141,6 +164,8 @@ impl Scopes {
     /// Whether a route that needs `required` (a `resource:action` name)
     /// may be used: full access allows everything; a list allows the
     /// scopes it names and, for `resource:*`, every action of `resource`.
+    /// `required` is the host's own, well-formed name (check one taken from
+    /// elsewhere with [`Scope::is_valid`] first).
     pub fn allows(&self, required: &str) -> bool {
         self.list()
             .is_none_or(|scopes| scopes.iter().any(|scope| scope.covers(required)))
@@ -192,8 +217,6 @@ mod tests {
             "a :b",
             "a:b ",
             "a:\"b\"",
-            "a:b\n",
-            "a:é",
             "_a:b",
         ] {
             assert_eq!(
@@ -202,10 +225,42 @@ mod tests {
                 "{bad:?}"
             );
         }
+        for unprintable in ["a:b\n", "a:é"] {
+            assert_eq!(
+                Scope::new(unprintable),
+                Err(ScopeError::BadName("(not shown)".into()))
+            );
+        }
+        assert!(Scope::is_valid("messages:send") && !Scope::is_valid("Messages:send"));
         let long = "a".repeat(MAX_SCOPE_PART);
         assert!(Scope::new(&alloc::format!("{long}:{long}")).is_ok());
         assert!(Scope::new(&alloc::format!("{long}a:b")).is_err());
         assert!(Scope::new(&alloc::format!("b:{long}a")).is_err());
+    }
+
+    #[test]
+    fn a_refused_name_that_could_hold_a_token_is_not_shown() {
+        let token = "wgat_AQI_NyA6JHbEJWamHMVcPKh127TMQcDet4n457-IGDY4bev0sA";
+        for bad in [
+            token,
+            &alloc::format!("messages:{token}"),
+            &alloc::format!("{token}:send"),
+            &alloc::format!("messages:send\n{token}"),
+            &"x".repeat(66),
+        ] {
+            let err = Scope::new(bad).unwrap_err();
+            assert_eq!(err, ScopeError::BadName("(not shown)".into()), "{bad:?}");
+            assert!(!alloc::format!("{err} {err:?}").contains("AQI_"));
+        }
+        // Common mistakes are shown, so the user sees what to fix.
+        for bad in [
+            "messages",
+            "Messages:send",
+            "messages: send",
+            "messages:send:x",
+        ] {
+            assert_eq!(Scope::new(bad), Err(ScopeError::BadName(bad.into())));
+        }
     }
 
     #[test]

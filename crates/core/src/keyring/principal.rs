@@ -103,7 +103,8 @@ impl<'a> PrincipalRef<'a> {
     }
 
     /// An owned [`Principal`]: a copy of the account and name, inline when
-    /// they are short (no allocation, no shared counter).
+    /// they are short (no allocation, no shared counter). A token with
+    /// restricted scopes shares its list: that one case counts a reference.
     #[inline]
     pub fn to_principal(&self) -> Principal {
         #[cfg(feature = "std")]
