@@ -50,7 +50,8 @@ mod _native {
     use crate::keyring::PyKeyring;
     #[pymodule_export]
     use crate::middleware::{
-        _check_profile, _check_resource_metadata, _header_name, _missing, PyPathGuard, PyScopeRules,
+        _check_profile, _check_resource_metadata, _check_scope, _header_name, _missing,
+        PyPathGuard, PyScopeRules,
     };
     #[pymodule_export]
     use crate::principal::PyPrincipal;

@@ -43,6 +43,15 @@ pub(crate) fn _check_resource_metadata(url: Bound<'_, PyString>) -> PyResult<Bou
     Ok(url)
 }
 
+/// `scope` itself if the core takes it as a scope name; a ValueError
+/// naming it otherwise (a route's requirement, checked when declared).
+#[pyfunction]
+#[pyo3(signature = (scope, /))]
+pub(crate) fn _check_scope(scope: Bound<'_, PyString>) -> PyResult<Bound<'_, PyString>> {
+    parse_scope(scope.to_str()?)?;
+    Ok(scope)
+}
+
 /// The `MissingToken` (not raised) with the profile's "missing" answer,
 /// for a principal asked of a request the middleware did not authenticate
 /// (as the axum extractor answers).

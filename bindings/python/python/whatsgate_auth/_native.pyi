@@ -27,6 +27,7 @@ __all__ = [
     "_check_profile",
     "_header_name",
     "_check_resource_metadata",
+    "_check_scope",
     "_missing",
     "_PathGuard",
     "_ScopeRules",
@@ -182,7 +183,8 @@ class Keyring:
 
     In memory (``Keyring()``), or attached to a token store
     (``Keyring.open(url)``): a follower keeps it current, and ``create``,
-    ``delete``, ``regenerate`` and ``records`` go to the store.
+    ``update``, ``delete``, ``regenerate``, ``revoke_all``, ``prune`` and
+    ``list`` go to the store.
     """
 
     def __new__(
@@ -300,6 +302,7 @@ def generate(
 def _check_profile(profile: object, /) -> Literal["rest", "mcp"]: ...
 def _header_name(profile: object, /) -> Literal["access-token", "authorization"]: ...
 def _check_resource_metadata(url: str, /) -> str: ...
+def _check_scope(scope: str, /) -> str: ...
 def _missing(profile: object, /, resource_metadata: str | None = None) -> MissingToken: ...
 @final
 class _PathGuard:

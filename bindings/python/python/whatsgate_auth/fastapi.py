@@ -23,7 +23,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 
 from ._common import PRINCIPAL_KEY, Profile, check_config
-from ._native import AuthError, Keyring, Principal
+from ._native import AuthError, Keyring, Principal, _check_scope
 
 __all__ = ["ACCESS_TOKEN_SCHEME", "BEARER_SCHEME", "AccessToken", "Bearer", "error_response", "install"]
 
@@ -52,10 +52,8 @@ class _TokenAuth:
         self.keyring, _, _, self.resource_metadata = check_config(
             keyring, ["/"], self._profile, resource_metadata
         )
-        if scope is not None:
-            # A bad name is refused here, not at the first request.
-            Principal(account="a", token_id="0000000000000000", token_name="n").has_scope(scope)
-        self.scope = scope
+        # A bad name is refused here, not at the first request.
+        self.scope = None if scope is None else _check_scope(scope)
 
     def principal(self, request: StarletteRequest) -> Principal:
         """The principal of ``request``: the middleware's, or authenticated here (raises ``AuthError``),
