@@ -307,7 +307,7 @@ fn the_grace_period_is_capped_by_the_lifetime_policy() {
         &[("WGAUTH_MAX_GRACE", "1d")],
         None,
     );
-    assert_error(&out, "at most 1 days");
+    assert_error(&out, "at most 1 day ");
 }
 
 #[test]
@@ -350,7 +350,7 @@ fn a_maximum_lifetime_bounds_new_tokens() {
         &[("WGAUTH_MAX_LIFETIME", "1d")],
         None,
     );
-    assert_error(&out, "tokens may live at most 1 days");
+    assert_error(&out, "tokens may live at most 1 day");
     ok(&create(
         &env,
         &[

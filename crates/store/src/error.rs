@@ -117,8 +117,19 @@ impl fmt::Display for StoreError {
                 name.as_str()
             ),
             Self::Damaged(why) => write!(f, "the token store is damaged: {why}"),
-            // The policy's message says what it allows; nothing was written.
-            Self::Policy(e) => write!(f, "{e}; nothing was changed"),
+            // The policy's message says what it allows; this, what to ask instead.
+            Self::Policy(e) => {
+                let instead = match e {
+                    PolicyError::NegativeGrace => {
+                        ": give how long the old secret keeps working, \
+                                                   or no grace period"
+                    }
+                    PolicyError::GraceTooLong { .. } => ": ask for a shorter grace period",
+                    // Expiry messages already say what to ask for.
+                    _ => "",
+                };
+                write!(f, "{e}{instead}; nothing was changed")
+            }
             Self::Rng => f.write_str(
                 "the operating system's random number generator failed; no token was made",
             ),
