@@ -1,7 +1,8 @@
 //! Sequences of keyring operations checked against a simple model: a map
-//! from id to (account, name, current token, previous token and the end of
-//! its grace period, last use). After every operation the keyring must
-//! accept exactly the tokens the model accepts and hold the same records.
+//! from id to (record, current token, previous token and the end of its
+//! grace period, last use). After every operation the keyring must accept
+//! exactly the tokens the model accepts (a disabled or expired record
+//! accepts none), lend the record's scopes, and hold the same records.
 
 #![no_main]
 
@@ -10,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use whatsgate_auth::{
-    AccountId, Keyring, KeyringError, Profile, Timestamp, TokenFormat, TokenId, TokenName,
-    TokenRecord,
+    AccountId, Keyring, KeyringError, NewToken, Profile, Scopes, Timestamp, TokenFormat, TokenId,
+    TokenName, TokenRecord, TokenUpdate,
 };
 use whatsgate_auth_fuzz::{FailingRng, SeqRng};
 
@@ -20,6 +21,20 @@ enum Op {
     Issue {
         account: u8,
         name: u8,
+    },
+    /// Create with scopes and an expiry (`create_from`).
+    IssueWith {
+        account: u8,
+        name: u8,
+        expires_in: Option<u8>,
+        scopes: u8,
+    },
+    /// Rename, rescope, disable or enable (`update`).
+    Update {
+        slot: u8,
+        name: Option<u8>,
+        scopes: Option<u8>,
+        disabled: Option<bool>,
     },
     IssueRngFails {
         account: u8,
@@ -56,7 +71,25 @@ enum Op {
     Sync {
         keep: u16,
         regenerate: Option<u8>,
+        /// One record disabled or enabled elsewhere.
+        toggle: Option<u8>,
     },
+}
+
+/// Scopes from a byte: full access, or a subset of three.
+fn scopes(bits: u8) -> Scopes {
+    if bits & 0x80 != 0 {
+        return Scopes::FULL;
+    }
+    let names = ["messages:send", "devices:*", "tokens:manage"];
+    Scopes::only(
+        names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, n)| *n),
+    )
+    .unwrap_or_else(|e| panic!("scopes: {e}"))
 }
 
 #[derive(Arbitrary, Debug)]
@@ -103,7 +136,7 @@ impl State {
                 .previous
                 .as_ref()
                 .is_some_and(|(old, until)| old == text && self.now < *until);
-            (current || previous).then_some(*id)
+            (m.record.is_active(self.now) && (current || previous)).then_some(*id)
         })
     }
 
@@ -135,6 +168,13 @@ impl State {
             let m = &self.live[&id];
             assert_eq!(principal.account(), m.record.account.as_str());
             assert_eq!(principal.token_name(), m.record.name.as_str());
+            assert_eq!(principal.scopes(), &m.record.scopes);
+            for required in ["messages:send", "devices:list", "tokens:manage"] {
+                assert_eq!(
+                    principal.has_scope(required),
+                    m.record.scopes.allows(required)
+                );
+            }
             self.used(id);
         }
     }
@@ -169,6 +209,77 @@ impl State {
                     }
                     Err(KeyringError::DuplicateName { .. }) => assert!(taken),
                     Err(e) => panic!("issue: {e}"),
+                }
+            }
+            Op::IssueWith {
+                account,
+                name,
+                expires_in,
+                scopes: bits,
+            } => {
+                let (account, name) = label(account, name);
+                let taken = self.name_taken(&account, &name);
+                let mut spec = NewToken::new(account, name);
+                spec.scopes = scopes(bits);
+                spec.expires_at = expires_in.map(|e| self.now.plus_secs(u64::from(e % 4)));
+                let past = spec.expires_at.is_some_and(|at| at <= self.now);
+                match self.keyring.create_from(&mut self.rng, spec, self.now) {
+                    Ok((token, record)) => {
+                        assert!(!taken && !past, "created a duplicate name or a dead token");
+                        let text = token.expose_secret().as_bytes().to_vec();
+                        self.tokens.push(text.clone());
+                        self.last_used.insert(record.id, Timestamp(0));
+                        self.live.insert(
+                            record.id,
+                            Model {
+                                record,
+                                current: text,
+                                previous: None,
+                            },
+                        );
+                    }
+                    Err(KeyringError::Policy(_)) => assert!(past),
+                    Err(KeyringError::DuplicateName { .. }) => assert!(taken),
+                    Err(e) => panic!("create_from: {e}"),
+                }
+            }
+            Op::Update {
+                slot,
+                name,
+                scopes: bits,
+                disabled,
+            } => {
+                let Some(id) = self.slot(slot) else { return };
+                let m = &self.live[&id];
+                let new_name = name.map(|n| label(0, n).1);
+                let taken = new_name.as_ref().is_some_and(|n| {
+                    self.live.values().any(|o| {
+                        o.record.id != id
+                            && o.record.account == m.record.account
+                            && &o.record.name == n
+                    })
+                });
+                let update = TokenUpdate {
+                    name: new_name,
+                    scopes: bits.map(scopes),
+                    disabled,
+                    ..TokenUpdate::default()
+                };
+                let mut want = m.record.clone();
+                want.apply(update.clone());
+                match self.keyring.update(id, update) {
+                    Ok(record) => {
+                        assert!(!taken, "renamed onto a taken name");
+                        assert_eq!(record.name, want.name);
+                        assert_eq!(record.scopes, want.scopes);
+                        assert_eq!(record.disabled, want.disabled);
+                        let m = self.live.get_mut(&id).unwrap_or_else(|| unreachable!());
+                        m.record.name = want.name;
+                        m.record.scopes = want.scopes;
+                        m.record.disabled = want.disabled;
+                    }
+                    Err(KeyringError::DuplicateName { .. }) => assert!(taken),
+                    Err(e) => panic!("update: {e}"),
                 }
             }
             Op::IssueRngFails {
@@ -300,7 +411,11 @@ impl State {
                 }
                 self.dirty.clear();
             }
-            Op::Sync { keep, regenerate } => {
+            Op::Sync {
+                keep,
+                regenerate,
+                toggle,
+            } => {
                 let mut records = Vec::new();
                 let mut next = BTreeMap::new();
                 for (i, (id, m)) in self.live.iter().enumerate() {
@@ -317,6 +432,9 @@ impl State {
                         self.tokens.push(text.clone());
                         m.current = text;
                         m.previous = None;
+                    }
+                    if toggle.is_some_and(|t| usize::from(t) % 16 == i % 16) {
+                        m.record.disabled = !m.record.disabled;
                     }
                     records.push(m.record.clone());
                     next.insert(*id, m);
@@ -348,6 +466,9 @@ impl State {
             assert_eq!(record.account, m.record.account);
             assert_eq!(record.name, m.record.name);
             assert_eq!(record.verifier.to_bytes(), m.record.verifier.to_bytes());
+            assert_eq!(record.scopes, m.record.scopes);
+            assert_eq!(record.expires_at, m.record.expires_at);
+            assert_eq!(record.disabled, m.record.disabled);
             let last = self.last_used.get(&record.id).copied().filter(|t| t.0 != 0);
             assert_eq!(record.last_used_at, last, "last use of {}", record.id);
         }
