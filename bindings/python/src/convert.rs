@@ -352,6 +352,16 @@ pub(crate) fn parse_scope(name: &str) -> PyResult<Scope> {
     Scope::new(name).map_err(scope_error)
 }
 
+/// The same check without making a `Scope` (no allocation when the name
+/// is good: per request, before `Scopes::allows`).
+pub(crate) fn check_scope_name(name: &str) -> PyResult<&str> {
+    if Scope::is_valid(name) {
+        Ok(name)
+    } else {
+        parse_scope(name).map(|_| name)
+    }
+}
+
 fn scope_error(e: ScopeError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }

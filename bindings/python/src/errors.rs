@@ -122,9 +122,7 @@ pub(crate) fn auth_error(py: Python<'_>, rejection: Rejection, challenge: Option
 
 /// The `InsufficientScope` exception for a token that lacks `scope`: the
 /// core's answer ([`ScopeDenial`]), byte for byte; with `resource_metadata`
-/// the `mcp` challenge carries it too, as on its 401s (the MCP
-/// authorization spec asks for that "for consistency"; the tower layer
-/// writes the same suffix, until the core has a helper for it).
+/// the `mcp` challenge carries it too, as on its 401s.
 pub(crate) fn scope_denial(
     py: Python<'_>,
     profile: Profile,
@@ -142,12 +140,12 @@ pub(crate) fn scope_denial(
         )?;
         let headers = PyList::empty(py);
         headers.append(("Content-Type", "application/json"))?;
-        if let Some(challenge) = denial.www_authenticate() {
-            let value = match resource_metadata {
-                None => challenge.to_string(),
-                Some(url) => format!(r#"{challenge}, resource_metadata="{}""#, url.as_str()),
-            };
-            headers.append(("WWW-Authenticate", value))?;
+        let challenge = match resource_metadata {
+            None => denial.www_authenticate().map(|c| c.to_string()),
+            Some(url) => denial.www_authenticate_with(url).map(|c| c.to_string()),
+        };
+        if let Some(challenge) = challenge {
+            headers.append(("WWW-Authenticate", challenge))?;
         }
         value.setattr(intern!(py, "headers"), headers)?;
         value.setattr(intern!(py, "scope"), scope.as_str())?;

@@ -16,9 +16,10 @@ use whatsgate_auth::{
 use whatsgate_auth_store::{FollowOptions, OpenMode};
 
 use crate::convert::{
-    Change, SecondsArg, datetime, deprecated, header_name, header_pair, now_or, parse_account,
-    parse_description, parse_name, parse_profile, parse_resource_metadata, parse_scope,
-    parse_scopes, parse_token_id, py_repr, timedelta, timestamp_opt, value_bytes, whole_seconds,
+    Change, SecondsArg, check_scope_name, datetime, deprecated, header_name, header_pair, now_or,
+    parse_account, parse_description, parse_name, parse_profile, parse_resource_metadata,
+    parse_scope, parse_scopes, parse_token_id, py_repr, timedelta, timestamp_opt, value_bytes,
+    whole_seconds,
 };
 use crate::errors::{auth_error, keyring_error, refused, reject, scope_denial, store_error};
 use crate::principal::{self, PyPrincipal};
@@ -712,7 +713,7 @@ impl PyKeyring {
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyPrincipal>> {
         let profile = parse_profile(py, profile)?;
-        let required = required_scope.map(parse_scope).transpose()?;
+        let required = required_scope.map(check_scope_name).transpose()?;
         let now = now_or(timestamp_opt("now", now)?);
         let metadata = resource_metadata
             .map(|url| parse_resource_metadata(py, url))
@@ -732,10 +733,13 @@ impl PyKeyring {
             .inner
             .authenticate_with(profile, profile.token_values(pairs), now, |p| {
                 // Checked after the token was accepted, never before.
-                match &required {
-                    Some(scope) if !p.has_scope(scope.as_str()) => {
-                        Err(scope_denial(py, profile, scope, metadata.as_ref()))
-                    }
+                match required {
+                    Some(scope) if !p.has_scope(scope) => Err(scope_denial(
+                        py,
+                        profile,
+                        &parse_scope(scope)?,
+                        metadata.as_ref(),
+                    )),
                     _ => principal::object(py, &self.inner, p),
                 }
             });

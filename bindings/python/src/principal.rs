@@ -13,8 +13,8 @@ use whatsgate_auth as wga;
 use whatsgate_auth::{PrincipalRef, Scopes, TokenId, TokenIdHash};
 
 use crate::convert::{
-    deprecated, parse_account, parse_name, parse_profile, parse_resource_metadata, parse_scope,
-    parse_scopes, parse_token_id, py_repr, scopes_object,
+    check_scope_name, deprecated, parse_account, parse_name, parse_profile,
+    parse_resource_metadata, parse_scope, parse_scopes, parse_token_id, py_repr, scopes_object,
 };
 use crate::errors::scope_denial;
 
@@ -152,8 +152,7 @@ impl PyPrincipal {
     /// otherwise pass for every full-access token).
     #[pyo3(signature = (scope, /))]
     fn has_scope(&self, scope: &str) -> PyResult<bool> {
-        let scope = parse_scope(scope)?;
-        Ok(self.scopes_ref().allows(scope.as_str()))
+        Ok(self.scopes_ref().allows(check_scope_name(scope)?))
     }
 
     /// Raises InsufficientScope (the exact 403 answer of `profile`, naming
@@ -168,14 +167,19 @@ impl PyPrincipal {
         resource_metadata: Option<&str>,
     ) -> PyResult<()> {
         let profile = parse_profile(py, profile)?;
-        let scope = parse_scope(scope)?;
+        let scope = check_scope_name(scope)?;
         let metadata = resource_metadata
             .map(|url| parse_resource_metadata(py, url))
             .transpose()?;
-        if self.scopes_ref().allows(scope.as_str()) {
+        if self.scopes_ref().allows(scope) {
             Ok(())
         } else {
-            Err(scope_denial(py, profile, &scope, metadata.as_ref()))
+            Err(scope_denial(
+                py,
+                profile,
+                &parse_scope(scope)?,
+                metadata.as_ref(),
+            ))
         }
     }
 

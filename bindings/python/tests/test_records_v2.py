@@ -420,3 +420,26 @@ def test_prune_deletes_the_expired_tokens_only() -> None:
     assert [r.id for r in pruned] == [soon.id]
     assert {r.id for r in keyring.list()} == {later.id, disabled.id, forever.id}
     assert keyring.prune() == []
+
+
+def test_a_token_given_as_a_scope_never_appears_in_the_error() -> None:
+    keyring = Keyring()
+    token, _ = keyring.create(account="acct", name="t")
+    principal = keyring.verify_access_token(token)
+    calls: list[Callable[[], object]] = [
+        lambda: keyring.create(account="acct", name="x", scopes=[token]),
+        lambda: generate(account="acct", name="x", scopes=["messages:send", token]),
+        lambda: principal.has_scope(token),
+        lambda: principal.require_scope(token),
+        lambda: keyring.authenticate([("access-token", token)], required_scope=token),
+        lambda: keyring.create(account="acct", name="x", scopes=["a" * 70]),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError) as caught:
+            call()
+        message = str(caught.value)
+        assert token not in message and token[5:20] not in message and "a" * 70 not in message
+        assert "(not shown)" in message  # the core's rule
+    # Control: a short bad name, such as a typo, is shown.
+    with pytest.raises(ValueError, match='"Messages:send" is not a scope'):
+        principal.has_scope("Messages:send")
