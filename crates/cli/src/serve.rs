@@ -396,13 +396,21 @@ fn router(leak: Option<&Arc<crate::leak::Leak>>) -> Router {
 /// Reached only once the layer accepted the request (or with --no-auth).
 async fn accepted(principal: Option<Authenticated>, method: Method, uri: Uri) -> Response {
     let body = match principal {
-        Some(p) => serde_json::json!({
-            "account": p.account(),
-            "token_id": p.token_id().to_string(),
-            "token_name": p.token_name(),
-            "method": method.as_str(),
-            "path": uri.path(),
-        }),
+        Some(p) => {
+            let mut body = serde_json::json!({
+                "account": p.account(),
+                "token_id": p.token_id().to_string(),
+                "token_name": p.token_name(),
+                "method": method.as_str(),
+                "path": uri.path(),
+            });
+            // Only for a restricted token, as the shared corpus spells a
+            // principal (sorted; absent for full access).
+            if let Some(list) = p.scopes().list() {
+                body["scopes"] = list.iter().map(|s| s.as_str()).collect();
+            }
+            body
+        }
         None => serde_json::json!({
             "account": null,
             "token_id": null,

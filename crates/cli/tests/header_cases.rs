@@ -10,7 +10,8 @@
 //! around a token reaches the server as the bare token; and hyper answers
 //! 400 to other control bytes and 431 to headers over the server's cap,
 //! before authentication runs. Times in the corpus are shifted to the
-//! real clock, so grace periods keep their meaning.
+//! real clock, so grace periods and expiries keep their meaning; a case
+//! with a required scope goes to a route declared with `--require-scope`.
 
 mod common;
 
@@ -29,9 +30,18 @@ fn fill_store(env: &Env, records: &[TokenRecord], shift: i64) {
     let at = |t: Timestamp| i64::try_from(t.0).expect("timestamp") + shift;
     for r in records {
         let rollover = r.rollover.as_ref();
+        // The store's scopes column: the names joined by spaces, NULL for
+        // full access.
+        let scopes = r.scopes.list().map(|list| {
+            list.iter()
+                .map(|scope| scope.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
         conn.execute(
             "INSERT INTO tokens (id, account, name, verifier, created_at, last_used_at, \
-             rollover_verifier, rollover_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             rollover_verifier, rollover_until, scopes, expires_at, disabled, description) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             rusqlite::params![
                 r.id.to_string(),
                 r.account.as_str(),
@@ -41,6 +51,10 @@ fn fill_store(env: &Env, records: &[TokenRecord], shift: i64) {
                 r.last_used_at.map(at),
                 rollover.map(|ro| ro.verifier.to_bytes().to_vec()),
                 rollover.map(|ro| at(ro.until)),
+                scopes,
+                r.expires_at.map(at),
+                r.disabled,
+                r.description.as_ref().map(|d| d.as_str()),
             ],
         )
         .expect("insert record");
@@ -57,7 +71,29 @@ fn every_header_case_gets_the_same_answer_from_the_server() {
     let shift = i64::try_from(real_now).expect("now") - i64::try_from(corpus.now.0).expect("now");
     let env = Env::new();
     fill_store(&env, &corpus.records, shift);
-    let server = Server::start(&env.db, &[]);
+    // A case with a required scope goes to a route that needs it: one
+    // prefix per scope, declared with --require-scope.
+    let mut scopes: Vec<&str> = corpus
+        .cases
+        .iter()
+        .filter_map(|c| c.required_scope.as_deref())
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    let route = |scope: &str| {
+        let n = scopes.iter().position(|s| *s == scope).expect("listed");
+        (format!("/api/scoped-{n}"), format!("/mcp/scoped-{n}"))
+    };
+    let mut rules = Vec::new();
+    for scope in &scopes {
+        let (api, mcp) = route(scope);
+        for prefix in [api, mcp] {
+            rules.push("--require-scope".to_string());
+            rules.push(format!("{prefix}={scope}"));
+        }
+    }
+    let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
+    let server = Server::start(&env.db, &rules);
 
     let (mut exact, mut http_refused, mut skipped) = (0, 0, 0);
     for case in &corpus.cases {
@@ -75,9 +111,11 @@ fn every_header_case_gets_the_same_answer_from_the_server() {
             .map(|(n, v)| [n.as_bytes(), b": ", v].concat())
             .collect();
         let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-        let response = match case.profile {
-            Profile::Rest => server.seed_example(&lines),
-            Profile::Mcp => server.get("/mcp/whatsgate", &lines),
+        let response = match (case.profile, case.required_scope.as_deref()) {
+            (Profile::Rest, None) => server.seed_example(&lines),
+            (Profile::Mcp, None) => server.get("/mcp/whatsgate", &lines),
+            (Profile::Rest, Some(scope)) => server.get(&route(scope).0, &lines),
+            (Profile::Mcp, Some(scope)) => server.get(&route(scope).1, &lines),
         };
         let control_bytes = headers
             .iter()

@@ -678,7 +678,11 @@ fn bad_input_is_refused_with_a_message() {
         Some(r#"{"name": "Admin"}"#),
     );
     assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.body.contains("already has a token named"), "{}", r.body);
+    assert!(
+        r.body.contains("already has a token with this name"),
+        "{}",
+        r.body
+    );
     let r = call(
         server,
         &s.admin,

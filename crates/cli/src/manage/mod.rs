@@ -53,6 +53,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// Audit entries `GET /api/tokens/audit` returns unless `?limit=` says
 /// otherwise, and the most it returns.
 pub const AUDIT_LIMIT: usize = 100;
+/// The most audit entries one call returns.
 pub const MAX_AUDIT_LIMIT: usize = 1000;
 
 /// The answer for an id that is not one of the caller's account's tokens
@@ -86,21 +87,20 @@ pub(crate) fn router(synced: Arc<SyncedKeyring>) -> Router {
     api.merge(page::router())
 }
 
-/// An error answer: a status and `{"message": "…"}`.
+/// An error answer.
 #[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    message: String,
-    /// The caller lacks `tokens:manage`: the tower crate's answer instead.
-    denied: Option<ScopeRejection>,
+enum ApiError {
+    /// A status and `{"message": "…"}`.
+    Answer { status: StatusCode, message: String },
+    /// The caller lacks `tokens:manage`: the tower crate's scope answer.
+    Denied(ScopeRejection),
 }
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
+        Self::Answer {
             status,
             message: message.into(),
-            denied: None,
         }
     }
 
@@ -122,12 +122,12 @@ fn message_body(message: &str) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(denied) = self.denied {
-            return denied.into_response();
-        }
-        let mut response =
-            (self.status, json_headers(), message_body(&self.message)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        let (status, message) = match self {
+            Self::Denied(denied) => return denied.into_response(),
+            Self::Answer { status, message } => (status, message),
+        };
+        let mut response = (status, json_headers(), message_body(&message)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -140,12 +140,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::UnknownToken(_) | StoreError::UnknownName(..) => Self::not_found(),
-            StoreError::DuplicateName(_, name) => Self::new(
+            StoreError::DuplicateName(..) => Self::new(
                 StatusCode::CONFLICT,
-                format!(
-                    "the account already has a token named {:?}; choose another name",
-                    name.as_str()
-                ),
+                "the account already has a token with this name; choose another name",
             ),
             StoreError::Policy(e) => Self::bad(e.to_string()),
             StoreError::Locked(_) | StoreError::Unreachable(..) => {
@@ -185,7 +182,7 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     }
 }
 
-pub(super) async fn method_not_allowed() -> ApiError {
+async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "this method is not allowed here; docs/MANAGEMENT.md lists the routes",
@@ -228,11 +225,7 @@ impl Caller {
 /// denial (through the tower crate), byte for byte what every other
 /// surface answers.
 fn caller(auth: &Authenticated) -> Result<Caller, ApiError> {
-    auth.require(MANAGE_SCOPE).map_err(|denied| ApiError {
-        status: StatusCode::FORBIDDEN,
-        message: String::new(),
-        denied: Some(denied),
-    })?;
+    auth.require(MANAGE_SCOPE).map_err(ApiError::Denied)?;
     // The keyring holds only valid account ids.
     let account = AccountId::new(auth.account()).map_err(|_| {
         ApiError::new(

@@ -178,7 +178,7 @@ def check_page(driver: webdriver.Chrome, server: Server, admin: str, sender: str
 
     # A refusal that is not about the session says why and stays signed in.
     by_id("create-name").send_keys("Admin", Keys.ENTER)
-    status_says("already has a token named")
+    status_says("already has a token with this name")
     assert by_id("signed-in").is_displayed()
     by_id("create-name").clear()
     step("a name taken: said, still signed in")
