@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -338,6 +339,9 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     wgauth = os.path.abspath(sys.argv[1])
+    # scripts/test-browser's timeout sends SIGTERM: unwind, so the finally
+    # blocks stop the browser, its driver and the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("test_tokens_page: timed out"))
     print("test_tokens_page: the API Tokens page in headless Chromium", flush=True)
     with tempfile.TemporaryDirectory(prefix="wgauth-browser-") as workdir:
         run(wgauth, Path(workdir))
