@@ -309,6 +309,11 @@ pub unsafe extern "C" fn wga_keyring_sync(
 /// small, returns `WGA_BUFFER_TOO_SMALL`, writes the size needed (with the
 /// NUL) to `*token_len`, and creates nothing.
 ///
+/// The token has full access and no description; it expires only when the
+/// keyring's lifetime policy has a maximum lifetime (then store its
+/// `wga_record_extra` too: `wga_keyring_create_ex` writes it, and takes
+/// scopes, an expiry and a description).
+///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ACCOUNT`,
 /// `WGA_INVALID_NAME`, `WGA_BUFFER_TOO_SMALL`, `WGA_DUPLICATE_NAME`,
 /// `WGA_RNG_FAILED`, `WGA_DUPLICATE_ID` (only when the generator keeps
@@ -504,7 +509,8 @@ pub unsafe extern "C" fn wga_keyring_regenerate(
 
 /// Copies one record, with its in-memory last use, to `*record_out`. For an
 /// attached keyring this is the host's copy (as of the last change its
-/// follower applied), read without asking the store.
+/// follower applied), read without asking the store. Its scopes, expiry,
+/// disabled flag and description: `wga_keyring_get_extra`.
 ///
 /// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_TOKEN_ID` or
 /// `WGA_UNKNOWN_TOKEN`.
