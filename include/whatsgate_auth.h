@@ -800,6 +800,34 @@ wga_status wga_keyring_create_ex(const struct wga_keyring *keyring,
                                  struct wga_record_extra *extra_out);
 
 /**
+ * Generates a token as `wga_generate_token` does (no keyring), with the
+ * options in `*options` (NULL: the defaults), and writes the record's
+ * extra fields to `*extra_out`: store them with the record, and load both
+ * with `wga_keyring_add_ex`. The default lifetime policy applies (an
+ * expiry must be in the future; no maximum lifetime).
+ *
+ * Returns what `wga_generate_token` returns, and `WGA_INVALID_SCOPE`,
+ * `WGA_TOO_MANY_SCOPES`, `WGA_INVALID_DESCRIPTION` or
+ * `WGA_POLICY_REFUSED`.
+ *
+ * # Safety
+ * As `wga_generate_token`; `options` is NULL or points to a readable
+ * `wga_token_options` whose pointers are NULL or readable for their
+ * lengths; `extra_out` is valid for a write.
+ */
+wga_status wga_generate_token_ex(const char *account,
+                                 size_t account_len,
+                                 const char *name,
+                                 size_t name_len,
+                                 const struct wga_token_options *options,
+                                 uint64_t now,
+                                 char *token_buf,
+                                 size_t token_buf_len,
+                                 size_t *token_len,
+                                 struct wga_record *record_out,
+                                 struct wga_record_extra *extra_out);
+
+/**
  * Changes a token's name, description, scopes or state (disabled or
  * enabled) as `*update` says, and writes the record as it now is to
  * `*record_out` and `*extra_out` (store them). Once this returns, every

@@ -473,25 +473,8 @@ pub unsafe extern "C" fn wga_keyring_create_ex(
         let token_len = try_out!(token_len);
         let record_out = try_out!(record_out);
         let extra_out = try_out!(extra_out);
-        let account = match parse_account(account) {
-            Ok(a) => a,
-            Err(e) => return e,
-        };
-        let name = match parse_name(name) {
-            Ok(n) => n,
-            Err(e) => return e,
-        };
-        let defaults = wga_token_options {
-            scopes: core::ptr::null(),
-            scopes_len: 0,
-            expires_at: 0,
-            description: core::ptr::null(),
-            description_len: 0,
-        };
-        // SAFETY: NULL or readable (contract).
-        let options = unsafe { options.as_ref() }.unwrap_or(&defaults);
-        // SAFETY: its pointers are NULL or readable (contract).
-        let spec = match unsafe { options.spec(account, name) } {
+        // SAFETY: NULL or readable, with readable pointers (contract).
+        let spec = match unsafe { new_token(account, name, options) } {
             Ok(spec) => spec,
             Err(e) => return e,
         };
@@ -512,6 +495,86 @@ pub unsafe extern "C" fn wga_keyring_create_ex(
             }
             Err(e) => e,
         }
+    }
+}
+
+/// Generates a token as `wga_generate_token` does (no keyring), with the
+/// options in `*options` (NULL: the defaults), and writes the record's
+/// extra fields to `*extra_out`: store them with the record, and load both
+/// with `wga_keyring_add_ex`. The default lifetime policy applies (an
+/// expiry must be in the future; no maximum lifetime).
+///
+/// Returns what `wga_generate_token` returns, and `WGA_INVALID_SCOPE`,
+/// `WGA_TOO_MANY_SCOPES`, `WGA_INVALID_DESCRIPTION` or
+/// `WGA_POLICY_REFUSED`.
+///
+/// # Safety
+/// As `wga_generate_token`; `options` is NULL or points to a readable
+/// `wga_token_options` whose pointers are NULL or readable for their
+/// lengths; `extra_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_generate_token_ex(
+    account: *const c_char,
+    account_len: usize,
+    name: *const c_char,
+    name_len: usize,
+    options: *const wga_token_options,
+    now: u64,
+    token_buf: *mut c_char,
+    token_buf_len: usize,
+    token_len: *mut usize,
+    record_out: *mut wga_record,
+    extra_out: *mut wga_record_extra,
+) -> wga_status {
+    ffi_panic_boundary! {
+        set_last_error(String::new());
+        let account = try_slice!(account, account_len);
+        let name = try_slice!(name, name_len);
+        let token_buf = try_out!(token_buf);
+        let token_len = try_out!(token_len);
+        let record_out = try_out!(record_out);
+        let extra_out = try_out!(extra_out);
+        // SAFETY: NULL or readable, with readable pointers (contract).
+        let spec = match unsafe { new_token(account, name, options) } {
+            Ok(spec) => spec,
+            Err(e) => return e,
+        };
+        if let Err(e) = check_token_buffer(token_buf_len, token_len) {
+            return e;
+        }
+        let now = instant(now);
+        let mut spec = spec;
+        if let Err(e) = LifetimePolicy::DEFAULT.admit(&mut spec, now) {
+            return wga_core::KeyringError::Policy(e).into();
+        }
+        match TokenRecord::create_from(&wga_core::TokenFormat::DEFAULT, &mut OsRng, spec, now) {
+            Ok((token, record)) => {
+                write_issued_ex(&token, &record, token_buf, token_len, record_out, extra_out);
+                wga_status::WGA_OK
+            }
+            Err(_) => wga_status::WGA_RNG_FAILED,
+        }
+    }
+}
+
+/// The token to create from C arguments: account, name, and options (NULL:
+/// the defaults).
+///
+/// # Safety
+/// `options` is NULL or points to a readable `wga_token_options` whose
+/// pointers are NULL or readable for their lengths.
+unsafe fn new_token(
+    account: &[u8],
+    name: &[u8],
+    options: *const wga_token_options,
+) -> Result<NewToken, wga_status> {
+    let account = parse_account(account)?;
+    let name = parse_name(name)?;
+    // SAFETY: NULL or readable (contract).
+    match unsafe { options.as_ref() } {
+        // SAFETY: its pointers are NULL or readable (contract).
+        Some(options) => unsafe { options.spec(account, name) },
+        None => Ok(NewToken::new(account, name)),
     }
 }
 

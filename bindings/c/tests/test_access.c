@@ -415,6 +415,46 @@ static void test_revoke_all_prune_and_host_records(void) {
   wga_keyring_free(kr);
 }
 
+/* A host that keeps records without a keyring: generate with options, store
+ * the record and its extra fields, load both later. */
+static void test_generate(void) {
+  wga_keyring *kr = NULL;
+  wga_token_options o;
+  wga_principal_ex p;
+  struct created c;
+  o = opts("messages:send", NOW + DAY, "made offline");
+  memset(&c, 0xa5, sizeof c);
+  c.status = wga_generate_token_ex("acct_9", 6, "Offline", 7, &o, NOW, c.token, sizeof c.token,
+                                   &c.token_len, &c.record, &c.extra);
+  CHECK_STATUS(c.status, WGA_OK);
+  CHECK(c.extra.restricted && strcmp(c.extra.scopes, "messages:send") == 0);
+  CHECK(c.extra.expires_at == NOW + DAY && strcmp(c.extra.description, "made offline") == 0);
+  CHECK_STATUS(wga_keyring_new(&kr), WGA_OK);
+  CHECK_STATUS(wga_keyring_add_ex(kr, &c.record, &c.extra), WGA_OK);
+  CHECK_STATUS(verify(kr, &c, NOW, &p), WGA_OK);
+  CHECK(has(&p, "messages:send") && !has(&p, "messages:read"));
+  CHECK_STATUS(verify(kr, &c, NOW + DAY, &p), WGA_ACCESS_TOKEN_INVALID);
+  wga_keyring_free(kr);
+
+  o = opts(NULL, NOW, NULL);
+  memset(&c, 0xa5, sizeof c);
+  c.status = wga_generate_token_ex("acct_9", 6, "Offline", 7, &o, NOW, c.token, sizeof c.token,
+                                   &c.token_len, &c.record, &c.extra);
+  CHECK_STATUS(c.status, WGA_POLICY_REFUSED);
+  CHECK(untouched(&c.record, sizeof c.record, 0xa5) && untouched(c.token, sizeof c.token, 0xa5));
+  o = opts("bad", 0, NULL);
+  c.status = wga_generate_token_ex("acct_9", 6, "Offline", 7, &o, NOW, c.token, sizeof c.token,
+                                   &c.token_len, &c.record, &c.extra);
+  CHECK_STATUS(c.status, WGA_INVALID_SCOPE);
+  c.status = wga_generate_token_ex("acct_9", 6, "Offline", 7, NULL, NOW, c.token, sizeof c.token,
+                                   &c.token_len, &c.record, NULL);
+  CHECK_STATUS(c.status, WGA_NULL_PARAMETER);
+  c.status = wga_generate_token_ex("acct_9", 6, "Offline", 7, NULL, NOW, c.token, sizeof c.token,
+                                   &c.token_len, &c.record, &c.extra);
+  CHECK_STATUS(c.status, WGA_OK);
+  CHECK(!c.extra.restricted && !c.extra.has_expires_at);
+}
+
 static void test_statuses(void) {
   CHECK(strstr(wga_status_message(WGA_POLICY_REFUSED), "lifetime policy") != NULL);
   CHECK(strstr(wga_status_message(WGA_INVALID_SCOPE), "resource:action") != NULL);
@@ -430,6 +470,7 @@ int main(void) {
   test_update();
   test_policy();
   test_revoke_all_prune_and_host_records();
+  test_generate();
   test_statuses();
   return report("test_access");
 }
