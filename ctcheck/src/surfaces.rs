@@ -7,7 +7,9 @@
 //! - **C**: the `extern "C"` functions of `bindings/c/src` (compiled from
 //!   those files, see `c-abi/Cargo.toml`), called as a C program calls them:
 //!   `wga_keyring_verify_access_token`, `_authorization`, `_headers` and
-//!   `_token` on a keyring filled by `wga_keyring_add`.
+//!   `_token`, and the `_ex` forms of the first and last (which also copy
+//!   the token's scopes out), on a keyring filled by `wga_keyring_add` and,
+//!   for a record with scopes, `wga_keyring_add_ex`.
 //! - **Python**: not the interpreter. `Keyring.verify_access_token`,
 //!   `verify_authorization` and `verify` (`bindings/python/src/fast.rs`)
 //!   hand CPython's UTF-8 buffer of the argument, uncopied and unread, to
@@ -112,13 +114,14 @@ fn bearer(token: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------- C
 
 /// A C keyring holding the fixture's records (verifiers secret), added as
-/// a C host adds what it loaded: a `wga_record` through `wga_keyring_add`.
+/// a C host adds what it loaded: a `wga_record` through `wga_keyring_add`,
+/// the second with scopes through `wga_keyring_add_ex`.
 fn c_keyring(records: &[TokenRecord]) -> *mut c::wga_keyring {
     let mut keyring = null_mut();
     // SAFETY: a valid out-pointer.
     let status = unsafe { c::wga_keyring_new(&mut keyring) };
     assert_eq!(status, c::wga_status::WGA_OK, "wga_keyring_new");
-    for record in records {
+    for (i, record) in records.iter().enumerate() {
         // SAFETY: all-zero is a valid `wga_record` (arrays, integers, bools).
         let mut raw: c::wga_record = unsafe { MaybeUninit::zeroed().assume_init() };
         let text = |dst: &mut [c_char], src: &str| {
@@ -133,11 +136,46 @@ fn c_keyring(records: &[TokenRecord]) -> *mut c::wga_keyring {
         raw.verifier = record.verifier.to_bytes();
         mark_secret(&raw.verifier);
         raw.created_at = record.created_at.0;
-        // SAFETY: a live keyring and a valid record.
-        let status = unsafe { c::wga_keyring_add(keyring, &raw) };
-        assert_eq!(status, c::wga_status::WGA_OK, "wga_keyring_add");
+        if i == 1 {
+            // SAFETY: all-zero is a valid `wga_record_extra` (the defaults).
+            let mut extra: c::wga_record_extra = unsafe { MaybeUninit::zeroed().assume_init() };
+            extra.restricted = true;
+            extra.scopes_len = text(&mut extra.scopes, "devices:* messages:send");
+            // SAFETY: a live keyring and valid structs.
+            let status = unsafe { c::wga_keyring_add_ex(keyring, &raw, &extra) };
+            assert_eq!(status, c::wga_status::WGA_OK, "wga_keyring_add_ex");
+        } else {
+            // SAFETY: a live keyring and a valid record.
+            let status = unsafe { c::wga_keyring_add(keyring, &raw) };
+            assert_eq!(status, c::wga_status::WGA_OK, "wga_keyring_add");
+        }
     }
     keyring
+}
+
+/// `wga_keyring_verify_access_token_ex`: the principal with its scopes.
+fn c_values_ex(keyring: *const c::wga_keyring, value: &[u8]) -> c::wga_status {
+    let (ptr, len) = (value.as_ptr(), value.len());
+    let mut principal = MaybeUninit::<c::wga_principal_ex>::uninit();
+    // SAFETY: a live keyring, arrays of one valid value, a writable principal.
+    unsafe {
+        c::wga_keyring_verify_access_token_ex(keyring, &ptr, &len, 1, NOW, principal.as_mut_ptr())
+    }
+}
+
+/// `wga_keyring_verify_token_ex`.
+fn c_token_ex(keyring: *const c::wga_keyring, token: &[u8]) -> c::wga_status {
+    let mut principal = MaybeUninit::<c::wga_principal_ex>::uninit();
+    // SAFETY: a live keyring, `token.len()` readable bytes, a writable principal.
+    unsafe {
+        c::wga_keyring_verify_token_ex(
+            keyring,
+            token.as_ptr(),
+            token.len(),
+            NOW,
+            principal.as_mut_ptr(),
+        )
+    }
 }
 
 /// One presented value through `wga_keyring_verify_access_token` or
@@ -233,6 +271,16 @@ pub(crate) fn check_c(tally: &mut Tally) {
         tally.expect(
             &format!("C wga_keyring_verify_token: {what}"),
             c_token(keyring, &rest) == ok,
+            *want,
+        );
+        tally.expect(
+            &format!("C wga_keyring_verify_access_token_ex: {what}"),
+            c_values_ex(keyring, &rest) == ok,
+            *want,
+        );
+        tally.expect(
+            &format!("C wga_keyring_verify_token_ex: {what}"),
+            c_token_ex(keyring, &rest) == ok,
             *want,
         );
     }
