@@ -1273,3 +1273,78 @@ fn arbitrary_bodies_never_get_a_5xx() {
     assert!(accepted(server, &s.admin));
     assert!(!server.stderr().contains("panicked"));
 }
+
+#[test]
+fn a_write_through_one_node_reaches_another() {
+    let s = setup();
+    // A second node on the same store.
+    let other_node = Server::start(&s.env.db, &[]);
+    let (token, id) = create(&s, json!({"name": "fleet"}));
+    // Created on the first node: the second accepts it once it follows.
+    let seen = other_node.wait_until(&token, true, std::time::Duration::from_secs(10));
+    assert!(
+        seen.is_some(),
+        "the second node never accepted the new token"
+    );
+    // Disabled on the first: refused by the second.
+    let r = call(
+        &s.server,
+        &s.admin,
+        "PATCH",
+        &format!("/api/tokens/{id}"),
+        Some(r#"{"disabled": true}"#),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let refused = other_node.wait_until(&token, false, std::time::Duration::from_secs(10));
+    assert!(
+        refused.is_some(),
+        "the second node still accepts a disabled token"
+    );
+    // The second node's API shows it disabled, and the audit entry.
+    let r = call(
+        &other_node,
+        &s.admin,
+        "GET",
+        &format!("/api/tokens/{id}"),
+        None,
+    );
+    assert_eq!(parsed(&r)["status"], "disabled");
+    let r = call(
+        &other_node,
+        &s.admin,
+        "GET",
+        "/api/tokens/audit?limit=1",
+        None,
+    );
+    assert_eq!(
+        parsed(&r)["entries"][0]["actor"],
+        format!("token:{}", s.admin_id)
+    );
+    // Deleted through the second: refused by the first.
+    let r = call(
+        &other_node,
+        &s.admin,
+        "PATCH",
+        &format!("/api/tokens/{id}"),
+        Some(r#"{"disabled": false}"#),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        s.server
+            .wait_until(&token, true, std::time::Duration::from_secs(10))
+            .is_some()
+    );
+    let r = call(
+        &other_node,
+        &s.admin,
+        "DELETE",
+        &format!("/api/tokens/{id}"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        s.server
+            .wait_until(&token, false, std::time::Duration::from_secs(10))
+            .is_some()
+    );
+}
