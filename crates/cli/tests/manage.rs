@@ -927,6 +927,7 @@ fn the_page_and_its_files_are_served_with_a_strict_policy() {
     // The API's answers are not cached and set no cookie either.
     let r = call(server, &s.admin, "GET", "/api/tokens", None);
     assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert!(r.header("set-cookie").is_none());
 }
 

@@ -30,7 +30,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -165,10 +165,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// JSON, never cached (a listing names tokens; a create holds one).
-fn json_headers() -> [(axum::http::HeaderName, HeaderValue); 2] {
+/// JSON, never sniffed as anything else, never cached (a listing names
+/// tokens; a create holds one).
+fn json_headers() -> [(axum::http::HeaderName, HeaderValue); 3] {
     [
         (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
         (CACHE_CONTROL, HeaderValue::from_static("no-store")),
     ]
 }
