@@ -1010,8 +1010,9 @@ wga_status wga_keyring_verify_token_ex(const struct wga_keyring *keyring,
  * Whether the authenticated token may use a route that needs `scope` (a
  * `resource:action` name, `scope_len` bytes): true for a full-access
  * token, or when one of its scopes is `scope` or `resource:*` for its
- * resource. False when it may not, and for NULL or a principal whose
- * scope list is damaged (fail closed). Check the names your routes declare
+ * resource. False when it may not, and (fail closed) for NULL, for a
+ * `scope` that is not a scope name (even with full access), and for a
+ * principal whose scope list is damaged. Check the names your routes declare
  * once, with `wga_scope_validate`. When this is false, answer with
  * `wga_scope_denial_for`.
  *
@@ -1055,6 +1056,33 @@ wga_status wga_scope_denial_for(uint32_t profile,
                                 const char *scope,
                                 size_t scope_len,
                                 struct wga_scope_denial *denial_out);
+
+/**
+ * The `WWW-Authenticate` value of a scope denial (MCP) with
+ * `resource_metadata="{url}"` appended (RFC 9728), for servers that
+ * publish protected-resource metadata: `Bearer realm="whatsgate",
+ * error="insufficient_scope", scope="…", resource_metadata="…"`.
+ *
+ * Writes it, NUL-terminated, to `buf` and its length without the NUL to
+ * `*len_out`. When `buf_len` is too small, returns `WGA_BUFFER_TOO_SMALL`
+ * and writes the size needed (with the NUL) to `*len_out`.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (an
+ * unknown profile, or `WGA_PROFILE_REST`, which sends no challenge),
+ * `WGA_INVALID_SCOPE`, `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `scope` points to `scope_len` readable bytes, `url` to `url_len`; `buf`
+ * to `buf_len` writable bytes; `len_out` is valid for a write.
+ */
+wga_status wga_scope_denial_www_authenticate_with(uint32_t profile,
+                                                  const char *scope,
+                                                  size_t scope_len,
+                                                  const char *url,
+                                                  size_t url_len,
+                                                  char *buf,
+                                                  size_t buf_len,
+                                                  size_t *len_out);
 
 /**
  * Sets the lifetime policy that an attached keyring's writes apply (this

@@ -1011,8 +1011,9 @@ pub unsafe extern "C" fn wga_keyring_verify_token_ex(
 /// Whether the authenticated token may use a route that needs `scope` (a
 /// `resource:action` name, `scope_len` bytes): true for a full-access
 /// token, or when one of its scopes is `scope` or `resource:*` for its
-/// resource. False when it may not, and for NULL or a principal whose
-/// scope list is damaged (fail closed). Check the names your routes declare
+/// resource. False when it may not, and (fail closed) for NULL, for a
+/// `scope` that is not a scope name (even with full access), and for a
+/// principal whose scope list is damaged. Check the names your routes declare
 /// once, with `wga_scope_validate`. When this is false, answer with
 /// `wga_scope_denial_for`.
 ///
@@ -1028,7 +1029,12 @@ pub unsafe extern "C" fn wga_principal_has_scope(
 ) -> bool {
     ffi_panic_boundary! {
         let principal = try_ref!(principal);
-        let Ok(required) = core::str::from_utf8(try_slice!(scope, scope_len)) else {
+        // A name that is no scope is never held, even with full access: a
+        // route declared with a typo is refused, not opened.
+        let Some(required) = core::str::from_utf8(try_slice!(scope, scope_len))
+            .ok()
+            .filter(|r| Scope::is_valid(r))
+        else {
             return false;
         };
         let scopes = if principal.restricted {
@@ -1062,9 +1068,10 @@ pub unsafe extern "C" fn wga_principal_has_scope(
 pub unsafe extern "C" fn wga_scope_validate(scope: *const c_char, scope_len: usize) -> wga_status {
     ffi_panic_boundary! {
         let scope = try_slice!(scope, scope_len);
-        match core::str::from_utf8(scope).ok().map(Scope::new) {
-            Some(Ok(_)) => wga_status::WGA_OK,
-            _ => wga_status::WGA_INVALID_SCOPE,
+        if core::str::from_utf8(scope).is_ok_and(Scope::is_valid) {
+            wga_status::WGA_OK
+        } else {
+            wga_status::WGA_INVALID_SCOPE
         }
     }
 }
@@ -1126,6 +1133,64 @@ pub unsafe extern "C" fn wga_scope_denial_for(
     }
 }
 
+/// The `WWW-Authenticate` value of a scope denial (MCP) with
+/// `resource_metadata="{url}"` appended (RFC 9728), for servers that
+/// publish protected-resource metadata: `Bearer realm="whatsgate",
+/// error="insufficient_scope", scope="…", resource_metadata="…"`.
+///
+/// Writes it, NUL-terminated, to `buf` and its length without the NUL to
+/// `*len_out`. When `buf_len` is too small, returns `WGA_BUFFER_TOO_SMALL`
+/// and writes the size needed (with the NUL) to `*len_out`.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (an
+/// unknown profile, or `WGA_PROFILE_REST`, which sends no challenge),
+/// `WGA_INVALID_SCOPE`, `WGA_INVALID_URL` or `WGA_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `scope` points to `scope_len` readable bytes, `url` to `url_len`; `buf`
+/// to `buf_len` writable bytes; `len_out` is valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_scope_denial_www_authenticate_with(
+    profile: u32,
+    scope: *const c_char,
+    scope_len: usize,
+    url: *const c_char,
+    url_len: usize,
+    buf: *mut c_char,
+    buf_len: usize,
+    len_out: *mut usize,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let scope = try_slice!(scope, scope_len);
+        let url = try_slice!(url, url_len);
+        let buf = try_out!(buf);
+        let len_out = try_out!(len_out);
+        let Some(profile) = crate::verify::wga_profile::to_core(profile) else {
+            return wga_status::WGA_INVALID_ARGUMENT;
+        };
+        let Some(Ok(scope)) = core::str::from_utf8(scope).ok().map(Scope::new) else {
+            return wga_status::WGA_INVALID_SCOPE;
+        };
+        let Some(url) = core::str::from_utf8(url)
+            .ok()
+            .and_then(|u| wga_core::http::ResourceMetadata::new(u).ok())
+        else {
+            return wga_status::WGA_INVALID_URL;
+        };
+        let denial = ScopeDenial {
+            profile,
+            scope: &scope,
+        };
+        let Some(challenge) = denial.www_authenticate_with(&url) else {
+            return wga_status::WGA_INVALID_ARGUMENT;
+        };
+        let text = challenge.to_string();
+        // SAFETY: both checked non-null; the caller promises `buf_len`
+        // writable bytes and a writable `len_out`; `text` is Rust memory.
+        unsafe { crate::status::write_text(text.as_bytes(), buf, buf_len, len_out) }
+    }
+}
+
 /// Sets the lifetime policy that an attached keyring's writes apply (this
 /// host's creates and regenerations through the store). An in-memory
 /// keyring takes its policy when it is made: `wga_keyring_new_with_policy`.
@@ -1162,6 +1227,7 @@ mod tests {
     use crate::store_error::wga_last_error_message;
     use core::mem::MaybeUninit;
     use core::ptr::{null, null_mut};
+    use wga_core::PolicyError;
 
     /// An explicit instant: Miri has no system clock.
     const NOW: u64 = 1_790_000_000;
@@ -1426,6 +1492,8 @@ mod tests {
         assert_eq!(s, WGA_OK);
         assert!(!p.restricted && p.scopes_len == 0 && p.scopes[0] == 0);
         assert!(has(&p, "tokens:manage"));
+        // A name that is no scope is never held, even with full access.
+        assert!(!has(&p, "Tokens:manage") && !has(&p, "tokens"));
 
         // Scoped to nothing: no scope at all.
         let nothing = create(keyring, "Nothing", &options(Some(""), 0, None));
@@ -1462,7 +1530,7 @@ mod tests {
             create(keyring, "x", &options(None, NOW, None)).status,
             WGA_POLICY_REFUSED
         );
-        assert_eq!(last_error(), "the expiry must be in the future");
+        assert_eq!(last_error(), PolicyError::ExpiryNotInFuture.to_string());
         assert_eq!(len(keyring), before);
         // SAFETY: a live keyring, released once.
         unsafe { wga_keyring_free(keyring) };
@@ -1643,9 +1711,10 @@ mod tests {
             create(keyring, "Long", &options(None, NOW + 8 * DAY, None)).status,
             WGA_POLICY_REFUSED
         );
+        // The policy's own words, with its figure.
         assert_eq!(
             last_error(),
-            "tokens may live at most 7 days (the lifetime policy); ask for an earlier expiry"
+            PolicyError::LifetimeTooLong { max: 7 * DAY }.to_string()
         );
         assert_eq!(
             create(keyring, "Short", &options(None, NOW + DAY, None)).status,
@@ -1658,10 +1727,10 @@ mod tests {
         assert_eq!(regenerate(keyring, &id, NOW + DAY + 1), WGA_POLICY_REFUSED);
         assert_eq!(
             last_error(),
-            "a grace period may last at most 1 days (the lifetime policy)"
+            PolicyError::GraceTooLong { max: DAY }.to_string()
         );
         assert_eq!(regenerate(keyring, &id, NOW - 1), WGA_POLICY_REFUSED);
-        assert_eq!(last_error(), "a grace period cannot be negative");
+        assert_eq!(last_error(), PolicyError::NegativeGrace.to_string());
         // Refused regenerations changed nothing: the token still works.
         assert_eq!(verify(keyring, &c.token, NOW).0, WGA_OK);
         assert_eq!(regenerate(keyring, &id, NOW + DAY), WGA_OK);
@@ -1890,6 +1959,66 @@ mod tests {
                 WGA_NULL_PARAMETER
             );
             assert_eq!(wga_scope_validate(c"devices:*".as_ptr(), 9), WGA_OK);
+            // With resource_metadata: the core's challenge, MCP only.
+            let url = c"https://api.example/.well-known/oauth-protected-resource";
+            let mut buf = [0 as c_char; 256];
+            let mut len = 0;
+            let answer = wga_scope_denial_www_authenticate_with(
+                1,
+                c"messages:send".as_ptr(),
+                13,
+                url.as_ptr(),
+                url.count_bytes(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+            );
+            assert_eq!(answer, WGA_OK);
+            let metadata = wga_core::http::ResourceMetadata::new(url.to_str().unwrap()).unwrap();
+            let want = ScopeDenial {
+                profile: Profile::Mcp,
+                scope: &scope,
+            }
+            .www_authenticate_with(&metadata)
+            .unwrap()
+            .to_string();
+            assert_eq!(text(&buf, len), want);
+            assert!(want.ends_with(
+                "resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\""
+            ));
+            let short = wga_scope_denial_www_authenticate_with(
+                1,
+                c"messages:send".as_ptr(),
+                13,
+                url.as_ptr(),
+                url.count_bytes(),
+                buf.as_mut_ptr(),
+                len,
+                &mut len,
+            );
+            assert_eq!((short, len), (WGA_BUFFER_TOO_SMALL, want.len() + 1));
+            let rest = wga_scope_denial_www_authenticate_with(
+                0,
+                c"messages:send".as_ptr(),
+                13,
+                url.as_ptr(),
+                url.count_bytes(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+            );
+            assert_eq!(rest, WGA_INVALID_ARGUMENT);
+            let bad_url = wga_scope_denial_www_authenticate_with(
+                1,
+                c"messages:send".as_ptr(),
+                13,
+                c"a\"b".as_ptr(),
+                3,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+            );
+            assert_eq!(bad_url, WGA_INVALID_URL);
             assert_eq!(wga_scope_validate(c"*:*".as_ptr(), 3), WGA_INVALID_SCOPE);
             assert_eq!(wga_scope_validate(null(), 0), WGA_NULL_PARAMETER);
         }

@@ -118,6 +118,30 @@ static void test_create_and_scope_check(void) {
   CHECK_STATUS(wga_scope_validate("tokens:manage", 6), WGA_INVALID_SCOPE);
   CHECK_STATUS(wga_scope_validate("Tokens:manage", 13), WGA_INVALID_SCOPE);
   CHECK_STATUS(wga_scope_validate("tokens:\xff", 8), WGA_INVALID_SCOPE);
+  {
+    char challenge[512];
+    size_t n = 0;
+    static const char url[] = "https://api.example/.well-known/oauth-protected-resource";
+    CHECK_STATUS(wga_scope_denial_www_authenticate_with(WGA_PROFILE_MCP, "messages:read", 13, url,
+                                                        strlen(url), challenge, sizeof challenge,
+                                                        &n),
+                 WGA_OK);
+    CHECK(strcmp(challenge, "Bearer realm=\"whatsgate\", error=\"insufficient_scope\", "
+                            "scope=\"messages:read\", resource_metadata=\"https://api.example/"
+                            ".well-known/oauth-protected-resource\"") == 0);
+    CHECK(n == strlen(challenge));
+    CHECK_STATUS(wga_scope_denial_www_authenticate_with(WGA_PROFILE_REST, "messages:read", 13,
+                                                        url, strlen(url), challenge,
+                                                        sizeof challenge, &n),
+                 WGA_INVALID_ARGUMENT);
+    CHECK_STATUS(wga_scope_denial_www_authenticate_with(WGA_PROFILE_MCP, "messages:read", 13,
+                                                        "a b", 3, challenge, sizeof challenge, &n),
+                 WGA_INVALID_URL);
+    CHECK_STATUS(wga_scope_denial_www_authenticate_with(WGA_PROFILE_MCP, "messages:read", 13, url,
+                                                        strlen(url), challenge, 8, &n),
+                 WGA_BUFFER_TOO_SMALL);
+    CHECK(n == strlen(challenge) + 1);
+  }
 
   /* The expiry is exclusive, and an expired token is simply invalid. */
   CHECK_STATUS(verify(kr, &c, NOW + DAY - 1, &p), WGA_OK);
@@ -132,6 +156,8 @@ static void test_create_and_scope_check(void) {
   CHECK(!full.extra.has_description);
   CHECK_STATUS(verify(kr, &full, NOW, &p), WGA_OK);
   CHECK(!p.restricted && p.scopes_len == 0 && has(&p, "tokens:manage"));
+  /* Fail closed: a route declared with a name that is no scope. */
+  CHECK(!has(&p, "tokens") && !has(&p, "Tokens:manage"));
   /* Scoped to nothing: an empty list, not full access. */
   o = opts("", 0, NULL);
   none = create(kr, "Nothing", &o);
@@ -162,7 +188,7 @@ static void test_create_and_scope_check(void) {
   o = opts(NULL, NOW - 1, NULL);
   CHECK_STATUS(create(kr, "x", &o).status, WGA_POLICY_REFUSED);
   last_error(msg, sizeof msg);
-  CHECK(strcmp(msg, "the expiry must be in the future") == 0);
+  CHECK(strstr(msg, "expiry") != NULL);
   CHECK(wga_keyring_len(kr) == 3);
   /* NULL arguments. */
   c.status = wga_keyring_create_ex(kr, ACCOUNT, 6, "y", 1, NULL, NOW, c.token, sizeof c.token,
@@ -306,16 +332,16 @@ static void test_policy(void) {
   o = opts(NULL, NOW + 8 * DAY, NULL);
   CHECK_STATUS(create(kr, "Long", &o).status, WGA_POLICY_REFUSED);
   last_error(msg, sizeof msg);
-  CHECK(strcmp(msg, "tokens may live at most 7 days (the lifetime policy); ask for an earlier "
-                    "expiry") == 0);
+  /* The policy's own words with its figure (their wording is the core's). */
+  CHECK(strstr(msg, "lifetime policy") != NULL && strstr(msg, "7 days") != NULL);
 
   old = c;
   CHECK_STATUS(regenerate(kr, &c, NOW + DAY + 1), WGA_POLICY_REFUSED);
   last_error(msg, sizeof msg);
-  CHECK(strstr(msg, "a grace period may last at most") != NULL);
+  CHECK(strstr(msg, "grace period") != NULL && strstr(msg, "lifetime policy") != NULL);
   CHECK_STATUS(regenerate(kr, &c, NOW - 1), WGA_POLICY_REFUSED);
   last_error(msg, sizeof msg);
-  CHECK(strcmp(msg, "a grace period cannot be negative") == 0);
+  CHECK(strstr(msg, "grace period") != NULL && strstr(msg, "negative") != NULL);
   CHECK(strcmp(c.token, old.token) == 0);
   CHECK_STATUS(regenerate(kr, &c, NOW + DAY), WGA_OK);
   last_error(msg, sizeof msg);
