@@ -1,11 +1,13 @@
 /* One keyring shared by three threads: two verify every token over and over
  * (one through Access-Token, one through Authorization: Bearer) while a
- * third deletes them one by one. Checks, for every verification:
+ * third deletes them one by one (then, in a second run, disables them with
+ * wga_keyring_update). Checks, for every verification:
  * - a token whose deletion had returned before the verification began is
  *   refused (revocation is immediate);
  * - a token whose deletion had not begun by the time the verification ended
  *   is accepted, with the right principal (no false rejections);
- * and at the end that every token is refused and the keyring is empty.
+ * and at the end that every token is refused and the keyring is empty (or,
+ * disabled, still holds them all).
  *
  * Then three threads verify one good token (Access-Token, Authorization:
  * Bearer, the bare token) while a fourth makes the keyring unavailable and
@@ -31,6 +33,8 @@ static atomic_int deleting[TOKENS];
 static atomic_int deleted[TOKENS];
 static atomic_int rounds_done;
 static atomic_int deleter_done;
+/* The second run revokes by disabling, not deleting. */
+static int by_disabling;
 
 struct verifier {
   int bearer;
@@ -98,7 +102,17 @@ static void *delete_loop(void *arg) {
   }
   for (i = 0; i < TOKENS; i++) {
     atomic_store(&deleting[i], 1);
-    if (wga_keyring_delete(keyring, ids[i], 16) != WGA_OK) {
+    if (by_disabling) {
+      wga_token_update u;
+      wga_record rec;
+      wga_record_extra extra;
+      memset(&u, 0, sizeof u);
+      u.set_disabled = true;
+      u.disabled = true;
+      if (wga_keyring_update(keyring, ids[i], 16, &u, &rec, &extra) != WGA_OK) {
+        return (void *)1;
+      }
+    } else if (wga_keyring_delete(keyring, ids[i], 16) != WGA_OK) {
       return (void *)1;
     }
     atomic_store(&deleted[i], 1);
@@ -236,11 +250,13 @@ static void availability_phase(void) {
   keyring = NULL;
 }
 
-int main(void) {
+static void revocation_phase(int disable) {
   pthread_t threads[3];
   struct verifier verifiers[2];
   void *deleter_result = NULL;
   int i;
+
+  by_disabling = disable;
 
   CHECK_STATUS(wga_keyring_new(&keyring), WGA_OK);
   for (i = 0; i < TOKENS; i++) {
@@ -270,8 +286,9 @@ int main(void) {
 
   for (i = 0; i < 2; i++) {
     struct verifier *v = &verifiers[i];
-    printf("verifier %d (%s): %lu verifications, %lu accepted\n", i,
-           v->bearer ? "Bearer" : "Access-Token", v->verified, v->accepted);
+    printf("%s, verifier %d (%s): %lu verifications, %lu accepted\n",
+           disable ? "disabling" : "deleting", i, v->bearer ? "Bearer" : "Access-Token",
+           v->verified, v->accepted);
     CHECK(v->verified >= 3 * TOKENS);
     CHECK(v->accepted >= TOKENS); /* the first round ran before any deletion */
     CHECK(v->accepted < v->verified);
@@ -280,7 +297,7 @@ int main(void) {
     CHECK(v->wrong_principal == 0);
     CHECK(v->wrong_status == 0);
   }
-  CHECK(wga_keyring_len(keyring) == 0);
+  CHECK(wga_keyring_len(keyring) == (disable ? TOKENS : 0));
   for (i = 0; i < TOKENS; i++) {
     wga_principal p;
     const uint8_t *value = (const uint8_t *)tokens[i] + 7;
@@ -289,7 +306,11 @@ int main(void) {
   }
   wga_keyring_free(keyring);
   keyring = NULL;
+}
 
+int main(void) {
+  revocation_phase(0);
+  revocation_phase(1);
   availability_phase();
   return report("test_threads");
 }
