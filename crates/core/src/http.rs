@@ -470,13 +470,15 @@ impl<'a> ScopeDenial<'a> {
     }
 }
 
-/// A challenge and the resource-metadata parameter after it: the one place
-/// that writes the parameter (see [`Challenge`] for the 401's).
+/// A challenge and the resource-metadata parameter after it (see
+/// [`Challenge`] for the 401's).
+#[cfg(feature = "alloc")]
 struct ChallengeWith<'m, B> {
     base: B,
     resource_metadata: &'m ResourceMetadata<'m>,
 }
 
+#[cfg(feature = "alloc")]
 impl<B: fmt::Display> fmt::Display for ChallengeWith<'_, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.base)?;
@@ -484,6 +486,7 @@ impl<B: fmt::Display> fmt::Display for ChallengeWith<'_, B> {
     }
 }
 
+/// The one place that writes the parameter.
 fn write_resource_metadata(f: &mut fmt::Formatter<'_>, url: &ResourceMetadata<'_>) -> fmt::Result {
     write!(f, r#", resource_metadata="{}""#, url.0)
 }
