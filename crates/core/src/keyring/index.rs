@@ -132,7 +132,7 @@ impl Names {
 pub(crate) struct AccountName(Box<str>);
 
 impl AccountName {
-    #[cfg(test)]
+    #[cfg(all(test, feature = "std"))]
     pub(crate) fn new(account: &str) -> Self {
         Self(account.into())
     }
