@@ -898,10 +898,43 @@ fn write_ex(out: *mut wga_principal_ex) -> impl FnOnce(PrincipalRef<'_>) {
         unsafe {
             write_principal(&raw mut (*out).principal, &principal);
             (&raw mut (*out).restricted).write(!scopes.is_full());
-            let len = write_cstr(&raw mut (*out).scopes, joined(scopes).as_bytes());
+            let len = write_joined(&raw mut (*out).scopes, scopes);
             (&raw mut (*out).scopes_len).write(len);
         }
     }
+}
+
+/// Writes a scope list, space-separated, and a NUL into a caller's buffer,
+/// returning its length: in place, with no allocation (this runs on every
+/// verification of a restricted token). Only the bytes in use are written.
+///
+/// # Safety
+/// `dst` is valid for writing `WGA_SCOPES_BUFFER_LEN` bytes, and not Rust
+/// memory that `scopes` borrows.
+unsafe fn write_joined(dst: *mut [c_char; WGA_SCOPES_BUFFER_LEN], scopes: &Scopes) -> usize {
+    let dst = dst.cast::<u8>();
+    let mut at = 0;
+    for (i, scope) in scopes.list().unwrap_or_default().iter().enumerate() {
+        let name = scope.as_str().as_bytes();
+        let sep = usize::from(i > 0);
+        // Never taken: at most 64 names of at most 65 bytes fit (asserted
+        // above); a cut list would be read as fewer scopes, never more.
+        if at + sep + name.len() >= WGA_SCOPES_BUFFER_LEN {
+            break;
+        }
+        // SAFETY: `at + sep + name.len() < WGA_SCOPES_BUFFER_LEN`: inside
+        // `dst` (contract); `name` is Rust memory.
+        unsafe {
+            if sep == 1 {
+                dst.add(at).write(b' ');
+            }
+            core::ptr::copy_nonoverlapping(name.as_ptr(), dst.add(at + sep), name.len());
+        }
+        at += sep + name.len();
+    }
+    // SAFETY: `at < WGA_SCOPES_BUFFER_LEN` (checked in the loop).
+    unsafe { dst.add(at).write(0) };
+    at
 }
 
 /// `wga_keyring_verify_access_token`, writing a `wga_principal_ex` (who,
@@ -1389,6 +1422,24 @@ mod tests {
         assert_eq!(bad.apply_to(&mut back), Err(WGA_INVALID_DESCRIPTION));
     }
 
+    /// The in-place writer of a principal's scopes writes what `joined` makes.
+    #[test]
+    fn scopes_are_written_in_place_as_joined() {
+        for scopes in [
+            Scopes::FULL,
+            Scopes::only::<[&str; 0], &str>([]).unwrap(),
+            Scopes::only(["messages:send"]).unwrap(),
+            Scopes::only(["messages:send", "devices:*", "a:b"]).unwrap(),
+        ] {
+            let mut buf = [0x55 as c_char; WGA_SCOPES_BUFFER_LEN];
+            // SAFETY: a buffer of the right size.
+            let len = unsafe { write_joined(&raw mut buf, &scopes) };
+            assert_eq!(text(&buf, len), joined(&scopes));
+            assert_eq!(buf[len], 0);
+            assert_eq!(buf[len + 1], 0x55 as c_char, "nothing past the NUL");
+        }
+    }
+
     #[test]
     fn longest_scope_list_and_description_fit_their_buffers() {
         let long = |i: usize| {
@@ -1402,6 +1453,13 @@ mod tests {
         assert!(names.iter().all(|n| n.len() == WGA_SCOPE_MAX_BYTES));
         let scopes = Scopes::only(&names).unwrap();
         assert_eq!(joined(&scopes).len(), WGA_SCOPES_MAX_BYTES);
+        let mut buf = [0 as c_char; WGA_SCOPES_BUFFER_LEN];
+        // SAFETY: a buffer of the right size.
+        let len = unsafe { write_joined(&raw mut buf, &scopes) };
+        assert_eq!(
+            len, WGA_SCOPES_MAX_BYTES,
+            "the longest list is written whole"
+        );
         let description = "\u{1f600}".repeat(wga_core::MAX_DESCRIPTION_CHARS);
         let mut record = TokenRecord::create(
             &wga_core::TokenFormat::DEFAULT,
