@@ -311,11 +311,14 @@ static wga_status verify_ex(const wga_keyring *kr, const char *token, wga_princi
   return wga_keyring_verify_access_token_ex(kr, values, lens, 1, 0, p);
 }
 
+/* Created at `now`, explicit: the policy's limits count from it, and a
+ * run under valgrind may cross a second between two calls. */
 static wga_status create_ex(const wga_keyring *kr, const char *account, const char *name,
-                            const wga_token_options *o, char token[WGA_TOKEN_BUFFER_LEN],
-                            wga_record *rec, wga_record_extra *extra) {
+                            const wga_token_options *o, uint64_t now,
+                            char token[WGA_TOKEN_BUFFER_LEN], wga_record *rec,
+                            wga_record_extra *extra) {
   size_t len = 0;
-  return wga_keyring_create_ex(kr, account, strlen(account), name, strlen(name), o, 0, token,
+  return wga_keyring_create_ex(kr, account, strlen(account), name, strlen(name), o, now, token,
                                WGA_TOKEN_BUFFER_LEN, &len, rec, extra);
 }
 
@@ -360,7 +363,7 @@ static void test_attached_v2(const char *label, const char *url, const char *acc
   o.expires_at = now + 3600;
   o.description = "sends messages";
   o.description_len = strlen(o.description);
-  CHECK_STATUS(create_ex(writer, account, "Sender", &o, token, &rec, &extra), WGA_OK);
+  CHECK_STATUS(create_ex(writer, account, "Sender", &o, now, token, &rec, &extra), WGA_OK);
   CHECK(extra.restricted && strcmp(extra.scopes, "devices:* messages:send") == 0);
   took = wait_for(reader, token, WGA_OK);
   CHECK(took >= 0);
@@ -392,7 +395,7 @@ static void test_attached_v2(const char *label, const char *url, const char *acc
   CHECK_STATUS(wga_keyring_update(writer, rec.id, strlen(rec.id), &u, &rec, &extra), WGA_OK);
   CHECK(wait_for(reader, token, WGA_OK) >= 0);
   /* The store's refusals: an unknown id, a name taken. */
-  CHECK_STATUS(create_ex(writer, account, "Other", NULL, token2, &other, &extra), WGA_OK);
+  CHECK_STATUS(create_ex(writer, account, "Other", NULL, now, token2, &other, &extra), WGA_OK);
   memset(&u, 0, sizeof u);
   u.set_name = true;
   u.name = "Other";
@@ -413,12 +416,12 @@ static void test_attached_v2(const char *label, const char *url, const char *acc
                WGA_POLICY_REFUSED);
   CHECK(strstr(last_error(), "grace period") != NULL && strstr(last_error(), "60") != NULL);
   o.expires_at = now + 7201;
-  CHECK_STATUS(create_ex(writer, account, "Long", &o, token3, &fresh, &extra),
+  CHECK_STATUS(create_ex(writer, account, "Long", &o, now, token3, &fresh, &extra),
                WGA_POLICY_REFUSED);
   CHECK_STATUS(verify(writer, token), WGA_OK);
   /* Expiring in two seconds; prune deletes it once it has expired. */
   o.expires_at = now + 2;
-  CHECK_STATUS(create_ex(writer, account, "Brief", &o, token3, &fresh, &extra), WGA_OK);
+  CHECK_STATUS(create_ex(writer, account, "Brief", &o, now, token3, &fresh, &extra), WGA_OK);
   CHECK_STATUS(wga_keyring_prune(reader, now + 1, &list), WGA_OK);
   CHECK(wga_record_list_len(list) == 0);
   wga_record_list_free(list);
