@@ -331,6 +331,12 @@ impl TokenRecord {
         is_active(self.disabled, self.expires_at, now)
     }
 
+    /// Whether it has expired at `now` (`expires_at` is exclusive).
+    #[inline]
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        is_expired(self.expires_at, now)
+    }
+
     /// Whether it has no field beyond the seed's: full access, no expiry,
     /// enabled, no description.
     pub fn is_plain(&self) -> bool {
@@ -367,7 +373,12 @@ impl TokenRecord {
 /// map of the keyring and every host applies this).
 #[inline]
 pub(crate) fn is_active(disabled: bool, expires_at: Option<Timestamp>, now: Timestamp) -> bool {
-    !disabled && expires_at.is_none_or(|at| now < at)
+    !disabled && !is_expired(expires_at, now)
+}
+
+#[inline]
+fn is_expired(expires_at: Option<Timestamp>, now: Timestamp) -> bool {
+    expires_at.is_some_and(|at| now >= at)
 }
 
 /// A token to create: its account and name, and optionally what it may do,

@@ -162,13 +162,15 @@ impl Scopes {
     }
 
     /// Whether a route that needs `required` (a `resource:action` name)
-    /// may be used: full access allows everything; a list allows the
+    /// may be used: full access allows every scope; a list allows the
     /// scopes it names and, for `resource:*`, every action of `resource`.
-    /// `required` is the host's own, well-formed name (check one taken from
-    /// elsewhere with [`Scope::is_valid`] first).
+    /// A `required` that is not a scope (a typo in a route's declaration)
+    /// is allowed to no one, full access included: refused, not opened.
     pub fn allows(&self, required: &str) -> bool {
-        self.list()
-            .is_none_or(|scopes| scopes.iter().any(|scope| scope.covers(required)))
+        Scope::is_valid(required)
+            && self
+                .list()
+                .is_none_or(|scopes| scopes.iter().any(|scope| scope.covers(required)))
     }
 }
 
@@ -281,6 +283,11 @@ mod tests {
         assert!(!some.allows("devicesx:read"));
         assert!(!some.allows("devices"));
         assert!(!some.allows("tokens:manage"));
+        // A name that is no scope is allowed to no one: `devices:*` does
+        // not cover `devices:Read`, and full access does not open it.
+        for typo in ["devices:Read", "Messages:send", "messages", ""] {
+            assert!(!some.allows(typo) && !Scopes::FULL.allows(typo), "{typo:?}");
+        }
     }
 
     #[test]

@@ -236,6 +236,7 @@ fn expired_and_disabled_tokens_are_refused_like_any_bad_token() {
     spec.expires_at = Some(Timestamp(200));
     let (t, r) = k.create_from(&mut OsRng, spec, Timestamp(100)).unwrap();
     assert_eq!(r.expires_at, Some(Timestamp(200)));
+    assert!(!r.is_expired(Timestamp(199)) && r.is_expired(Timestamp(200)));
     assert!(accepts(&k, &t, 199));
     assert!(!accepts(&k, &t, 200), "the expiry instant is exclusive");
     assert!(!accepts(&k, &t, 10_000));
