@@ -640,16 +640,6 @@ pub unsafe extern "C" fn wga_keyring_update(
     }
 }
 
-/// Whether a record counts as expired at `now` (whatever its disabled
-/// flag): the core's rule for an active record, with the flag set aside.
-fn expired(record: &TokenRecord, now: Timestamp) -> bool {
-    record.expires_at.is_some() && {
-        let mut enabled = record.clone();
-        enabled.disabled = false;
-        !enabled.is_active(now)
-    }
-}
-
 /// Deletes every token of an account (say, when it is closed or its keys
 /// leaked), and writes the records deleted to a new list in `*deleted_out`
 /// (release it with `wga_record_list_free`; an in-memory keyring's host
@@ -730,7 +720,7 @@ pub unsafe extern "C" fn wga_keyring_prune(
                 memory
                     .list(None)
                     .into_iter()
-                    .filter(|record| expired(record, now))
+                    .filter(|record| record.is_expired(now))
                     .filter_map(|record| memory.delete(record.id).ok())
                     .collect()
             }

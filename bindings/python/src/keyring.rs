@@ -169,12 +169,6 @@ fn token_update(
     Ok(update)
 }
 
-/// Whether `record` has expired at `now` (its expiry is exclusive, as the
-/// core's `TokenRecord::is_active` reads it).
-fn is_expired(record: &wga::TokenRecord, now: Timestamp) -> bool {
-    record.expires_at.is_some_and(|at| at <= now)
-}
-
 impl PyKeyring {
     fn policy(&self) -> &LifetimePolicy {
         &self.policy
@@ -459,7 +453,7 @@ impl PyKeyring {
             None => {
                 let mut deleted = Vec::new();
                 for record in self.inner.list(None) {
-                    if is_expired(&record, now)
+                    if record.is_expired(now)
                         && let Ok(record) = self.inner.delete(record.id)
                     {
                         deleted.push(record);
