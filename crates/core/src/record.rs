@@ -87,9 +87,10 @@ impl TokenName {
         Self(name.to_string())
     }
 
-    /// The string, moved out.
-    pub(crate) fn into_inner(self) -> String {
-        self.0
+    /// The string, moved out (an empty one left behind, which allocates
+    /// nothing): for a record about to be dropped.
+    pub(crate) fn take(&mut self) -> String {
+        core::mem::take(&mut self.0)
     }
 }
 

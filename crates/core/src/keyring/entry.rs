@@ -45,41 +45,30 @@ pub(crate) struct Extras {
 
 impl Content {
     /// The content of `record`, whose account is `account` (the shared
-    /// string); the name is moved, not copied (a bulk load makes a million).
-    pub(crate) fn new(
-        record: TokenRecord,
+    /// string). Its owned parts are taken, not copied (a bulk load makes a
+    /// million; the record is left with an empty name and the defaults,
+    /// and is only dropped after this).
+    pub(crate) fn take(
+        record: &mut TokenRecord,
         account: Arc<AccountName>,
     ) -> (TokenId, Self, Option<Timestamp>) {
-        let TokenRecord {
-            id,
-            name,
-            verifier,
-            created_at,
-            last_used_at,
-            rollover,
-            scopes,
-            expires_at,
-            disabled,
-            description,
-            ..
-        } = record;
-        let plain = scopes.is_full() && expires_at.is_none() && !disabled && description.is_none();
+        let plain = record.is_plain();
         let content = Self {
-            verifier,
-            rollover: rollover.map(Box::new),
+            verifier: record.verifier,
+            rollover: record.rollover.take().map(Box::new),
             account,
-            name: name.into_inner().into_boxed_str(),
-            created_at,
+            name: record.name.take().into_boxed_str(),
+            created_at: record.created_at,
             extras: (!plain).then(|| {
                 Box::new(Extras {
-                    scopes,
-                    expires_at,
-                    disabled,
-                    description,
+                    scopes: core::mem::take(&mut record.scopes),
+                    expires_at: record.expires_at,
+                    disabled: record.disabled,
+                    description: record.description.take(),
                 })
             }),
         };
-        (id, content, last_used_at)
+        (record.id, content, record.last_used_at)
     }
 
     /// A reader's view of it.
