@@ -281,18 +281,20 @@ impl Batch {
 
         // Equal (account, name) pairs: equal hashes first, then the strings
         // of the few records that share a hash.
-        let mut by_name: Vec<(u64, usize)> = records
+        // Each with its id, so the name index is built from this list in
+        // hash order without looking a record up again (a cache miss each).
+        let mut by_name: Vec<(u64, usize, TokenId)> = records
             .iter()
             .enumerate()
-            .map(|(i, r)| (hasher.hash(r.account.as_str(), r.name.as_str()), i))
+            .map(|(i, r)| (hasher.hash(r.account.as_str(), r.name.as_str()), i, r.id))
             .collect();
-        by_name.sort_unstable();
+        by_name.sort_unstable_by_key(|&(hash, i, _)| (hash, i));
         let key = |i: usize| (records[i].account.as_str(), records[i].name.as_str());
         for run in by_name.chunk_by_mut(|a, b| a.0 == b.0) {
             if run.len() > 1 {
                 run.sort_unstable_by(|a, b| key(a.1).cmp(&key(b.1)));
                 for same in run.chunk_by(|a, b| key(a.1) == key(b.1)) {
-                    for &(_, i) in same.iter().filter(|_| same.len() > 1) {
+                    for &(_, i, _) in same.iter().filter(|_| same.len() > 1) {
                         if keep[i] {
                             keep[i] = false;
                             refused.push((
@@ -312,8 +314,8 @@ impl Batch {
         // The index of the records kept, already in hash order.
         let kept: Vec<(u64, TokenId)> = by_name
             .into_iter()
-            .filter(|&(_, i)| keep[i])
-            .map(|(hash, i)| (hash, records[i].id))
+            .filter(|&(_, i, _)| keep[i])
+            .map(|(hash, _, id)| (hash, id))
             .collect();
         let names = Names::from_sorted(kept.into_iter());
 
