@@ -58,7 +58,13 @@ def waitress_server(app: Any) -> Iterator[int]:
         # it fail with EBADF now and then (an unhandled thread exception,
         # which filterwarnings = error turns into a failed test: about one
         # run in 40 of the middleware tests).
-        server.trigger.pull_trigger(server.close)
+        try:
+            server.trigger.pull_trigger(server.close)
+        except OSError:
+            # EBADF: the trigger is closed already, so the loop has closed
+            # the server and ended on its own (seen twice in one run of
+            # the suite, at a test's exit, after its requests all passed).
+            pass
         thread.join(timeout=20)
         server.task_dispatcher.shutdown()
 
