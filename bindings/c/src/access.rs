@@ -674,15 +674,7 @@ pub unsafe extern "C" fn wga_keyring_revoke_all(
                 Ok(deleted) => deleted,
                 Err(e) => return e,
             },
-            None => {
-                let memory = keyring.keyring();
-                memory
-                    .list(Some(account.as_str()))
-                    .into_iter()
-                    // A token another thread deleted meanwhile is gone all the same.
-                    .filter_map(|record| memory.delete(record.id).ok())
-                    .collect()
-            }
+            None => keyring.keyring().revoke_all(account.as_str()),
         };
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { deleted_out.write(wga_record_list::into_raw(deleted)) };
@@ -715,15 +707,7 @@ pub unsafe extern "C" fn wga_keyring_prune(
                 Ok(deleted) => deleted,
                 Err(e) => return e,
             },
-            None => {
-                let memory = keyring.keyring();
-                memory
-                    .list(None)
-                    .into_iter()
-                    .filter(|record| record.is_expired(now))
-                    .filter_map(|record| memory.delete(record.id).ok())
-                    .collect()
-            }
+            None => keyring.keyring().prune(now),
         };
         // SAFETY: checked non-null; the caller promises it is valid for a write.
         unsafe { deleted_out.write(wga_record_list::into_raw(deleted)) };

@@ -422,16 +422,7 @@ impl PyKeyring {
     fn revoke_all(&self, py: Python<'_>, account: &str) -> PyResult<Vec<PyTokenRecord>> {
         let account = parse_account(account)?;
         let records = match self.attached() {
-            None => {
-                let mut deleted = Vec::new();
-                for record in self.inner.list(Some(account.as_str())) {
-                    // A token deleted meanwhile by another thread is gone all the same.
-                    if let Ok(record) = self.inner.delete(record.id) {
-                        deleted.push(record);
-                    }
-                }
-                deleted
-            }
+            None => self.inner.revoke_all(account.as_str()),
             Some(store) => py
                 .detach(|| store.with(|synced| synced.revoke_all(&account)))
                 .map_err(refused)?,
@@ -450,17 +441,7 @@ impl PyKeyring {
     ) -> PyResult<Vec<PyTokenRecord>> {
         let now = now_or(timestamp_opt("now", now)?);
         let records = match self.attached() {
-            None => {
-                let mut deleted = Vec::new();
-                for record in self.inner.list(None) {
-                    if record.is_expired(now)
-                        && let Ok(record) = self.inner.delete(record.id)
-                    {
-                        deleted.push(record);
-                    }
-                }
-                deleted
-            }
+            None => self.inner.prune(now),
             Some(store) => py
                 .detach(|| store.with(|synced| synced.prune(now)))
                 .map_err(refused)?,

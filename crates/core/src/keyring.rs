@@ -559,10 +559,46 @@ impl Keyring {
     pub fn delete(&self, id: TokenId) -> Result<TokenRecord, KeyringError> {
         let mut writer = self.writer.lock();
         let record = self.get(id).ok_or(KeyringError::UnknownToken(id))?;
-        self.entries.remove(id);
-        let hash = self.name_hash(record.account.as_str(), record.name.as_str());
-        writer.names.remove(hash, id);
+        self.remove_held(&mut writer, &record);
         Ok(record)
+    }
+
+    /// Deletes every token of `account` (say, when it is closed or its
+    /// tokens leaked) and returns their records, in [`Keyring::list`]'s
+    /// order. One writer's step: a token created for the account meanwhile
+    /// is either deleted too or created after this returns.
+    pub fn revoke_all(&self, account: &str) -> Vec<TokenRecord> {
+        self.delete_matching(Some(account), |_| true)
+    }
+
+    /// Deletes every token expired at `now` and returns their records.
+    /// Expired tokens are refused already; this clears them away. A
+    /// disabled token that has not expired is kept.
+    pub fn prune(&self, now: Timestamp) -> Vec<TokenRecord> {
+        self.delete_matching(None, |record| record.is_expired(now))
+    }
+
+    /// Deletes the records of `account` (or of all) that `matches`, under
+    /// one hold of the writers' lock.
+    fn delete_matching(
+        &self,
+        account: Option<&str>,
+        matches: impl Fn(&TokenRecord) -> bool,
+    ) -> Vec<TokenRecord> {
+        let mut writer = self.writer.lock();
+        let mut deleted = self.list(account);
+        deleted.retain(|record| matches(record));
+        for record in &deleted {
+            self.remove_held(&mut writer, record);
+        }
+        deleted
+    }
+
+    /// Removes a record the keyring holds, from the map and the name index.
+    fn remove_held(&self, writer: &mut Writer, record: &TokenRecord) {
+        self.entries.remove(record.id);
+        let hash = self.name_hash(record.account.as_str(), record.name.as_str());
+        writer.names.remove(hash, record.id);
     }
 
     /// Replaces a token's secret, keeping its id, name and account. The old

@@ -840,3 +840,45 @@ fn replace_applies_a_store_change_and_evicts_a_name_holder() {
     assert!(keyring.discard(other.id).is_some());
     assert!(keyring.discard(other.id).is_none());
 }
+
+#[test]
+fn revoke_all_and_prune_delete_exactly_what_they_name() {
+    let k = Keyring::new();
+    let (a1, _) = issue(&k, "a", "one");
+    let (a2, _) = issue(&k, "a", "two");
+    let (b1, _) = issue(&k, "b", "one");
+    let mut spec = NewToken::new(account("b"), name("short-lived"));
+    spec.expires_at = Some(Timestamp(200));
+    let (b2, _) = k.create_from(&mut OsRng, spec, Timestamp(100)).unwrap();
+    let (b3, r3) = issue(&k, "b", "disabled");
+    let disable = TokenUpdate {
+        disabled: Some(true),
+        ..TokenUpdate::default()
+    };
+    k.update(r3.id, disable).unwrap();
+
+    // Before its expiry nothing is pruned; at it, only the expired token.
+    assert!(k.prune(Timestamp(199)).is_empty());
+    let pruned = k.prune(Timestamp(200));
+    assert_eq!(
+        pruned.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        ["short-lived"]
+    );
+    assert!(k.get(r3.id).is_some(), "disabled, not expired: kept");
+    assert!(!accepts(&k, &b2, 150));
+
+    let revoked = k.revoke_all("a");
+    let mut names: Vec<_> = revoked.iter().map(|r| r.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["one", "two"]);
+    assert!(!accepts(&k, &a1, 150) && !accepts(&k, &a2, 150));
+    assert!(accepts(&k, &b1, 150), "another account's token is kept");
+    assert!(!accepts(&k, &b3, 150));
+    assert!(k.revoke_all("a").is_empty());
+    // The names are free again.
+    assert!(
+        k.create(&mut OsRng, account("a"), name("one"), Timestamp(300))
+            .is_ok()
+    );
+    assert_eq!(k.len(), 3);
+}
