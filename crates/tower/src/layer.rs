@@ -127,10 +127,13 @@ fn scope_challenge(
     scope: &Scope,
     resource_metadata: Option<&str>,
 ) -> Option<HeaderValue> {
-    let challenge = ScopeDenial { profile, scope }.www_authenticate()?;
-    let value = match resource_metadata {
-        None => challenge.to_string(),
-        Some(url) => format!(r#"{challenge}, resource_metadata="{url}""#),
+    let denial = ScopeDenial { profile, scope };
+    // The core writes the parameter, as for its 401 challenge.
+    let value = match resource_metadata.map(ResourceMetadata::new) {
+        None => denial.www_authenticate()?.to_string(),
+        Some(Ok(url)) => denial.www_authenticate_with(&url)?.to_string(),
+        // Checked at build: never a URL that cannot be quoted.
+        Some(Err(_)) => return None,
     };
     // A scope needs no quoting and the URL was checked at build: always valid.
     HeaderValue::try_from(value).ok()
