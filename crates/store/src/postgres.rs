@@ -941,28 +941,7 @@ impl Backend for PgStore {
                 tx.rollback().map_err(pg(doing))?;
                 return Ok(deleted);
             }
-            let n = i64::try_from(gone.len()).unwrap_or(i64::MAX);
-            let last: i64 = tx
-                .query_typed_one(
-                    "UPDATE wgauth_head SET seq = seq + $1 RETURNING seq",
-                    &[(&n, Type::INT8)],
-                )
-                .and_then(|row| row.try_get(0))
-                .map_err(pg("taking the next change numbers"))?;
-            let seqs: Vec<i64> = (last - n + 1..=last).collect();
-            tx.execute_typed(
-                "INSERT INTO changes (seq, token_id, at) \
-                 SELECT u.seq, u.id, floor(extract(epoch FROM clock_timestamp()))::bigint \
-                 FROM unnest($1::bigint[], $2::text[]) AS u (seq, id)",
-                &[(&seqs, Type::INT8_ARRAY), (&gone, Type::TEXT_ARRAY)],
-            )
-            .map_err(pg("recording the changes"))?;
-            let payload = last.to_string();
-            tx.execute_typed(
-                "SELECT pg_notify($1, $2)",
-                &[(&CHANNEL, Type::TEXT), (&payload, Type::TEXT)],
-            )
-            .map_err(pg("notifying followers"))?;
+            log_changes(&mut tx, &gone)?;
             tx.commit().map_err(pg(doing))?;
             Ok(deleted)
         })
@@ -1064,22 +1043,7 @@ impl Backend for PgStore {
                 &[(&gone, Type::TEXT_ARRAY)],
             )
             .map_err(pg(doing))?;
-            let n = i64::try_from(gone.len()).unwrap_or(i64::MAX);
-            let last: i64 = tx
-                .query_typed_one(
-                    "UPDATE wgauth_head SET seq = seq + $1 RETURNING seq",
-                    &[(&n, Type::INT8)],
-                )
-                .and_then(|row| row.try_get(0))
-                .map_err(pg("taking the next change numbers"))?;
-            let seqs: Vec<i64> = (last - n + 1..=last).collect();
-            tx.execute_typed(
-                "INSERT INTO changes (seq, token_id, at) \
-                 SELECT u.seq, u.id, floor(extract(epoch FROM clock_timestamp()))::bigint \
-                 FROM unnest($1::bigint[], $2::text[]) AS u (seq, id)",
-                &[(&seqs, Type::INT8_ARRAY), (&gone, Type::TEXT_ARRAY)],
-            )
-            .map_err(pg("recording the changes"))?;
+            log_changes(&mut tx, &gone)?;
             let at = secs(Timestamp::now());
             tx.execute_typed(
                 "INSERT INTO audit (at, actor, action, token_id, account, detail) \
@@ -1096,12 +1060,6 @@ impl Backend for PgStore {
                 ],
             )
             .map_err(pg("writing the audit trail"))?;
-            let payload = last.to_string();
-            tx.execute_typed(
-                "SELECT pg_notify($1, $2)",
-                &[(&CHANNEL, Type::TEXT), (&payload, Type::TEXT)],
-            )
-            .map_err(pg("notifying followers"))?;
             tx.commit().map_err(pg(doing))?;
             Ok(deleted)
         })
@@ -1363,4 +1321,33 @@ impl Backend for PgStore {
         }
         Ok(())
     }
+}
+
+/// Records one change per id in `ids` (consecutive numbers, taken from the
+/// counter whose row lock the caller holds) and notifies followers once,
+/// with the last: the tail of every write that deletes many tokens.
+fn log_changes(tx: &mut Transaction<'_>, ids: &[String]) -> Result<(), Fail> {
+    let n = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+    let last: i64 = tx
+        .query_typed_one(
+            "UPDATE wgauth_head SET seq = seq + $1 RETURNING seq",
+            &[(&n, Type::INT8)],
+        )
+        .and_then(|row| row.try_get(0))
+        .map_err(pg("taking the next change numbers"))?;
+    let seqs: Vec<i64> = (last - n + 1..=last).collect();
+    tx.execute_typed(
+        "INSERT INTO changes (seq, token_id, at) \
+         SELECT u.seq, u.id, floor(extract(epoch FROM clock_timestamp()))::bigint \
+         FROM unnest($1::bigint[], $2::text[]) AS u (seq, id)",
+        &[(&seqs, Type::INT8_ARRAY), (&ids, Type::TEXT_ARRAY)],
+    )
+    .map_err(pg("recording the changes"))?;
+    let payload = last.to_string();
+    tx.execute_typed(
+        "SELECT pg_notify($1, $2)",
+        &[(&CHANNEL, Type::TEXT), (&payload, Type::TEXT)],
+    )
+    .map_err(pg("notifying followers"))?;
+    Ok(())
 }
