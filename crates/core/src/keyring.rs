@@ -296,6 +296,7 @@ impl Keyring {
     ///
     /// # Errors
     /// The [`Rejection`] to answer with: its status, body and challenge.
+    #[inline]
     pub fn authenticate<'a, I>(
         &self,
         profile: Profile,
