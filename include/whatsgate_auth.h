@@ -1537,6 +1537,25 @@ wga_status wga_keyring_open(const char *url,
                             struct wga_keyring **keyring_out);
 
 /**
+ * Sets who the store's audit entries name for this keyring's later writes
+ * (create, update, delete, regenerate, revoke-all, prune): a service name,
+ * say, or `user:<id>` of the person acting. The default is `local`. Never
+ * put a secret in it. `actor` is UTF-8, not NUL-terminated; the store keeps
+ * its first 128 characters and replaces control characters, as it does for
+ * every binding.
+ *
+ * Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (not
+ * UTF-8) or `WGA_KEYRING_NOT_ATTACHED`.
+ *
+ * # Safety
+ * `keyring` is a live keyring; `actor` points to `actor_len` readable
+ * bytes.
+ */
+wga_status wga_keyring_set_actor(const struct wga_keyring *keyring,
+                                 const char *actor,
+                                 size_t actor_len);
+
+/**
  * Writes the attached keyring's follower counters and state to `*out`.
  *
  * Returns `WGA_OK`, `WGA_NULL_PARAMETER` or `WGA_KEYRING_NOT_ATTACHED`.

@@ -43,6 +43,13 @@ int main(int argc, char **argv) {
   if (status != WGA_OK) {
     return fail("open", status);
   }
+  /* The store's audit trail names this service for the writes below
+   * (`local` otherwise). */
+  status = wga_keyring_set_actor(keyring, "example-service", strlen("example-service"));
+  if (status != WGA_OK) {
+    wga_keyring_free(keyring);
+    return fail("set_actor", status);
+  }
 
   /* Written to the store: accepted here once this returns, and by every
    * other attached host as soon as its follower applies the change. */

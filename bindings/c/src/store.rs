@@ -211,6 +211,40 @@ pub unsafe extern "C" fn wga_keyring_open(
     }
 }
 
+/// Sets who the store's audit entries name for this keyring's later writes
+/// (create, update, delete, regenerate, revoke-all, prune): a service name,
+/// say, or `user:<id>` of the person acting. The default is `local`. Never
+/// put a secret in it. `actor` is UTF-8, not NUL-terminated; the store keeps
+/// its first 128 characters and replaces control characters, as it does for
+/// every binding.
+///
+/// Returns `WGA_OK`, `WGA_NULL_PARAMETER`, `WGA_INVALID_ARGUMENT` (not
+/// UTF-8) or `WGA_KEYRING_NOT_ATTACHED`.
+///
+/// # Safety
+/// `keyring` is a live keyring; `actor` points to `actor_len` readable
+/// bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wga_keyring_set_actor(
+    keyring: *const wga_keyring,
+    actor: *const c_char,
+    actor_len: usize,
+) -> wga_status {
+    ffi_panic_boundary! {
+        let keyring = try_ref!(keyring);
+        let actor = try_slice!(actor, actor_len);
+        let synced = match synced(keyring) {
+            Ok(synced) => synced,
+            Err(e) => return e,
+        };
+        let Ok(actor) = core::str::from_utf8(actor) else {
+            return wga_status::WGA_INVALID_ARGUMENT;
+        };
+        synced.set_actor(actor);
+        wga_status::WGA_OK
+    }
+}
+
 /// The attached keyring's store, or `WGA_KEYRING_NOT_ATTACHED`.
 fn synced(keyring: &wga_keyring) -> Result<&SyncedKeyring, wga_status> {
     keyring.synced().ok_or(wga_status::WGA_KEYRING_NOT_ATTACHED)
@@ -561,6 +595,10 @@ mod tests {
                 wga_keyring_follow_error(keyring, buf.as_mut_ptr(), buf.len(), &mut len),
                 WGA_KEYRING_NOT_ATTACHED
             );
+            assert_eq!(
+                wga_keyring_set_actor(keyring, c"svc".as_ptr(), 3),
+                WGA_KEYRING_NOT_ATTACHED
+            );
             assert_eq!(wga_keyring_flush_last_used(null()), WGA_NULL_PARAMETER);
             assert_eq!(
                 wga_keyring_follow_stats(null(), stats.as_mut_ptr()),
@@ -674,6 +712,52 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// The audit trail names the actor the keyring was given (`local` before
+    /// that); an actor that is not UTF-8, or a NULL one, is refused and
+    /// changes nothing.
+    #[test]
+    #[cfg_attr(miri, ignore = "opens SQLite files: FFI, threads and the file system")]
+    fn writes_are_audited_as_the_actor_set() {
+        let dir = TempDir::new();
+        let options = wga_follow_options {
+            create_if_missing: true,
+            ..Default::default()
+        };
+        let keyring = open(&dir.url(), Some(&options)).unwrap();
+        let set = |actor: &[u8]| {
+            // SAFETY: a live keyring and `actor.len()` readable bytes.
+            unsafe { wga_keyring_set_actor(keyring, actor.as_ptr().cast(), actor.len()) }
+        };
+        create(keyring, "before").unwrap();
+        assert_eq!(set(b"billing-service"), WGA_OK);
+        create(keyring, "after").unwrap();
+        assert_eq!(set(b"bad \xff actor"), WGA_INVALID_ARGUMENT);
+        // SAFETY: NULL pointers, which the function refuses.
+        unsafe {
+            assert_eq!(
+                wga_keyring_set_actor(keyring, null(), 0),
+                WGA_NULL_PARAMETER
+            );
+            assert_eq!(
+                wga_keyring_set_actor(null(), c"svc".as_ptr(), 3),
+                WGA_NULL_PARAMETER
+            );
+        }
+        create(keyring, "still").unwrap();
+        // SAFETY: live, freed once.
+        unsafe { wga_keyring_free(keyring) };
+
+        let mut store = whatsgate_auth_store::Store::open(&dir.url(), OpenMode::Existing).unwrap();
+        let mut trail = store.audit(None, 10).unwrap();
+        trail.sort_by_key(|entry| entry.seq);
+        let creators: Vec<&str> = trail
+            .iter()
+            .filter(|entry| entry.action == "token.create")
+            .map(|entry| entry.actor.as_str())
+            .collect();
+        assert_eq!(creators, ["local", "billing-service", "billing-service"]);
     }
 
     /// Two handles on one SQLite store: writes through one are refused or

@@ -185,6 +185,8 @@ static void test_in_memory_keyring(void) {
   CHECK_STATUS(wga_keyring_follow_stats(NULL, &stats), WGA_NULL_PARAMETER);
   CHECK_STATUS(wga_keyring_follow_stats(kr, NULL), WGA_NULL_PARAMETER);
   CHECK_STATUS(wga_keyring_follow_error(kr, NULL, 0, &len), WGA_NULL_PARAMETER);
+  CHECK_STATUS(wga_keyring_set_actor(kr, "svc", 3), WGA_KEYRING_NOT_ATTACHED);
+  CHECK_STATUS(wga_keyring_set_actor(NULL, "svc", 3), WGA_NULL_PARAMETER);
   wga_keyring_free(kr);
 }
 
@@ -281,6 +283,10 @@ static void test_attached(const char *label, const char *url, const char *accoun
   CHECK_STATUS(wga_keyring_follow_stats(writer, &stats), WGA_OK);
   CHECK(stats.current && stats.bad_rows == 0);
   CHECK(stats.seq >= seq_before + 4);
+  /* Who the audit trail names (the entries are checked in src/store.rs). */
+  CHECK_STATUS(wga_keyring_set_actor(writer, "test_store", strlen("test_store")), WGA_OK);
+  CHECK_STATUS(wga_keyring_set_actor(writer, "\xff", 1), WGA_INVALID_ARGUMENT);
+  CHECK_STATUS(wga_keyring_set_actor(writer, NULL, 0), WGA_NULL_PARAMETER);
   memset(buf, 0x7f, sizeof buf);
   CHECK_STATUS(wga_keyring_follow_error(writer, buf, sizeof buf, &len), WGA_OK);
   CHECK(len == 0 && buf[0] == '\0');
