@@ -129,5 +129,7 @@ pub(crate) trait Backend: Send {
         limit: usize,
     ) -> Result<Vec<(Change, RowState)>, StoreError>;
     fn head(&mut self) -> Result<u64, StoreError>;
+    /// See [`Store::compact_changes`](crate::Store::compact_changes).
+    fn compact_changes(&mut self, before: Timestamp) -> Result<u64, StoreError>;
     fn wait_for_change(&mut self, timeout: Duration) -> Result<(), StoreError>;
 }

@@ -1131,6 +1131,25 @@ impl Backend for PgStore {
         })
     }
 
+    fn compact_changes(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        let doing = "compacting the change log";
+        let before = secs(before);
+        self.run(|client| {
+            let mut tx = client.transaction().map_err(pg(doing))?;
+            // The newest row stays, as on SQLite (the head is kept in
+            // `wgauth_head` here, but a reader of the log alone sees it).
+            let deleted = tx
+                .execute_typed(
+                    "DELETE FROM changes WHERE at < $1 \
+                     AND seq < (SELECT max(seq) FROM changes)",
+                    &[(&before, Type::INT8)],
+                )
+                .map_err(pg(doing))?;
+            tx.commit().map_err(pg(doing))?;
+            Ok(deleted)
+        })
+    }
+
     fn record_last_used(&mut self, uses: &[(TokenId, Timestamp)]) -> Result<(), StoreError> {
         if uses.is_empty() {
             return Ok(());

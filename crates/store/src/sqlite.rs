@@ -892,6 +892,26 @@ impl Backend for SqliteStore {
         tx.commit().map_err(err)
     }
 
+    fn compact_changes(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        let (conn, path) = (&mut self.conn, self.path.as_path());
+        let err = |e| sql_err(path, "compacting the change log", e);
+        let tx = begin(
+            conn,
+            path,
+            TransactionBehavior::Immediate,
+            "starting to compact the change log",
+        )?;
+        // The newest row stays: the head is read from it.
+        let deleted = tx
+            .execute(
+                "DELETE FROM changes WHERE at < ?1 AND seq < (SELECT max(seq) FROM changes)",
+                [secs(before)],
+            )
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+    }
+
     fn snapshot(&mut self) -> Result<Snapshot, StoreError> {
         let (conn, path) = (&mut self.conn, self.path.as_path());
         let err = |e| sql_err(path, "reading the tokens", e);

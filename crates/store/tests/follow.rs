@@ -115,6 +115,58 @@ fn a_synced_keyring_refuses_its_own_deletion_before_delete_returns() {
     assert!(synced.list(None).unwrap().is_empty());
 }
 
+/// A follower whose next change rows are compacted away before it reads
+/// them: one transaction deletes a token (with its change row), logs a
+/// change of another token, and then deletes every change row but the
+/// newest, as `Store::compact_changes` does, so the deletion's own row is
+/// gone before the follower can read it. Its next read finds a gap
+/// and loads a snapshot: the deletion applies although its change row is
+/// gone. Without the compaction (the control), it goes change by change.
+#[test]
+fn a_follower_behind_a_compacted_log_catches_up_in_full() {
+    for compact in [true, false] {
+        let (_dir, url) = new_store();
+        let mut writer = Store::open(&url, OpenMode::Existing).unwrap();
+        let (old, old_record) = writer.create(account(), name("Old"), NOW).unwrap();
+        let (kept, kept_record) = writer.create(account(), name("Kept"), NOW).unwrap();
+        let follower = Follower::start(&url, fast()).unwrap();
+        let keyring = follower.keyring();
+        let resyncs = follower.stats().resyncs;
+        let path = url.strip_prefix("sqlite:").unwrap();
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;
+             DELETE FROM tokens WHERE id = '{id}';
+             INSERT INTO changes (token_id, at) VALUES ('{id}', 0);
+             INSERT INTO changes (token_id, at) VALUES ('{kept}', 0);
+             {compaction}
+             COMMIT;",
+            id = old_record.id,
+            kept = kept_record.id,
+            compaction = if compact {
+                "DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes);"
+            } else {
+                ""
+            }
+        ))
+        .unwrap();
+        let took = wait_until(Duration::from_secs(5), || {
+            !accepts(keyring, old.expose_secret())
+        });
+        assert!(
+            took.is_some(),
+            "the deletion never applied, compact: {compact}"
+        );
+        assert!(accepts(keyring, kept.expose_secret()));
+        let full = follower.stats().resyncs - resyncs;
+        assert_eq!(
+            full,
+            u64::from(compact),
+            "full catch-ups, compact: {compact}"
+        );
+    }
+}
+
 /// Writes two rows whose names differ only by a trailing space (as another
 /// tool might), so the account has two tokens with the same name once
 /// names are trimmed.

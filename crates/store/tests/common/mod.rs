@@ -131,6 +131,10 @@ macro_rules! backend_suite {
             $crate::common::rows_with_bad_v2_fields_are_damaged_and_removable(&$backend);
         }
         #[test]
+        fn suite_compacting_the_log_keeps_the_head_and_shows_a_gap() {
+            $crate::common::compacting_the_log_keeps_the_head_and_shows_a_gap(&$backend);
+        }
+        #[test]
         fn suite_a_follower_sees_disable_rescope_and_expiry() {
             $crate::common::a_follower_sees_disable_rescope_and_expiry(&$backend);
         }
@@ -1370,6 +1374,45 @@ pub fn rows_with_bad_v2_fields_are_damaged_and_removable(b: &impl TestBackend) {
 /// refuses an expired token: the row reader carries every field that
 /// decides a verdict (if it dropped `disabled`, the disabled token would
 /// still be accepted here and this would fail).
+/// `compact_changes` deletes the rows written before its instant, never the
+/// newest: the head stays, numbering goes on after it, and a reader whose
+/// cursor is older than what is left sees a gap (which makes a follower
+/// catch up in full: `tests/follow.rs`).
+pub fn compacting_the_log_keeps_the_head_and_shows_a_gap(b: &impl TestBackend) {
+    let (url, _guard) = b.fresh();
+    let mut store = open(&url);
+    let later = Timestamp::now().plus_secs(3600);
+    assert_eq!(store.compact_changes(later).unwrap(), 0, "an empty log");
+    assert_eq!(store.head().unwrap(), 0);
+    let (_, old) = create(&mut store, "acct_1", "Old");
+    let behind = store.head().unwrap();
+    create(&mut store, "acct_1", "A");
+    store.delete(old.id).unwrap().unwrap();
+    let (_, b_record) = create(&mut store, "acct_1", "B");
+    let head = store.head().unwrap();
+    assert_eq!(head, behind + 3);
+    // Rows written before an instant already past: none.
+    assert_eq!(store.compact_changes(T0).unwrap(), 0);
+    assert_eq!(log(&mut store).len(), 4);
+    // Every row but the newest.
+    assert_eq!(store.compact_changes(later).unwrap(), 3);
+    assert_eq!(store.head().unwrap(), head);
+    assert_eq!(log(&mut store), [(head, b_record.id)]);
+    assert_eq!(store.compact_changes(later).unwrap(), 0, "the newest stays");
+    let next = store.changes_since(behind, 10).unwrap();
+    assert_eq!(next.len(), 1);
+    assert!(
+        next[0].0.seq > behind + 1,
+        "a gap after the reader's cursor"
+    );
+    // The snapshot still holds every token, and numbering goes on.
+    let snapshot = store.snapshot().unwrap();
+    assert_eq!(snapshot.records.len(), 2);
+    assert_eq!(snapshot.head, head);
+    let (_, c) = create(&mut store, "acct_1", "C");
+    assert_eq!(log(&mut store), [(head, b_record.id), (head + 1, c.id)]);
+}
+
 pub fn a_follower_sees_disable_rescope_and_expiry(b: &impl TestBackend) {
     let (url, _guard) = b.fresh();
     let mut writer = open(&url);
