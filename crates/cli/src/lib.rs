@@ -86,6 +86,16 @@ enum Command {
     Audit(AuditArgs),
     /// Find tokens in files (or stdin: -) and report file, line, column and id, never the secret; exit status 1 when one is found.
     Scan(scan::ScanArgs),
+    /// Delete the change log's rows older than --keep (the newest stays); a node further behind catches up in full.
+    Compact(CompactArgs),
+}
+
+#[derive(Debug, Args)]
+struct CompactArgs {
+    /// Keep the rows written within this long of now: a node that has
+    /// not read the log for longer loads a full snapshot instead.
+    #[arg(long, default_value = "1d", value_parser = parse_duration, value_name = "DURATION")]
+    keep: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +273,15 @@ fn run(cli: Cli) -> Result<(), Error> {
             let mut store = open(OpenMode::Existing)?;
             let entries = store.audit(args.account.as_deref(), args.limit)?;
             print_audit(&entries, args.json)
+        }
+        Command::Compact(args) => {
+            let mut store = open(OpenMode::Existing)?;
+            let before = Timestamp(Timestamp::now().0.saturating_sub(args.keep.as_secs()));
+            let deleted = store.compact_changes(before)?;
+            write_stdout(&format!(
+                "deleted {deleted} change-log row(s) written before {}\n",
+                rfc3339(before)
+            ))
         }
     }
 }

@@ -17,6 +17,39 @@ fn assert_error(run: &common::Run, needle: &str) {
     assert!(run.stdout.is_empty(), "stdout not empty: {}", run.stdout);
 }
 
+/// `compact` deletes the change log's old rows but no token, keeps the
+/// newest row, and refuses a bad duration.
+#[test]
+fn compact_deletes_old_change_rows_and_no_token() {
+    let env = Env::new();
+    let (token, _) = env.create("acct_42", "Production API");
+    env.create("acct_42", "Testing");
+    let kept = env.run(&["compact"]);
+    assert_eq!(kept.code, Some(0), "{kept:?}");
+    assert!(
+        kept.stdout
+            .starts_with("deleted 0 change-log row(s) written before "),
+        "{}",
+        kept.stdout
+    );
+    // Written a moment ago: with --keep 0s they are all older than "now",
+    // but the newest stays. (A row written this very second is not older.)
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = env.run(&["compact", "--keep", "0s"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.starts_with("deleted 1 change-log row(s)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(env.list_json().len(), 2);
+    assert_eq!(env.verify(&token).code, Some(0));
+    assert_error(
+        &env.run(&["compact", "--keep", "soon"]),
+        "is not a duration",
+    );
+}
+
 #[test]
 fn create_prints_the_token_alone_on_stdout() {
     let env = Env::new();
