@@ -1136,8 +1136,8 @@ impl Backend for PgStore {
         let before = secs(before);
         self.run(|client| {
             let mut tx = client.transaction().map_err(pg(doing))?;
-            // The newest row stays, as on SQLite (the head is kept in
-            // `wgauth_head` here, but a reader of the log alone sees it).
+            // The newest row stays, as on SQLite: the head itself lives in
+            // `wgauth_head` here, and the log keeps showing where it is.
             let deleted = tx
                 .execute_typed(
                     "DELETE FROM changes WHERE at < $1 \
