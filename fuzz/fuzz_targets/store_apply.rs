@@ -1,7 +1,8 @@
 //! Runs of store changes applied by the store crate's own follower, checked
 //! against a model: writes by two hosts (create, delete, regenerate with
 //! grace, update: disable, enable, rescope, rename), replayed, lost and
-//! skipped log entries (the follower must resync on a gap), deliveries by
+//! skipped log entries and compactions of the log (the follower must
+//! resync on a gap), deliveries by
 //! one or two readers at once, restarts. After each delivery the keyring
 //! must hold exactly the records the writes returned.
 //! The first byte picks the keyring under test: a plain `Follower`'s, or a

@@ -1,7 +1,8 @@
 //! The follower's change application against a model (issue 16): any run of
 //! writes by two hosts (in the second test one is a `SyncedKeyring`, which
 //! applies its own writes at once and again from the log), replayed and
-//! lost log entries, gaps, concurrent and repeated deliveries and restarts
+//! lost log entries, gaps, compactions (`Store::compact_changes`),
+//! concurrent and repeated deliveries and restarts
 //! ends with the keyring holding exactly the records the store holds (see
 //! `apply_model/harness.rs`, which the `store_apply` fuzz target runs too).
 //! Positive control: the same runs catch a follower that skips the sequence
@@ -95,6 +96,47 @@ fn a_lost_deletion_is_caught_up_by_a_resync() {
     assert!(error.contains("should be gone"), "{error}");
 }
 
+/// A compaction removes a deletion's entry before the follower reads it
+/// (another token's change after it keeps the head): the follower's next
+/// read finds a gap and resyncs, so the deletion still applies.
+#[test]
+fn a_deletion_compacted_away_is_caught_up_by_a_resync() {
+    let create = |name| Op::Create {
+        on_b: false,
+        account: 0,
+        name,
+    };
+    let ops = [
+        create(0),
+        create(1),
+        Op::CatchUp,
+        Op::Delete {
+            on_b: true,
+            pick: 0,
+        },
+        Op::Regenerate {
+            on_b: false,
+            pick: 1,
+            grace: 0,
+        },
+        Op::Compact,
+        Op::CatchUp,
+    ];
+    let mut world = World::<Follower>::new(None).unwrap();
+    let before = {
+        world.run(&ops[..3]).unwrap();
+        world.applier().stats().resyncs
+    };
+    world.run(&ops[3..]).unwrap();
+    assert_eq!(world.applier().stats().resyncs, before + 1);
+    // Positive control: a follower that trusts a gap keeps the deleted token.
+    let error = World::<Unchecked>::new(None)
+        .unwrap()
+        .run(&ops)
+        .unwrap_err();
+    assert!(error.contains("should be gone"), "{error}");
+}
+
 #[test]
 fn the_model_catches_a_follower_that_skips_the_sequence_check() {
     // Positive control for the property: from a fixed seed, the generator
@@ -123,7 +165,7 @@ fn the_model_catches_a_follower_that_skips_the_sequence_check() {
     );
     assert!(
         ops.iter()
-            .any(|op| matches!(op, Op::Lose { .. } | Op::Gap { .. })),
-        "a failure without a lost entry or a gap: {ops:?}"
+            .any(|op| matches!(op, Op::Lose { .. } | Op::Gap { .. } | Op::Compact)),
+        "a failure without a lost entry, a gap or a compaction: {ops:?}"
     );
 }

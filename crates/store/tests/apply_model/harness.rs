@@ -52,13 +52,16 @@ pub enum Op {
     /// Host A or B disables, enables, rescopes or renames a token ever
     /// issued (`what` picks which).
     Update { on_b: bool, pick: u8, what: u8 },
+    /// Host A compacts the log (`Store::compact_changes`): every row but
+    /// the newest goes, read or not.
+    Compact,
 }
 
 impl Op {
     /// Decodes one op from a tag and two argument bytes (any values).
     pub fn decode(tag: u8, a: u8, b: u8) -> Self {
         let on_b = a & 0x80 != 0;
-        match tag % 11 {
+        match tag % 12 {
             0 => Self::Create {
                 on_b,
                 account: a % 2,
@@ -77,6 +80,7 @@ impl Op {
             7 => Self::CatchUpRace,
             8 => Self::Restart,
             9 => Self::Tick,
+            10 => Self::Compact,
             _ => Self::Update {
                 on_b,
                 pick: b,
@@ -465,6 +469,13 @@ impl<A: Applier> World<A> {
                 self.check()?;
             }
             Op::Tick => self.now += 1,
+            Op::Compact => {
+                // The rows carry the wall clock; every one is older than this.
+                let later = Timestamp::now().plus_secs(3600);
+                self.hosts[0]
+                    .compact_changes(later)
+                    .map_err(|e| format!("compact: {e}"))?;
+            }
         }
         Ok(())
     }
