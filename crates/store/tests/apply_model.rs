@@ -50,16 +50,16 @@ proptest! {
     }
 }
 
-/// One run through a lost entry, a gap, a replay, two readers at once and a
-/// restart.
-#[test]
-fn a_lost_deletion_is_caught_up_by_a_resync() {
+/// Host A creates two tokens and the follower reads them; then host B
+/// deletes the first and host A regenerates the second with `grace` s: the
+/// opening of the fixed runs below.
+fn read_then_delete_and_regenerate(grace: u8) -> [Op; 5] {
     let create = |name| Op::Create {
         on_b: false,
         account: 0,
         name,
     };
-    let ops = [
+    [
         create(0),
         create(1),
         Op::CatchUp,
@@ -70,8 +70,22 @@ fn a_lost_deletion_is_caught_up_by_a_resync() {
         Op::Regenerate {
             on_b: false,
             pick: 1,
-            grace: 2,
+            grace,
         },
+    ]
+}
+
+/// One run through a lost entry, a gap, a replay, two readers at once and a
+/// restart.
+#[test]
+fn a_lost_deletion_is_caught_up_by_a_resync() {
+    let [a, b, c, d, e] = read_then_delete_and_regenerate(2);
+    let ops = [
+        a,
+        b,
+        c,
+        d,
+        e,
         // The deletion's entry is lost; the regeneration's is past a gap.
         Op::Lose { pick: 0 },
         Op::CatchUp,
@@ -101,27 +115,8 @@ fn a_lost_deletion_is_caught_up_by_a_resync() {
 /// read finds a gap and resyncs, so the deletion still applies.
 #[test]
 fn a_deletion_compacted_away_is_caught_up_by_a_resync() {
-    let create = |name| Op::Create {
-        on_b: false,
-        account: 0,
-        name,
-    };
-    let ops = [
-        create(0),
-        create(1),
-        Op::CatchUp,
-        Op::Delete {
-            on_b: true,
-            pick: 0,
-        },
-        Op::Regenerate {
-            on_b: false,
-            pick: 1,
-            grace: 0,
-        },
-        Op::Compact,
-        Op::CatchUp,
-    ];
+    let [a, b, c, d, e] = read_then_delete_and_regenerate(0);
+    let ops = [a, b, c, d, e, Op::Compact, Op::CatchUp];
     let mut world = World::<Follower>::new(None).unwrap();
     let before = {
         world.run(&ops[..3]).unwrap();
